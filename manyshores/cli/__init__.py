@@ -1,0 +1,1 @@
+"""The `manyshores` command. Each area registers its commands in its own module."""

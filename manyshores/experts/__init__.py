@@ -1,0 +1,1 @@
+"""Base model loading, culture experts (soft prompt, LoRA, persona), option scoring and training."""

@@ -1,0 +1,1 @@
+"""Assembling the culture state machine and the `CultureAssistant` facade."""

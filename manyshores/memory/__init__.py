@@ -1,0 +1,1 @@
+"""Cultural memory: embeddings, the Chroma knowledge base, checkpoints and user profiles."""

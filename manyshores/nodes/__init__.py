@@ -1,0 +1,1 @@
+"""One module per graph node: detect, retrieve, route, expert, aggregate, respond."""

@@ -1,0 +1,129 @@
+"""The graph state: the one contract between nodes.
+
+Everything a person inspecting a run wants to see lives here, so the trace viewer can read it
+straight from the checkpoints. Plain TypedDicts (not classes) keep checkpoints JSON-friendly.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+TaskName = Literal["multiple_choice", "classification", "open_qa", "advice", "rewrite", "other"]
+SourceKind = Literal["memory", "web"]
+
+
+class CultureScore(TypedDict):
+    id: str
+    """Culture id: ISO 3166-1 alpha-3 (`KEN`) or ISO 3166-2 for regions (`IN-AS`)."""
+    p: float
+    """Posterior probability."""
+
+
+class Signal(TypedDict):
+    kind: str
+    """`explicit`, `profile`, `mention`, `language`, `embedding`, `history`."""
+    culture: str
+    """Culture the signal points at."""
+    weight: float
+    """Strength after calibration (log-odds contribution)."""
+    evidence: str
+    """What was seen, e.g. `mention 'Nairobi'` or `language sw (0.93)`."""
+
+
+class CulturePosterior(TypedDict):
+    cultures: list[CultureScore]
+    """Descending by p; at most 10."""
+    ambiguous: bool
+    """Several cultures are plausible and none is clearly ahead."""
+    unknown: bool
+    """No signal at all."""
+    signals: list[Signal]
+    """The evidence behind the posterior."""
+
+
+class TaskInfo(TypedDict):
+    name: TaskName
+    question: str
+    """The question text without its option list."""
+    options: list[str]
+    """Answer options for multiple-choice/classification, else empty."""
+
+
+class Source(TypedDict):
+    kind: SourceKind
+    ref: str
+    """Document id (memory) or URL (web)."""
+    snippet: str
+    """Sanitised passage text, capped in length."""
+    culture: str | None
+    score: float
+
+
+class ExpertChoice(TypedDict):
+    id: str
+    """Expert id in the adapter registry, or `persona:<culture>`."""
+    culture: str
+    kind: str
+    """`softprompt`, `lora`, `persona`."""
+    weight: float
+    """Router weight; weights of one turn sum to 1."""
+    reason: str
+    """Why the router picked it: `posterior`, `nearest to XXX`, `explicit`."""
+
+
+class ExpertAnswer(TypedDict):
+    expert_id: str
+    culture: str
+    weight: float
+    text: str
+    """Generated answer, or the chosen option's text for multiple choice."""
+    option_probs: list[float] | None
+    """Distribution over TaskInfo.options, when the task has options."""
+    seconds: float
+
+
+class Turn(TypedDict):
+    """What a finished turn leaves behind, kept across turns for history signals."""
+
+    cultures: list[CultureScore]
+    task: TaskName
+
+
+def merge_expert_answers(
+    left: list[ExpertAnswer] | None, right: list[ExpertAnswer] | None
+) -> list[ExpertAnswer]:
+    """Accumulate answers from parallel `Send`s; an explicit empty list resets (new turn)."""
+    if right is None:
+        return list(left or [])
+    if len(right) == 0:
+        return []
+    return [*(left or []), *right]
+
+
+class CultureState(TypedDict, total=False):
+    """State of one conversation thread."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    culture_override: str | None
+    """Culture id forced by the caller for this turn (`culture=` argument)."""
+    user_id: str | None
+    posterior: CulturePosterior
+    task: TaskInfo
+    sources: list[Source]
+    experts: list[ExpertChoice]
+    expert_answers: Annotated[list[ExpertAnswer], merge_expert_answers]
+    answer: str
+    option_probs: list[float]
+    """Committee distribution over task options (empty for free text)."""
+    choice: int | None
+    """Index of the option answered, when the task has options."""
+    disagreement: float
+    """0 when the experts agree; higher when they spread (JS divergence or text dissent)."""
+    notes: Annotated[list[str], operator.add]
+    """Human-readable trace notes (skipped web search, truncation, fallbacks)."""
+    history: Annotated[list[Turn], operator.add]
+    """One entry per finished turn; feeds the history signal of detection."""

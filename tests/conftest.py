@@ -1,0 +1,56 @@
+"""Shared fixtures: isolated settings per test session, the tiny model, the real default model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Tests never touch the user's stores; converted base models are shared with the user cache so
+# the real model is converted once per machine, not once per test run.
+_USER_MODELS = Path(os.environ.get("MANYSHORES_MODELS_DIR", "~/.cache/manyshores/models")).expanduser()
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("manyshores-home")
+    old = {k: os.environ.get(k) for k in ("MANYSHORES_HOME", "MANYSHORES_MODELS_DIR", "HF_HUB_OFFLINE")}
+    os.environ["MANYSHORES_HOME"] = str(home)
+    os.environ["MANYSHORES_MODELS_DIR"] = str(_USER_MODELS)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from manyshores.config import get_settings
+
+    get_settings.cache_clear()
+    yield home
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_base():
+    """A tiny random Llama (a few MB) with a real BPE tokenizer: for unit tests."""
+    from manyshores.testing.tiny_model import build_tiny_base_model
+
+    return build_tiny_base_model()
+
+
+@pytest.fixture(scope="session")
+def default_base():
+    """The real default base model (SmolLM2-135M-Instruct): for tests marked slow."""
+    from manyshores.experts.base_model import load_base_model
+
+    return load_base_model("default")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
