@@ -93,6 +93,14 @@ class Turn(TypedDict):
     task: TaskName
 
 
+class StepRecord(TypedDict):
+    """How long one node took; written by the node itself so traces need no side channel."""
+
+    node: str
+    seconds: float
+    turn: int
+
+
 def merge_expert_answers(
     left: list[ExpertAnswer] | None, right: list[ExpertAnswer] | None
 ) -> list[ExpertAnswer]:
@@ -111,6 +119,12 @@ class CultureState(TypedDict, total=False):
     culture_override: str | None
     """Culture id forced by the caller for this turn (`culture=` argument)."""
     user_id: str | None
+    confirm_culture: bool
+    """Interrupt and ask the user when the culture is ambiguous (human in the loop)."""
+    turn: int
+    """Turn counter of the thread, starting at 1."""
+    text: str
+    """The user's message as processed this turn (truncated when over the limit)."""
     posterior: CulturePosterior
     task: TaskInfo
     sources: list[Source]
@@ -127,3 +141,5 @@ class CultureState(TypedDict, total=False):
     """Human-readable trace notes (skipped web search, truncation, fallbacks)."""
     history: Annotated[list[Turn], operator.add]
     """One entry per finished turn; feeds the history signal of detection."""
+    steps: Annotated[list[StepRecord], operator.add]
+    """Per-node durations of every turn, in order."""
