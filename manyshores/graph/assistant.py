@@ -1,0 +1,220 @@
+"""`CultureAssistant`: the graph as a multi-turn assistant with memory, traces and time travel.
+
+    assistant = CultureAssistant()                       # embedded defaults, SQLite checkpoints
+    result = assistant.invoke("I'm from Kenya. What do we eat for breakfast?", thread_id="t1")
+    result.answer, result.cultures, result.experts, result.sources
+    for event in assistant.stream("And for lunch?", thread_id="t1"): print(event.node)
+    assistant.trace("t1")                                # every step of every turn, in order
+    assistant.fork("t1", step=0, culture="MEX")          # replay a turn as another culture
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.types import Command
+
+from manyshores.errors import InvalidInputError
+from manyshores.graph.builder import build_graph
+from manyshores.graph.checkpoints import open_checkpointer
+from manyshores.graph.components import Components
+from manyshores.graph.trace import TraceStep, branch_snapshots, read_trace
+
+MAX_THREAD_ID = 200
+
+
+@dataclass
+class TurnResult:
+    """What one turn produced, read from the thread's state after the turn."""
+
+    thread_id: str
+    values: dict[str, Any]
+    """The full state after the turn."""
+    steps: list[str] = field(default_factory=list)
+    """Nodes of this turn, in the order they ran."""
+    interrupt: dict[str, Any] | None = None
+    """Set when the run paused to ask the user (e.g. which culture); resume to continue."""
+
+    @property
+    def answer(self) -> str:
+        return str(self.values.get("answer", ""))
+
+    @property
+    def cultures(self) -> list[dict[str, Any]]:
+        return list(self.values.get("posterior", {}).get("cultures", []))
+
+    @property
+    def experts(self) -> list[dict[str, Any]]:
+        return list(self.values.get("experts", []))
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        return list(self.values.get("sources", []))
+
+    def to_json(self) -> dict[str, Any]:
+        """The `manyshores ask --json` object."""
+        task = self.values.get("task", {})
+        probs = self.values.get("option_probs") or []
+        options = task.get("options", []) if probs else []
+        return {
+            "answer": self.answer,
+            "thread_id": self.thread_id,
+            "cultures": [{"id": c["id"], "p": round(float(c["p"]), 4)} for c in self.cultures],
+            "ambiguous": bool(self.values.get("posterior", {}).get("ambiguous", False)),
+            "task": task.get("name", "other"),
+            "experts": [{"id": e["id"], "weight": round(float(e["weight"]), 4)} for e in self.experts],
+            "sources": [
+                {"kind": s["kind"], "ref": s["ref"], "snippet": s["snippet"]} for s in self.sources
+            ],
+            "options": [{"text": t, "p": round(float(p), 4)} for t, p in zip(options, probs)],
+            "steps": list(self.steps),
+        }
+
+
+@dataclass
+class StepEvent:
+    """One node finished (yielded by `stream`)."""
+
+    thread_id: str
+    node: str
+    update: dict[str, Any]
+
+
+def _check_thread_id(thread_id: str) -> str:
+    if not thread_id or len(thread_id) > MAX_THREAD_ID or not thread_id.isprintable():
+        raise InvalidInputError(f"invalid thread id {thread_id!r}: 1-{MAX_THREAD_ID} printable characters")
+    return thread_id
+
+
+class CultureAssistant:
+    """Multi-turn culture-aware assistant over the compiled graph with SQLite checkpoints."""
+
+    def __init__(self, components: Components | None = None, checkpointer: Any = None) -> None:
+        self.components = components or Components()
+        self.checkpointer = checkpointer or open_checkpointer(self.components.settings.checkpoint_path)
+        self.graph = build_graph(self.components).compile(checkpointer=self.checkpointer)
+
+    # -- running turns -------------------------------------------------------------------
+
+    def _config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": _check_thread_id(thread_id)}}
+
+    def _turn_input(
+        self, text: str, culture: str | None, user_id: str | None, confirm_culture: bool
+    ) -> dict[str, Any]:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("the message is empty: ask a question or say something")
+        if culture is not None:
+            culture = self.components.get_detector().normalize(culture)
+        return {
+            "messages": [HumanMessage(content=text)],
+            "culture_override": culture,
+            "user_id": user_id,
+            "confirm_culture": confirm_culture,
+        }
+
+    def _finish_pending(self, config: dict[str, Any]) -> None:
+        """Complete a turn cut off mid-way (crash, kill) before starting the next one."""
+        snap = self.graph.get_state(config)
+        if not snap.next:
+            return
+        if snap.interrupts:
+            raise InvalidInputError(
+                "this thread is waiting for an answer to: "
+                f"{snap.interrupts[0].value.get('question', snap.interrupts[0].value)!s} — "
+                "call resume(thread_id, answer) (or /culture ID in chat)"
+            )
+        self.graph.invoke(None, config, durability="sync")
+
+    def _result(self, thread_id: str, steps: list[str]) -> TurnResult:
+        snap = self.graph.get_state(self._config(thread_id))
+        pending = snap.interrupts[0].value if snap.interrupts else None
+        return TurnResult(thread_id=thread_id, values=dict(snap.values), steps=steps,
+                          interrupt=pending)
+
+    def stream(
+        self,
+        text: str,
+        thread_id: str | None = None,
+        culture: str | None = None,
+        user_id: str | None = None,
+        confirm_culture: bool = False,
+    ) -> Iterator[StepEvent]:
+        """Run one turn, yielding an event as each node finishes."""
+        thread_id = thread_id or uuid.uuid4().hex
+        config = self._config(thread_id)
+        payload = self._turn_input(text, culture, user_id, confirm_culture)
+        self._finish_pending(config)
+        yield from self._run(payload, config, thread_id)
+
+    def _run(self, payload: Any, config: dict[str, Any], thread_id: str) -> Iterator[StepEvent]:
+        for chunk in self.graph.stream(payload, config, stream_mode="updates", durability="sync"):
+            for node, update in chunk.items():
+                yield StepEvent(thread_id=thread_id, node=node, update=update or {})
+
+    def invoke(
+        self,
+        text: str,
+        thread_id: str | None = None,
+        culture: str | None = None,
+        user_id: str | None = None,
+        confirm_culture: bool = False,
+    ) -> TurnResult:
+        """Run one turn and return its result. A new thread id is made when none is given."""
+        thread_id = thread_id or uuid.uuid4().hex
+        steps = [
+            e.node
+            for e in self.stream(text, thread_id, culture, user_id, confirm_culture)
+            if not e.node.startswith("__")
+        ]
+        return self._result(thread_id, steps)
+
+    def resume(self, thread_id: str, answer: str) -> TurnResult:
+        """Continue a run paused by an interrupt (e.g. the culture question) with the user's answer."""
+        config = self._config(thread_id)
+        if not self.graph.get_state(config).interrupts:
+            raise InvalidInputError(f"thread '{thread_id}' is not waiting for an answer")
+        steps = [e.node for e in self._run(Command(resume=answer), config, thread_id)
+                 if not e.node.startswith("__")]
+        return self._result(thread_id, steps)
+
+    # -- inspecting and replaying -----------------------------------------------------------
+
+    def trace(self, thread_id: str) -> list[TraceStep]:
+        """Every step of the thread's current branch, in order, read from the checkpoints."""
+        return read_trace(self.graph, _check_thread_id(thread_id))
+
+    def fork(self, thread_id: str, step: int, **overrides: Any) -> TurnResult:
+        """Replay the thread from just before trace step `step`, with state overrides.
+
+        `culture="MEX"` is shorthand for `culture_override="MEX"`. The original branch stays in
+        the checkpoints (reachable by its checkpoint ids); the thread's head moves to the fork.
+        """
+        steps = self.trace(thread_id)
+        if not 0 <= step < len(steps):
+            raise InvalidInputError(f"thread '{thread_id}' has steps 0-{len(steps) - 1}, not {step}")
+        if "culture" in overrides:
+            overrides["culture_override"] = self.components.get_detector().normalize(
+                overrides.pop("culture")
+            )
+        target = steps[step]
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "",
+                                   "checkpoint_id": target.checkpoint_id}}
+        before = {s.config["configurable"]["checkpoint_id"]: s for s in
+                  branch_snapshots(self.graph, self._config(thread_id))}[target.checkpoint_id]
+        # Writing "as" the node that produced this checkpoint keeps the same next step.
+        writer = self._last_writer(before)
+        forked = self.graph.update_state(config, overrides, as_node=writer)
+        ran = [e.node for e in self._run(None, forked, thread_id) if not e.node.startswith("__")]
+        return self._result(thread_id, ran)
+
+    def _last_writer(self, snapshot: Any) -> str:
+        if snapshot.parent_config is None:
+            return "__start__"
+        parent = self.graph.get_state(snapshot.parent_config)
+        names = [t.name for t in parent.tasks if t.result is not None]
+        return names[-1] if names else "__start__"

@@ -1,0 +1,66 @@
+"""Assembling the state machine: detect → retrieve → route → expert ×k → aggregate → respond."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from manyshores.graph.components import Components
+from manyshores.nodes.aggregate import make_aggregate
+from manyshores.nodes.detect import make_detect
+from manyshores.nodes.expert import make_expert
+from manyshores.nodes.respond import make_respond
+from manyshores.nodes.retrieve import make_retrieve
+from manyshores.nodes.route import fan_out, make_route
+from manyshores.state import CultureState
+
+NODE_ORDER = ("detect", "retrieve", "route", "expert", "aggregate", "respond")
+
+
+def _timed(name: str, fn: Callable[[Any], dict[str, Any]], components: Components) -> Callable[[Any], dict[str, Any]]:
+    """Wrap a node so it records its own duration in the state (traces read only checkpoints)."""
+    clock = components.clock or (lambda: 0.0)
+
+    def node(state: Any) -> dict[str, Any]:
+        start = clock()
+        update = fn(state)
+        turn = update.get("turn", state.get("turn", 0))
+        update["steps"] = [{"node": name, "seconds": round(clock() - start, 6), "turn": turn}]
+        return update
+
+    node.__name__ = name
+    return node
+
+
+def build_graph(components: Components | None = None) -> StateGraph:
+    """The uncompiled graph; compile it with a checkpointer, or add it to your own graph."""
+    components = components or Components()
+    makers = {
+        "detect": make_detect,
+        "retrieve": make_retrieve,
+        "route": make_route,
+        "expert": make_expert,
+        "aggregate": make_aggregate,
+        "respond": make_respond,
+    }
+    graph = StateGraph(CultureState)
+    for name in NODE_ORDER:
+        graph.add_node(name, _timed(name, makers[name](components), components))
+    graph.add_edge(START, "detect")
+    graph.add_edge("detect", "retrieve")
+    graph.add_edge("retrieve", "route")
+    graph.add_conditional_edges("route", fan_out, ["expert", "aggregate"])
+    graph.add_edge("expert", "aggregate")
+    graph.add_edge("aggregate", "respond")
+    graph.add_edge("respond", END)
+    return graph
+
+
+def compile_graph(
+    components: Components | None = None, checkpointer: Any = None, store: Any = None
+) -> Any:
+    """A compiled graph (a LangChain Runnable). Without a checkpointer it runs stateless, or
+    inherits its parent's checkpointer when used as a subgraph."""
+    return build_graph(components).compile(checkpointer=checkpointer, store=store)

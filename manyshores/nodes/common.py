@@ -1,0 +1,49 @@
+"""Small helpers shared by the nodes: reading the user's message and the conversation."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AnyMessage, BaseMessage
+
+from manyshores.errors import InvalidInputError
+
+
+def message_text(message: AnyMessage | BaseMessage) -> str:
+    """Plain text of a message whose content may be a string or a list of content blocks."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = [b if isinstance(b, str) else str(b.get("text", "")) for b in content]
+    return "".join(parts)
+
+
+def truncate_message(text: str, limit: int) -> tuple[str, str | None]:
+    """Keep head and tail of an over-long message (questions often end with their options)."""
+    if len(text) <= limit:
+        return text, None
+    head = limit * 3 // 4
+    tail = limit - head
+    kept = f"{text[:head]}\n[…]\n{text[-tail:]}"
+    note = f"message of {len(text):,} characters truncated to its first {head:,} and last {tail:,}"
+    return kept, note
+
+
+def last_user_text(messages: list[AnyMessage]) -> str:
+    """The newest human message: what this turn answers."""
+    for message in reversed(messages):
+        if message.type == "human":
+            text = message_text(message)
+            if not text.strip():
+                raise InvalidInputError("the message is empty: ask a question or say something")
+            return text
+    raise InvalidInputError("no user message to answer")
+
+
+def conversation(messages: list[AnyMessage], limit: int, keep_turns: int = 6) -> list[dict[str, str]]:
+    """Recent turns as role/content dicts for chat templates (each message capped at `limit`)."""
+    roles = {"human": "user", "ai": "assistant", "system": "system"}
+    out = [
+        {"role": roles[m.type], "content": truncate_message(message_text(m), limit)[0]}
+        for m in messages
+        if m.type in roles
+    ]
+    return out[-(2 * keep_turns - 1) :]

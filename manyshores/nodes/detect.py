@@ -1,0 +1,55 @@
+"""detect: who is asking and what they want — the culture posterior and the task.
+
+When the caller asked for confirmation and the posterior is ambiguous, the node interrupts the
+run and resumes with the person's answer (LangGraph human-in-the-loop).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.types import interrupt
+
+from manyshores.graph.components import Components
+from manyshores.nodes.common import last_user_text, truncate_message
+from manyshores.state import CultureState
+
+
+def make_detect(components: Components) -> Any:
+    def detect(state: CultureState) -> dict[str, Any]:
+        settings = components.settings
+        detector = components.get_detector()
+        text, note = truncate_message(last_user_text(state["messages"]), settings.max_message_chars)
+        notes = [note] if note else []
+        explicit = state.get("culture_override")
+        if explicit:
+            explicit = detector.normalize(explicit)
+        user_id = state.get("user_id")
+        profile = components.get_profiles().get(user_id) if user_id else None
+        history = state.get("history", [])
+        posterior = detector.detect(
+            state["messages"], explicit=explicit, profile=profile, history=history
+        )
+        if state.get("confirm_culture") and posterior["ambiguous"] and not explicit:
+            # Re-executed from the top on resume; detection is deterministic, so that is safe.
+            reply = interrupt(
+                {
+                    "question": "Which culture should the answer fit?",
+                    "candidates": [c["id"] for c in posterior["cultures"][:5]],
+                }
+            )
+            explicit = detector.normalize(str(reply))
+            posterior = detector.detect(
+                state["messages"], explicit=explicit, profile=profile, history=history
+            )
+            notes.append(f"culture confirmed by the user: {explicit}")
+        return {
+            "text": text,
+            "turn": state.get("turn", 0) + 1,
+            "posterior": posterior,
+            "task": detector.detect_task(text),
+            "expert_answers": [],  # a new turn starts a new committee (see the reducer)
+            "notes": notes,
+        }
+
+    return detect
