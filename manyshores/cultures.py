@@ -367,6 +367,14 @@ class CultureRegistry:
         scored = {other: self.similarity(cid, other) for other in dict.fromkeys(pool)}
         return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[: max(k, 0)]
 
+    def not_places(self, names_only: bool = False) -> list[str]:
+        """Expressions that contain a place name but are no mention of it (`한국어`), or with
+        `names_only`, names that are mostly a common word (Arabic `مالي` Mali, `financial`)."""
+        data: list[str] = _load_json("curated.json").get(
+            "not_names" if names_only else "not_places", []
+        )
+        return data
+
     def registry_languages(self) -> list[str]:
         """Every main language of some culture, plus English."""
         langs = {"en"}
