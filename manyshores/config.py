@@ -75,6 +75,27 @@ class Settings(BaseSettings):
     retrieval_k: int = 4
     """Passages kept per source (memory, web) in a turn."""
 
+    detect_cultures: str | None = None
+    """Comma-separated culture ids the deployment serves (detection candidates); None: all."""
+
+    detect_ambiguous_top_p: float = 0.6
+    """Culture detection is `ambiguous` when the top culture's probability is below this..."""
+
+    detect_ambiguous_margin: float = 0.3
+    """...or when it leads the second by less than this (tuned on the BLEnD dev set)."""
+
+    detect_unknown_evidence: float = 1.0
+    """`unknown` when no signal adds at least this much log-odds to any culture."""
+
+    detect_history_decay: float = 0.6
+    """Weight kept per turn of distance by cues from earlier turns."""
+
+    detect_temperature: float = 1.0
+    """Softmax temperature applied to the summed evidence (calibration)."""
+
+    detect_embeddings: bool = False
+    """Add the (slow, weak) embedding-similarity signal to culture detection."""
+
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser()
