@@ -402,6 +402,21 @@ class CultureRegistry:
         return table
 
     @cached_property
+    def lingua_francas(self) -> frozenset[str]:
+        """Languages many cultures list mostly as a second language (English, French, Russian):
+        a message in one of them says little about where its writer is from."""
+        listed: dict[str, int] = {}
+        first: dict[str, int] = {}
+        for c in self._cultures.values():
+            for i, lang in enumerate(c.languages):
+                listed[lang] = listed.get(lang, 0) + 1
+                if i == 0:
+                    first[lang] = first.get(lang, 0) + 1
+        return frozenset(
+            lang for lang, n in listed.items() if n >= 10 and first.get(lang, 0) < 0.5 * n
+        )
+
+    @cached_property
     def language_index(self) -> dict[str, dict[str, float]]:
         """Language -> {culture id: share of that culture's population speaking it}."""
         index: dict[str, dict[str, float]] = {}

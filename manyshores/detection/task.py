@@ -1,0 +1,189 @@
+"""Task detection: what kind of answer a message asks for, with the options when it has some.
+
+`detect_task(text) -> TaskInfo`, one of:
+
+- `multiple_choice`: options found in the text — one per line (`A. ...`, `(b) ...`, `1) ...`,
+  `- ...` after a question), inline (`(A) tea (B) coffee`, `A) tea B) coffee`), or listed after a
+  cue (`Options: tea, coffee, water`, `Choose from: ...`, `Answer with one of ...`);
+- `classification`: a labelling request (`classify`, `sentiment`, `true or false`, `yes or no`,
+  `agree or disagree`); its labels are extracted when the text lists them;
+- `rewrite`: rewrite / rephrase / paraphrase / translate / proofread / make it more polite;
+- `advice`: should I / how can I / any tips / recommend / is it rude to ...;
+- `open_qa`: any other question (a question mark in any script, or a question word);
+- `other`: everything else (greetings, statements, creative requests).
+"""
+
+from __future__ import annotations
+
+import re
+
+from manyshores.state import TaskInfo, TaskName
+
+_LINE_OPTION = re.compile(
+    r"^\s*(?:\(?(?P<letter>[A-Ja-j])[\).:]|\(?(?P<number>\d{1,2})[\).:]|(?P<bullet>[-*•]))\s+(?P<text>\S.*)$"
+)
+_INLINE_PAREN = re.compile(r"\(([A-Ja-j]|\d{1,2})\)\s*")
+_INLINE_BARE = re.compile(r"(?:(?<=\s)|^)([A-J])\)\s+")
+_CUE = re.compile(
+    r"(?:options?|choices?|choose(?:\s+one)?\s+(?:from|between|among)|pick\s+(?:one\s+)?from|"
+    r"answer\s+with\s+(?:one\s+of|either)|one\s+of(?:\s+the\s+following)?|select\s+from|"
+    r"opciones|opções|choix|optionen|pilihan|选项|선택지)\s*[:：]\s*(?P<list>[^\n?!]+?)"
+    r"(?:[.?!](?:\s|$)|\n|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SPLIT = re.compile(r"\s*(?:[,;/|、，；]|\bor\b|\bo\b|\bou\b|\boder\b|\batau\b)\s*", re.IGNORECASE)
+
+_CLASSIFY = re.compile(
+    r"\b(?:classify|classification|categori[sz]e|categor(?:y|ies)|label\s+(?:this|the|it)|"
+    r"sentiment|true\s+or\s+false|yes\s+or\s+no|agree\s+or\s+disagree|positive\s+or\s+negative|"
+    r"is\s+(?:this|it)\s+(?:polite|rude|appropriate|offensive|acceptable)\s+or)\b",
+    re.IGNORECASE,
+)
+_LABELS_AFTER = re.compile(
+    r"\b(?:as|into)\s+(?:either\s+)?(?P<list>(?:[\w'-]+\s*(?:,|or|and)\s*){1,8}[\w'-]+)"
+    r"\s*(?:[:.?!]|$)",
+    re.IGNORECASE,
+)
+_BINARY = re.compile(
+    r"\b(true|yes|agree|positive)\s+or\s+(false|no|disagree|negative)\b", re.IGNORECASE
+)
+_REWRITE = re.compile(
+    r"\b(?:re-?write|rephrase|paraphrase|reword|translate|proofread|polish|edit\s+(?:this|my|the)|"
+    r"make\s+(?:this|it|my\s+\w+)\s+(?:more|less|sound)|correct\s+(?:the\s+)?(?:grammar|spelling)|"
+    r"simplify\s+(?:this|the)|summari[sz]e)\b",
+    re.IGNORECASE,
+)
+_ADVICE = re.compile(
+    r"\b(?:should\s+(?:i|we)|shall\s+i|how\s+(?:can|do|should)\s+(?:i|we)|what\s+should\s+(?:i|we)|"
+    r"any\s+(?:tips|advice|suggestions)|advice|advise|recommend|suggest(?:ion)?s?|"
+    r"is\s+it\s+(?:ok|okay|rude|appropriate|polite|acceptable)\s+(?:to|if)|"
+    r"what(?:'s|\s+is)\s+the\s+best\s+way\s+to|help\s+me\s+(?:decide|choose|plan)|"
+    r"what\s+(?:gift|present)\s+should)\b",
+    re.IGNORECASE,
+)
+_QUESTION_WORD = re.compile(
+    r"^\s*(?:what|which|who|whom|whose|where|when|why|how|is|are|do|does|did|can|could|would|"
+    r"will|was|were|has|have|tell\s+me|explain|describe|name|list)\b",
+    re.IGNORECASE,
+)
+_QUESTION_MARKS = ("?", "？", "؟", ";")  # `;` is the Greek question mark
+
+
+def _clean(option: str) -> str:
+    return option.strip().strip(".;,").strip()
+
+
+def _line_options(text: str) -> tuple[str, list[str]] | None:
+    lines = text.splitlines()
+    best: tuple[int, int, list[str]] | None = None
+    i = 0
+    while i < len(lines):
+        run: list[str] = []
+        markers: list[str] = []
+        j = i
+        while j < len(lines):
+            m = _LINE_OPTION.match(lines[j])
+            if not m:
+                break
+            marker = m.group("letter") or m.group("number") or m.group("bullet") or ""
+            if markers and not _consecutive(markers[-1], marker):
+                break
+            markers.append(marker)
+            run.append(_clean(m.group("text")))
+            j += 1
+        if len(run) >= 2 and (best is None or len(run) > len(best[2])):
+            best = (i, j, run)
+        i = max(j, i + 1)
+    if best is None:
+        return None
+    start, end, options = best
+    question = "\n".join(lines[:start] + lines[end:]).strip()
+    return question, options
+
+
+def _consecutive(prev: str, cur: str) -> bool:
+    if prev in "-*•" or cur in "-*•":
+        return prev == cur
+    if prev.isdigit() and cur.isdigit():
+        return int(cur) == int(prev) + 1
+    if prev.isalpha() and cur.isalpha():
+        return ord(cur.lower()) == ord(prev.lower()) + 1
+    return False
+
+
+def _inline_options(text: str) -> tuple[str, list[str]] | None:
+    for pattern in (_INLINE_PAREN, _INLINE_BARE):
+        marks = list(pattern.finditer(text))
+        if len(marks) < 2:
+            continue
+        labels = [m.group(1) for m in marks]
+        if not all(_consecutive(a, b) for a, b in zip(labels, labels[1:], strict=False)):
+            continue
+        options = []
+        for k, m in enumerate(marks):
+            end = marks[k + 1].start() if k + 1 < len(marks) else len(text)
+            options.append(_clean(text[m.end() : end]))
+        # A trailing sentence after the last option belongs to the question, not the option.
+        last = options[-1]
+        if "\n" in last:
+            options[-1] = _clean(last.split("\n", 1)[0])
+        if all(options):
+            return text[: marks[0].start()].strip(), options
+    return None
+
+
+def _cue_options(text: str) -> tuple[str, list[str]] | None:
+    m = _CUE.search(text)
+    if not m:
+        return None
+    raw = m.group("list").strip().rstrip(".?!")
+    options = [_clean(o) for o in _SPLIT.split(raw) if _clean(o)]
+    if len(options) < 2:
+        return None
+    return (text[: m.start()] + " " + text[m.end() :]).strip(), options
+
+
+def extract_options(text: str) -> tuple[str, list[str]]:
+    """(question without its option list, options); options empty when there are none."""
+    for finder in (_line_options, _inline_options, _cue_options):
+        found = finder(text)
+        if found is not None:
+            question, options = found
+            return question or text.strip(), options
+    return text.strip(), []
+
+
+def _is_question(text: str) -> bool:
+    stripped = text.strip()
+    return (
+        any(q in stripped for q in _QUESTION_MARKS[:3])
+        or (stripped.endswith(";") and any("\u0370" <= ch <= "\u03ff" for ch in stripped))
+        or bool(_QUESTION_WORD.match(stripped))
+    )
+
+
+def detect_task(text: str) -> TaskInfo:
+    """The task a user message asks for (see the module docstring)."""
+    question, options = extract_options(text)
+    name: TaskName
+    if _CLASSIFY.search(text):
+        name = "classification"
+        if not options:
+            binary = _BINARY.search(text)
+            labels = _LABELS_AFTER.search(text)
+            if binary:
+                options = [binary.group(1), binary.group(2)]
+            elif labels:
+                options = [_clean(o) for o in _SPLIT.split(labels.group("list")) if _clean(o)]
+                options = [o for o in options if o.lower() != "and"] if len(options) >= 2 else []
+    elif options:
+        name = "multiple_choice"
+    elif _REWRITE.search(text):
+        name = "rewrite"
+    elif _ADVICE.search(text):
+        name = "advice"
+    elif _is_question(text):
+        name = "open_qa"
+    else:
+        name = "other"
+    return {"name": name, "question": question, "options": options}
