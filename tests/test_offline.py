@@ -39,7 +39,7 @@ def test_demo_runs_with_network_blocked(tmp_path):
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "network access blocked" not in proc.stderr
-    assert "first token" in proc.stdout
+    assert "first answer" in proc.stdout
 
 
 def test_guard_really_blocks(tmp_path):

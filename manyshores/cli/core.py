@@ -64,30 +64,46 @@ def doctor() -> None:
     console.print("[green]verdict: ready[/green] — everything needed to run offline is installed")
 
 
+DEMO_TURNS = (
+    "Hi! I'm from Kenya. What do families usually eat for breakfast?",
+    "How important is family in your life? Options: Very important, Rather important, "
+    "Not very important, Not at all important",
+    "¿Y en México, qué se come en Nochebuena?",
+)
+
+
+def _since_process_start() -> float:
+    """Seconds since this process started (so timings include imports, not only our code)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
+
+
 @app.command()
 def demo(
-    question: str = typer.Option(
-        "I'm from Kenya. What would my family usually eat for breakfast?", help="What to ask."
-    ),
+    thread: str | None = typer.Option(None, help="Thread id (default: a new one)."),
 ) -> None:
-    """Load the default base model and answer one culture-flavoured question, with timings."""
-    from manyshores.experts.base_model import load_base_model
-    from manyshores.experts.generation import stream_text
+    """A short scripted conversation through the whole culture graph, then its trace."""
+    import uuid
 
-    start = time.perf_counter()
-    base = load_base_model()
-    loaded = time.perf_counter()
-    console.print(f"[dim]base model {base.spec} loaded from {base.path} in {loaded - start:.1f}s[/dim]")
-    console.print(f"[bold]Q:[/bold] {question}")
-    console.print("[bold]A:[/bold] ", end="")
-    first: float | None = None
-    for piece in stream_text(base, [{"role": "user", "content": question}], get_settings().max_new_tokens):
-        if first is None:
-            first = time.perf_counter()
-        console.print(piece, end="", highlight=False, markup=False)
-    end = time.perf_counter()
-    console.print()
+    from manyshores.cli.graph import _print_trace, print_turn
+    from manyshores.graph.assistant import CultureAssistant
+
+    thread_id = thread or f"demo-{uuid.uuid4().hex[:8]}"
+    assistant = CultureAssistant()
+    first_answer: float | None = None
+    for i, text in enumerate(DEMO_TURNS, 1):
+        console.rule(f"turn {i}")
+        console.print(f"[bold cyan]you>[/bold cyan] {text}", highlight=False)
+        started = time.perf_counter()
+        result = assistant.invoke(text, thread_id=thread_id)
+        if first_answer is None:
+            first_answer = _since_process_start()
+        print_turn(result)
+        console.print(f"[dim]{time.perf_counter() - started:.1f}s[/dim]")
+    console.rule(f"trace of thread {thread_id}")
+    _print_trace(assistant.trace(thread_id))
     console.print(
-        f"[dim]first token {((first or end) - start):.1f}s after start; "
-        f"load {loaded - start:.1f}s, generation {end - loaded:.1f}s[/dim]"
+        f"[dim]first answer {first_answer:.1f}s after the command started; "
+        f"inspect again with `manyshores trace {thread_id}`[/dim]"
     )

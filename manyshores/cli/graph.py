@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from manyshores.cli.app import app
+from manyshores.cli.app import app, bench_app
 
 console = Console()
 err_console = Console(stderr=True)
@@ -140,3 +140,17 @@ def trace(
         typer.echo(json.dumps([s.to_dict() for s in steps], ensure_ascii=False, default=str))
     else:
         _print_trace(steps)
+
+
+@bench_app.command("graph")
+def bench_graph(
+    turns: int = typer.Option(20, help="Measured turns."),
+    out: str | None = typer.Option("bench-graph.json", help="Where to write the JSON report."),
+) -> None:
+    """Per-turn overhead of the graph itself, beside the model forward passes (JSON)."""
+    from pathlib import Path
+
+    from manyshores.graph.bench import run_graph_bench
+
+    report = run_graph_bench(turns=turns, out=Path(out) if out else None)
+    typer.echo(json.dumps(report, indent=2))

@@ -1,0 +1,21 @@
+"""Fixture helpers for graph tests: real components over the tiny model, isolated stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from manyshores.config import Settings
+from manyshores.graph.assistant import CultureAssistant
+from manyshores.graph.checkpoints import open_checkpointer
+from manyshores.graph.components import Components
+
+
+def tiny_components(base, home: Path, **settings_overrides) -> Components:
+    """Real detector, knowledge base, experts and profiles; the tiny model as base."""
+    settings = Settings(home=home, tavily_api_key=None, **settings_overrides)
+    return Components(settings=settings, base=base)
+
+
+def tiny_assistant(base, home: Path, **settings_overrides) -> CultureAssistant:
+    components = tiny_components(base, home, **settings_overrides)
+    return CultureAssistant(components, open_checkpointer(home / "checkpoints.sqlite"))
