@@ -1,0 +1,247 @@
+"""Turning files and datasets into knowledge-base `Document`s.
+
+- `load_path`: JSONL (`{"text", "culture"?, "source"?, "lang"?, "kind"?}` per line), Markdown
+  (split at headings, then into chunks) and plain text (split at blank lines, then chunks).
+- `load_blend`: BLEnD files (`../shared/data/blend/`): one English passage per question and
+  culture with the human answers, plus one in the local language; the question id is kept in
+  the metadata so an evaluation can leave its own questions out.
+- `load_wvs`: World Values Survey answer shares (`../shared/data/wvs/train.json`) as one
+  statement per country and question.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from manyshores.errors import InvalidInputError
+from manyshores.memory.passages import Document
+
+CHUNK_CHARS = 800
+"""Target passage length: long enough to carry a fact with its context, short for MiniLM."""
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+
+CultureGuess = Callable[[str], str | None]
+
+
+def culture_name(culture: str) -> str:
+    """English name of a culture id (`DZA` → `Algeria`, `IN-AS` → `Assam`), or the id."""
+    try:
+        import pycountry
+
+        if "-" in culture:
+            sub = pycountry.subdivisions.get(code=culture)
+            return str(sub.name) if sub else culture
+        country = pycountry.countries.get(alpha_3=culture) or pycountry.countries.get(
+            alpha_2=culture
+        )
+        if country is None:
+            return culture
+        return str(getattr(country, "common_name", None) or country.name)
+    except Exception:
+        return culture
+
+
+def chunk_text(text: str, max_chars: int = CHUNK_CHARS) -> list[str]:
+    """Paragraph-aligned chunks of at most about `max_chars` (a long paragraph is cut at sentences)."""
+    chunks: list[str] = []
+    current = ""
+    for para in re.split(r"\n\s*\n", text):
+        para = " ".join(para.split())
+        if not para:
+            continue
+        pieces = [para] if len(para) <= max_chars else re.split(r"(?<=[.!?。])\s+", para)
+        for piece in pieces:
+            while len(piece) > max_chars:  # one enormous sentence: hard cut
+                chunks.append(piece[:max_chars])
+                piece = piece[max_chars:]
+            if current and len(current) + 1 + len(piece) > max_chars:
+                chunks.append(current)
+                current = piece
+            else:
+                current = f"{current} {piece}".strip()
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _markdown_sections(text: str) -> list[str]:
+    sections: list[str] = []
+    heading = ""
+    body: list[str] = []
+    for line in text.splitlines():
+        if re.match(r"^#{1,6}\s", line):
+            if body:
+                sections.append("\n".join(body))
+            heading = line.lstrip("#").strip()
+            body = [heading + "."] if heading else []
+        else:
+            body.append(line)
+    if body:
+        sections.append("\n".join(body))
+    return sections
+
+
+def _resolve_culture(given: str | None, text: str, detect: CultureGuess | None, where: str) -> str:
+    if given:
+        return given
+    guess = detect(text) if detect else None
+    if not guess:
+        raise InvalidInputError(
+            f"{where}: no culture given and none could be detected; pass --culture ID"
+        )
+    return guess
+
+
+def load_path(
+    path: Path,
+    culture: str | None = None,
+    *,
+    lang: str = "en",
+    detect: CultureGuess | None = None,
+) -> Iterator[Document]:
+    """Documents from a file or (recursively) a directory of .jsonl/.md/.txt files."""
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.is_file() and child.suffix.lower() in (
+                TEXT_SUFFIXES | MARKDOWN_SUFFIXES | JSONL_SUFFIXES
+            ):
+                yield from load_path(child, culture, lang=lang, detect=detect)
+        return
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such file or directory")
+    suffix = path.suffix.lower()
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path}: cannot read as UTF-8 text: {exc}") from exc
+    if suffix in JSONL_SUFFIXES:
+        yield from _load_jsonl(path, content, culture, lang, detect)
+        return
+    kind = "markdown" if suffix in MARKDOWN_SUFFIXES else "text"
+    sections = _markdown_sections(content) if kind == "markdown" else [content]
+    n = 0
+    for section in sections:
+        for chunk in chunk_text(section):
+            c = _resolve_culture(culture, chunk, detect, f"{path} chunk {n}")
+            yield Document(chunk, c, f"{path.name}#{n}", kind=kind, lang=lang)
+            n += 1
+
+
+def _load_jsonl(
+    path: Path, content: str, culture: str | None, lang: str, detect: CultureGuess | None
+) -> Iterator[Document]:
+    for lineno, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"{path}:{lineno}: not JSON: {exc}") from exc
+        text = row.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError(f'{path}:{lineno}: needs a non-empty "text" field')
+        for i, chunk in enumerate(chunk_text(text)):
+            c = _resolve_culture(row.get("culture") or culture, chunk, detect, f"{path}:{lineno}")
+            source = str(row.get("source") or f"{path.name}:{lineno}")
+            yield Document(
+                chunk,
+                c,
+                source if i == 0 else f"{source}#{i}",
+                kind=str(row.get("kind") or "jsonl"),
+                lang=str(row.get("lang") or lang),
+                question_id=str(row.get("qid") or row.get("question_id") or ""),
+            )
+
+
+# --------------------------------------------------------------------------- BLEnD
+def blend_answers(row: dict[str, Any], *, english: bool = True) -> list[str]:
+    """Human answers of one BLEnD row, most common first, each annotation's variants joined."""
+    annotations = sorted(row.get("annotations") or [], key=lambda a: -int(a.get("count", 0)))
+    key = "en_answers" if english else "answers"
+    return [" / ".join(a[key]) for a in annotations if a.get(key)]
+
+
+def blend_documents(row: dict[str, Any], file_name: str) -> list[Document]:
+    """The passages of one BLEnD row: English, plus the local language when it is not English."""
+    culture = str(row["culture"])
+    qid = str(row["id"])
+    name = str(row.get("blend_name") or culture_name(culture)).replace("_", " ")
+    source = f"blend:{file_name}#{qid}"
+    docs: list[Document] = []
+    en = blend_answers(row, english=True)
+    if en:
+        text = f"In {name}: {row['en_question']} People from {name} answer: {'; '.join(en)}."
+        docs.append(Document(text, culture, source, kind="blend", lang="en", question_id=qid))
+    lang = str(row.get("language") or "")
+    local = blend_answers(row, english=False)
+    if lang and lang != "en" and local and row.get("question"):
+        text = f"{row['question']} — {'; '.join(local)}"
+        docs.append(
+            Document(text, culture, f"{source}:{lang}", kind="blend", lang=lang, question_id=qid)
+        )
+    return docs
+
+
+def blend_files(directory: Path) -> list[Path]:
+    files = sorted(p for p in directory.glob("*.json") if p.is_file())
+    if not files:
+        raise InvalidInputError(f"{directory}: no BLEnD *.json files found")
+    return files
+
+
+def load_blend(directory: Path) -> Iterator[Document]:
+    """Every passage of every BLEnD file in `directory`."""
+    for path in blend_files(directory):
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInputError(f"{path}: not a BLEnD JSON file: {exc}") from exc
+        for row in rows:
+            yield from blend_documents(row, path.name)
+
+
+# --------------------------------------------------------------------------- WVS
+def wvs_statement(name: str, question: dict[str, Any], shares: list[float]) -> str:
+    """`In Kenya (World Values Survey 7), asked "...": 91% Very important, ...`."""
+    parts = [
+        f"{round(100 * s)}% {opt}" for opt, s in zip(question["options"], shares, strict=False)
+    ]
+    top = max(range(len(shares)), key=lambda i: shares[i])
+    return (
+        f'In {name} (World Values Survey wave 7), asked "{question["question"]}": '
+        f"{', '.join(parts)}. Most common answer: {question['options'][top]}."
+    )
+
+
+def load_wvs(directory: Path, split: str = "train") -> Iterator[Document]:
+    """One statement per country and question of the given split (train by default)."""
+    try:
+        questions = {
+            q["id"]: q
+            for q in json.loads((directory / "questions.json").read_text(encoding="utf-8"))
+        }
+        answers = json.loads((directory / f"{split}.json").read_text(encoding="utf-8"))
+        names_file = directory / "countries.json"
+        names = json.loads(names_file.read_text(encoding="utf-8")) if names_file.exists() else {}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InvalidInputError(f"{directory}: not a WVS data directory: {exc}") from exc
+    for country, by_question in sorted(answers.items()):
+        name = names.get(country) or culture_name(country)
+        for qid, shares in by_question.items():
+            question = questions.get(qid)
+            if question is None or not shares:
+                continue
+            yield Document(
+                wvs_statement(name, question, shares),
+                country,
+                f"wvs7:{country}:{qid}",
+                kind="survey",
+                lang="en",
+                question_id=qid,
+            )

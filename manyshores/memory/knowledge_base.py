@@ -1,0 +1,338 @@
+"""The cultural knowledge base: one API over embedded Chroma and a `chroma run` server.
+
+Build it once per process and hand it to the graph's runtime context::
+
+    kb = KnowledgeBase.open(settings)          # HttpClient if settings.chroma_url, else embedded
+    kb.add(documents)                          # idempotent: ids hash content + source
+    passages = kb.query("What do kids eat before school?", {"DZA": 0.8, "MAR": 0.2}, k=4)
+    sources = [p.to_source() for p in passages]
+
+`query` filters by the posterior's cultures (each culture's passages weighted by its p), drops
+near-duplicates and returns `Passage`s with their source. Every Chroma failure becomes a
+`RetrievalError` naming the store (path or URL); the HTTP client has a timeout, so a dead or
+hung server gives an error, never a hang.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from manyshores.config import Settings, get_settings
+from manyshores.errors import ManyshoresError, RetrievalError
+from manyshores.memory.chroma_embedding import ManyshoresMiniLM
+from manyshores.memory.embeddings import embed
+from manyshores.memory.passages import Document, Passage
+
+DEFAULT_COLLECTION = "manyshores"
+MIN_CULTURE_P = 0.05
+"""Cultures below this posterior are not searched: they would only add noise and latency."""
+MAX_CULTURES = 5
+NEAR_DUPLICATE_COS = 0.97
+"""Two passages this similar say the same thing; only the better-scored one is kept."""
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What `KnowledgeBase.add` did."""
+
+    added: int
+    """Documents embedded and stored."""
+    skipped: int
+    """Documents already present (same id) or repeated within the input."""
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def culture_weights(cultures: Mapping[str, float] | None) -> dict[str, float]:
+    """Posterior → weights in (0, 1] relative to the most likely culture (sqrt-damped).
+
+    sqrt keeps a second culture at p=0.3 next to one at 0.7 visible (weight 0.65) instead of
+    burying it (0.43): passages about a plausible culture are still useful context.
+    """
+    if not cultures:
+        return {}
+    kept = sorted(((c, p) for c, p in cultures.items() if p >= MIN_CULTURE_P), key=lambda x: -x[1])
+    kept = kept[:MAX_CULTURES]
+    if not kept:
+        return {}
+    top = kept[0][1]
+    return {c: math.sqrt(p / top) for c, p in kept}
+
+
+class KnowledgeBase:
+    """A Chroma collection of cultural passages embedded with the offline MiniLM."""
+
+    def __init__(self, client: Any, collection: Any, location: str) -> None:
+        self._client = client
+        self._collection = collection
+        self.location = location
+        """Path (embedded) or URL (server); named in every error."""
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        timeout_s: float = 10.0,
+    ) -> KnowledgeBase:
+        """Open (creating if needed) the collection named by the settings.
+
+        `settings.chroma_url` set → `HttpClient` with a `timeout_s` request timeout; else a
+        `PersistentClient` at `settings.chroma_dir`.
+        """
+        import chromadb
+
+        settings = settings or get_settings()
+        if settings.chroma_url:
+            location = settings.chroma_url
+            url = urlparse(settings.chroma_url)
+            if not url.hostname:
+                raise RetrievalError(f"chroma_url {settings.chroma_url!r} is not an http(s) URL")
+            ssl = url.scheme == "https"
+            port = url.port or (443 if ssl else 8000)
+            try:
+                client = chromadb.HttpClient(
+                    host=url.hostname, port=port, ssl=ssl, settings=_chroma_settings()
+                )
+            except Exception as exc:
+                raise RetrievalError(
+                    f"cannot reach the Chroma server at {location}: {exc}"
+                ) from exc
+            _set_http_timeout(client, timeout_s)
+        else:
+            path = settings.chroma_dir
+            location = str(path)
+            if path.exists() and not path.is_dir():
+                raise RetrievalError(f"the Chroma path {path} is a file, not a directory")
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+            except Exception as exc:
+                raise RetrievalError(
+                    f"the Chroma store at {path} cannot be opened (corrupt or unreadable?): {exc}. "
+                    "Move it aside and re-ingest."
+                ) from exc
+        kb = cls(client, None, location)
+        with kb._guard("open collection"):
+            kb._collection = client.get_or_create_collection(
+                collection,
+                embedding_function=ManyshoresMiniLM(),  # type: ignore[arg-type]
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        return kb
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except ManyshoresError:
+            raise
+        except Exception as exc:
+            raise RetrievalError(
+                f"knowledge base at {self.location}: {action} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    # ------------------------------------------------------------------ writing
+    def add(
+        self,
+        docs: Iterable[Document],
+        *,
+        batch_size: int = 256,
+        progress: Callable[[int], None] | None = None,
+    ) -> AddReport:
+        """Embed and store documents not already present; `progress(n)` after each batch."""
+        added = skipped = 0
+        seen: set[str] = set()
+        batch: list[Document] = []
+
+        def flush() -> None:
+            nonlocal added, skipped
+            if not batch:
+                return
+            ids = [d.id for d in batch]
+            with self._guard("lookup"):
+                present = set(self._collection.get(ids=ids, include=[])["ids"])
+            new = [d for d in batch if d.id not in present]
+            skipped += len(batch) - len(new)
+            if new:
+                with self._guard("add"):
+                    self._collection.add(
+                        ids=[d.id for d in new],
+                        documents=[d.text for d in new],
+                        embeddings=embed([d.text for d in new]),  # type: ignore[arg-type]
+                        metadatas=[d.metadata() for d in new],  # type: ignore[arg-type]
+                    )
+                added += len(new)
+            if progress:
+                progress(len(batch))
+            batch.clear()
+
+        for doc in docs:
+            if doc.id in seen:
+                skipped += 1
+                continue
+            seen.add(doc.id)
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+        return AddReport(added=added, skipped=skipped)
+
+    # ------------------------------------------------------------------ reading
+    def query(
+        self,
+        text: str,
+        cultures: Mapping[str, float] | None = None,
+        k: int = 4,
+        *,
+        exclude_question_ids: Collection[str] = (),
+    ) -> list[Passage]:
+        """Top-`k` passages for `text`, restricted to `cultures` (a posterior) when given."""
+        return self.query_vector(
+            embed([text])[0], cultures, k, exclude_question_ids=exclude_question_ids
+        )
+
+    def query_batch(
+        self,
+        texts: Sequence[str],
+        cultures: Sequence[Mapping[str, float] | None],
+        k: int = 4,
+        *,
+        exclude_question_ids: Sequence[Collection[str]] | None = None,
+    ) -> list[list[Passage]]:
+        """`query` for many texts with one embedding pass (batch evaluation)."""
+        vectors = embed(list(texts)) if texts else []
+        excl = exclude_question_ids or [()] * len(texts)
+        return [
+            self.query_vector(v, c, k, exclude_question_ids=e)
+            for v, c, e in zip(vectors, cultures, excl, strict=True)
+        ]
+
+    def query_vector(
+        self,
+        vector: list[float],
+        cultures: Mapping[str, float] | None = None,
+        k: int = 4,
+        *,
+        exclude_question_ids: Collection[str] = (),
+    ) -> list[Passage]:
+        weights = culture_weights(cultures)
+        # Fetch extra candidates: some will be near-duplicates of better ones.
+        n = max(k * 3, k + 4)
+        candidates: list[tuple[Passage, list[float]]] = []
+        groups: list[tuple[str | None, float]] = list(weights.items()) or [(None, 1.0)]
+        for culture, weight in groups:
+            for passage, emb in self._search(vector, culture, n, exclude_question_ids):
+                passage.score = passage.extra["similarity"] * weight
+                candidates.append((passage, emb))
+        candidates.sort(key=lambda pe: -pe[0].score)
+        return _drop_near_duplicates(candidates, k)
+
+    def _search(
+        self, vector: list[float], culture: str | None, n: int, exclude: Collection[str]
+    ) -> list[tuple[Passage, list[float]]]:
+        clauses: list[dict[str, Any]] = []
+        if culture:
+            clauses.append({"culture": culture})
+        if exclude:
+            clauses.append({"qid": {"$nin": sorted(exclude)}})
+        where: dict[str, Any] | None = (
+            None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        )
+        with self._guard("query"):
+            res = self._collection.query(
+                query_embeddings=[vector],
+                n_results=n,
+                where=where,
+                include=["documents", "metadatas", "distances", "embeddings"],
+            )
+        out: list[tuple[Passage, list[float]]] = []
+        for i, doc_id in enumerate(res["ids"][0]):
+            meta = res["metadatas"][0][i] or {}
+            sim = 1.0 - float(res["distances"][0][i])
+            passage = Passage(
+                id=doc_id,
+                text=res["documents"][0][i] or "",
+                culture=str(meta.get("culture") or "") or None,
+                source=str(meta.get("source", "")),
+                score=sim,
+                origin="memory",
+                kind=str(meta.get("kind", "text")),
+                lang=str(meta.get("lang", "")),
+                question_id=str(meta.get("qid", "")),
+                extra={"similarity": sim},
+            )
+            out.append((passage, list(res["embeddings"][0][i])))
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Document count, per-culture and per-kind counts, and where the store lives."""
+        cultures: Counter[str] = Counter()
+        kinds: Counter[str] = Counter()
+        with self._guard("stats"):
+            total = self._collection.count()
+            page = 5000
+            for offset in range(0, total, page):
+                got = self._collection.get(include=["metadatas"], limit=page, offset=offset)
+                for meta in got["metadatas"] or []:
+                    cultures[str((meta or {}).get("culture", "?"))] += 1
+                    kinds[str((meta or {}).get("kind", "?"))] += 1
+        return {
+            "location": self.location,
+            "collection": self._collection.name,
+            "documents": total,
+            "cultures": dict(sorted(cultures.items())),
+            "kinds": dict(sorted(kinds.items())),
+        }
+
+    def count(self) -> int:
+        with self._guard("count"):
+            return int(self._collection.count())
+
+
+def _set_http_timeout(client: Any, timeout_s: float) -> None:
+    """chromadb's HTTP client is built with `timeout=None`: a hung server would hang us forever."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0))
+
+
+def _drop_near_duplicates(candidates: list[tuple[Passage, list[float]]], k: int) -> list[Passage]:
+    import numpy as np
+
+    kept: list[Passage] = []
+    kept_vecs: list[Any] = []
+    seen_text: set[str] = set()
+    for passage, emb in candidates:
+        norm_text = " ".join(passage.text.lower().split())
+        if passage.id in {p.id for p in kept} or norm_text in seen_text:
+            continue
+        vec = np.asarray(emb, dtype=np.float32)
+        if any(float(vec @ other) >= NEAR_DUPLICATE_COS for other in kept_vecs):
+            continue
+        kept.append(passage)
+        kept_vecs.append(vec)
+        seen_text.add(norm_text)
+        if len(kept) >= k:
+            break
+    return kept
+
+
+def default_store_path(settings: Settings | None = None) -> Path:
+    """Where the embedded store lives for these settings."""
+    return (settings or get_settings()).chroma_dir
