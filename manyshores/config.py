@@ -87,10 +87,10 @@ class Settings(BaseSettings):
     detect_unknown_evidence: float = 1.0
     """`unknown` when no signal adds at least this much log-odds to any culture."""
 
-    detect_history_decay: float = 0.6
+    detect_history_decay: float = 0.75
     """Weight kept per turn of distance by cues from earlier turns."""
 
-    detect_temperature: float = 1.0
+    detect_temperature: float = 0.8
     """Softmax temperature applied to the summed evidence (calibration)."""
 
     detect_embeddings: bool = False

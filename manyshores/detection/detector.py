@@ -53,13 +53,13 @@ from manyshores.state import CulturePosterior, CultureScore, Signal, TaskInfo, T
 class SignalWeights:
     """Log-odds each kind of evidence adds (tuned on the BLEnD dev set)."""
 
-    name: float = 6.0
+    name: float = 8.0
     """A country or region named in its own language or English."""
-    foreign_name: float = 3.0
+    foreign_name: float = 4.0
     """A country named in a language its people do not speak (more often a common word)."""
-    demonym: float = 5.0
+    demonym: float = 6.5
     """`Mexican`, `한국인`."""
-    city: float = 4.0
+    city: float = 5.5
     """A major city or well-known sub-region."""
     parent_from_child: float = 0.4
     """Share of a region's mention credited to its country (`Assam` also hints at India)."""
@@ -67,14 +67,18 @@ class SignalWeights:
     """Multiplies log(population share / floor) of the message's language."""
     language_floor: float = 1e-3
     """Share assumed for cultures that do not speak the language at all."""
-    lingua_franca: float = 0.35
-    """Extra factor for languages spoken across many cultures (English, French)."""
+    lingua_franca_floor: float = 0.25
+    """Share assumed for every culture when the language is a lingua franca (English, French):
+    people everywhere write to a chatbot in English, so English says little."""
     explicit: float = 12.0
     """`culture=` given by the caller."""
     profile: float = 2.5
     """Times the profile weight of a culture."""
     history_turn: float = 2.0
     """Times p of a culture in an earlier turn's posterior (before decay)."""
+    history_when_named: float = 0.4
+    """Extra factor on earlier turns' mentions when the current message names a place itself
+    (the conversation moved on: `I'm from Greece` ... `and in Iran?`)."""
     assistant: float = 0.3
     """Factor on cues found in assistant messages."""
     embedding: float = 1.5
@@ -210,13 +214,27 @@ class CultureDetector:
 
         turns = _by_distance(_messages(messages), w.max_turns)
         decay = settings.detect_history_decay
+        # The conversation has one language: take the strongest (decayed) user turn's language
+        # rather than summing every turn (else five English turns outweigh a named place).
+        best_language: tuple[float, LanguageGuess, float, str] | None = None
+        current_named = False
         for distance, msg in turns:
             factor = decay**distance * (w.assistant if msg.role == "assistant" else 1.0)
             kind_prefix = "" if distance == 0 and msg.role == "user" else "history:"
             analysis = self._analyse(msg.text)
+            if distance == 0 and msg.role == "user":
+                current_named = any(allowed.intersection(m.cultures) for m in analysis.mentions)
+            elif current_named:
+                factor *= w.history_when_named
             self._mention_signals(analysis.mentions, factor, kind_prefix, add)
-            if analysis.language is not None:
-                self._language_signals(analysis.language, factor, kind_prefix, allowed, add)
+            guess = analysis.language
+            if guess is not None and msg.role == "user":
+                strength = guess.confidence * factor
+                if best_language is None or strength > best_language[0]:
+                    best_language = (strength, guess, factor, kind_prefix)
+        if best_language is not None:
+            _, guess, factor, kind_prefix = best_language
+            self._language_signals(guess, factor, kind_prefix, allowed, add)
         for back, turn in enumerate(reversed(list(history or [])[-w.max_turns :]), start=1):
             for score in turn.get("cultures", [])[:3]:
                 add(
@@ -256,13 +274,21 @@ class CultureDetector:
         w = self.weights
         speakers = self.registry.language_index.get(guess.lang, {})
         shares = {cid: s for cid, s in speakers.items() if cid in allowed}
+        strength = w.language * guess.confidence * factor
+        floor = w.language_floor
+        if guess.lang in self.registry.lingua_francas:
+            # CLDR counts second-language speakers (half of Greece speaks English): for a
+            # lingua franca only the cultures whose main language it is get credit.
+            floor = w.lingua_franca_floor
+            shares = {
+                cid: s
+                for cid, s in shares.items()
+                if self.registry.get(cid).main_languages[0] == guess.lang
+            }
         if not shares:
             return
-        strength = w.language * guess.confidence * factor
-        if guess.lang in self.registry.lingua_francas:
-            strength *= w.lingua_franca
         for cid, share in sorted(shares.items(), key=lambda kv: -kv[1]):
-            weight = strength * math.log(max(share, w.language_floor) / w.language_floor)
+            weight = strength * math.log(max(share, floor) / floor)
             add(f"{prefix}language", cid, weight,
                 f"language {guess.lang} ({guess.confidence:.2f}, {guess.method}); "
                 f"{share:.0%} of {cid} speak it")  # fmt: skip
