@@ -7,7 +7,13 @@ import sys
 import typer
 
 from manyshores import __version__
-from manyshores.cli import core, graph, kb, profile  # noqa: F401  (registers commands)
+from manyshores.cli import (  # noqa: F401  (registers commands)
+    core,
+    detect,  # noqa: F401
+    graph,
+    kb,
+    profile,
+)
 from manyshores.cli.app import app
 from manyshores.errors import ManyshoresError
 

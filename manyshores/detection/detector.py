@@ -149,6 +149,11 @@ class CultureDetector:
         self._language.load()
         return self
 
+    def clear_cache(self) -> None:
+        """Forget the per-text analyses (mentions, language) kept for earlier turns."""
+        with self._lock:
+            self._cache.clear()
+
     def normalize(self, culture: str) -> str:
         """Canonical culture id (raises InvalidInputError for unknown ids)."""
         return self.registry.normalize(culture)

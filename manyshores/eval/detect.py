@@ -6,8 +6,8 @@ Output lines (one per input, in order): `{"id", "cultures": [{"id", "p"}, ...] (
 at most 10), "ambiguous", "unknown", "task"}`.
 
 Metrics per kind (and `all`): top-1 accuracy, top-3 recall (share of label ids in the top 3),
-`all_in_top3`, ambiguity precision/recall (gold: `expect` is `ambiguous`, else the label has
-several cultures), `unknown_or_ambiguous` rate, and the confident-wrong rate (top culture not
+`all_in_top3`, ambiguity precision/recall (gold: `expect` is `ambiguous` or
+`unknown_or_ambiguous`, else the label has several cultures), `unknown_or_ambiguous` rate, and the confident-wrong rate (top culture not
 in the label with p ≥ 0.8).
 """
 
@@ -63,7 +63,8 @@ def predict(
 def _gold_ambiguous(case: dict[str, Any]) -> bool:
     expect = case.get("expect")
     if expect is not None:
-        return bool(expect == "ambiguous")
+        # With no cue at all, flagging the case ambiguous (or unknown) is the right call.
+        return expect in ("ambiguous", "unknown_or_ambiguous")
     return len(case.get("label") or []) > 1
 
 
