@@ -5,12 +5,12 @@ from __future__ import annotations
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from manyshores.graph import CultureChatModel
+from manyshores.graph import Components, CultureChatModel
 
 
-def build_chain():
+def build_chain(components=None):
     prompt = ChatPromptTemplate.from_messages([("human", "{question}")])
-    return prompt | CultureChatModel() | StrOutputParser()
+    return prompt | CultureChatModel(components=components or Components()) | StrOutputParser()
 
 
 if __name__ == "__main__":

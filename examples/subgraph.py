@@ -21,9 +21,9 @@ def review(state: AppState) -> dict:
     return {"reviewed": bool(state["messages"][-1].content)}
 
 
-def build_app():
+def build_app(components=None):
     app = StateGraph(AppState)
-    app.add_node("culture", compile_graph())  # a compiled graph is a valid node
+    app.add_node("culture", compile_graph(components))  # a compiled graph is a valid node
     app.add_node("review", review)
     app.add_edge(START, "culture")
     app.add_edge("culture", "review")

@@ -10,15 +10,24 @@ if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
 
 
-def chat_input_ids(base: BaseModel, messages: list[dict[str, str]]):  # -> torch.Tensor
-    """Token ids for a chat, using the tokenizer's chat template when it has one."""
+def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int = 0):  # -> Tensor
+    """Token ids for a chat, using the tokenizer's chat template when it has one.
+
+    Longer than the model's context (less `reserve` tokens for the answer): the oldest tokens
+    are dropped, since the newest turn is the one being answered.
+    """
     tok = base.tokenizer
     if getattr(tok, "chat_template", None):
         enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                       return_dict=True)
-        return enc["input_ids"].to(base.device)
-    text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
-    return tok(text, return_tensors="pt")["input_ids"].to(base.device)
+        ids = enc["input_ids"]
+    else:
+        text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
+        ids = tok(text, return_tensors="pt")["input_ids"]
+    limit = getattr(base.model.config, "max_position_embeddings", None)
+    if limit and ids.shape[1] > limit - reserve:
+        ids = ids[:, ids.shape[1] - (limit - reserve) :]
+    return ids.to(base.device)
 
 
 def stream_text(base: BaseModel, messages: list[dict[str, str]], max_new_tokens: int = 96) -> Iterator[str]:
@@ -26,7 +35,7 @@ def stream_text(base: BaseModel, messages: list[dict[str, str]], max_new_tokens:
     import torch
     from transformers import TextIteratorStreamer
 
-    ids = chat_input_ids(base, messages)
+    ids = chat_input_ids(base, messages, reserve=max_new_tokens)
     streamer = TextIteratorStreamer(base.tokenizer, skip_prompt=True, skip_special_tokens=True)
     errors: list[BaseException] = []
 

@@ -25,7 +25,7 @@ class CultureChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    components: Components = Field(default_factory=Components)
+    components: Any = Field(default_factory=Components)
     """Shared collaborators (base model, detector, experts...), built once."""
     culture: str | None = None
     """Force a culture for every call (else it is detected)."""

@@ -27,6 +27,15 @@ def truncate_message(text: str, limit: int) -> tuple[str, str | None]:
     return kept, note
 
 
+def capped_messages(messages: list[AnyMessage], limit: int) -> list[AnyMessage]:
+    """The messages with over-long contents truncated (copies; the state keeps the originals)."""
+    out: list[AnyMessage] = []
+    for m in messages:
+        text = message_text(m)
+        out.append(m if len(text) <= limit else m.model_copy(update={"content": truncate_message(text, limit)[0]}))
+    return out
+
+
 def last_user_text(messages: list[AnyMessage]) -> str:
     """The newest human message: what this turn answers."""
     for message in reversed(messages):

@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.types import interrupt
 
 from manyshores.graph.components import Components
-from manyshores.nodes.common import last_user_text, truncate_message
+from manyshores.nodes.common import capped_messages, last_user_text, truncate_message
 from manyshores.state import CultureState
 
 
@@ -27,9 +27,9 @@ def make_detect(components: Components) -> Any:
         user_id = state.get("user_id")
         profile = components.get_profiles().get(user_id) if user_id else None
         history = state.get("history", [])
-        posterior = detector.detect(
-            state["messages"], explicit=explicit, profile=profile, history=history
-        )
+        # Detection cost grows with text length: it reads the same capped text as the experts.
+        messages = capped_messages(state["messages"], settings.max_message_chars)
+        posterior = detector.detect(messages, explicit=explicit, profile=profile, history=history)
         if state.get("confirm_culture") and posterior["ambiguous"] and not explicit:
             # Re-executed from the top on resume; detection is deterministic, so that is safe.
             reply = interrupt(
@@ -39,9 +39,7 @@ def make_detect(components: Components) -> Any:
                 }
             )
             explicit = detector.normalize(str(reply))
-            posterior = detector.detect(
-                state["messages"], explicit=explicit, profile=profile, history=history
-            )
+            posterior = detector.detect(messages, explicit=explicit, profile=profile, history=history)
             notes.append(f"culture confirmed by the user: {explicit}")
         return {
             "text": text,

@@ -1,0 +1,65 @@
+"""`manyshores ask`, `chat` and `trace` from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.graph_fixtures import tiny_assistant
+
+
+def _cli(args: list[str], env_extra: dict[str, str], stdin: str | None = None,
+         timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **env_extra}
+    return subprocess.run([sys.executable, "-m", "manyshores.cli.main", *args], env=env,
+                          input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def test_trace_cli_reads_checkpoints_without_a_model(tiny_base, tmp_path):
+    assistant = tiny_assistant(tiny_base, tmp_path)
+    assistant.invoke("I'm from Greece. What do we eat at Easter?", thread_id="cli-trace")
+    env = {"MANYSHORES_CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"),
+           "MANYSHORES_BASE_MODEL": "/no/model/needed/to/read/a/trace"}
+    proc = _cli(["trace", "cli-trace", "--json"], env)
+    assert proc.returncode == 0, proc.stderr
+    steps = json.loads(proc.stdout)
+    assert [s["node"] for s in steps][:3] == ["detect", "retrieve", "route"]
+    assert steps[-1]["node"] == "respond"
+    one = json.loads(_cli(["trace", "cli-trace", "--step", "0", "--json"], env).stdout)
+    assert one["node"] == "detect" and "posterior" in one["wrote"]
+    missing = _cli(["trace", "no-such-thread"], env)
+    assert missing.returncode == 2 and "unknown thread" in missing.stderr
+    bad_step = _cli(["trace", "cli-trace", "--step", "999"], env)
+    assert bad_step.returncode == 2 and "not 999" in bad_step.stderr
+
+
+@pytest.mark.slow
+def test_ask_json_prints_exactly_one_object(tmp_path):
+    env = {"MANYSHORES_CHECKPOINT_DB": str(tmp_path / "cp.sqlite")}
+    proc = _cli(["ask", "I'm from Kenya. How important is family in your life? Options: Very "
+                 "important, Rather important, Not very important, Not at all important",
+                 "--json", "--thread", "ask1"], env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)  # the whole stdout is one JSON object
+    assert data["thread_id"] == "ask1" and data["task"] == "multiple_choice"
+    assert data["cultures"][0]["id"] == "KEN"
+    assert len(data["options"]) == 4 and abs(sum(o["p"] for o in data["options"]) - 1) < 1e-3
+    assert data["steps"][0] == "detect" and data["steps"][-1] == "respond"
+    assert all(set(s) == {"kind", "ref", "snippet"} for s in data["sources"])
+    bad = _cli(["ask", "hello", "--culture", "Atlantis", "--json"], env)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:")
+
+
+@pytest.mark.slow
+def test_chat_repl_turns_and_commands(tmp_path):
+    env = {"MANYSHORES_CHECKPOINT_DB": str(tmp_path / "cp.sqlite"), "MANYSHORES_MAX_NEW_TOKENS": "12"}
+    script = "I'm from Mexico. What do we eat at Christmas?\n/trace\n/culture KEN\nWhat about breakfast?\n/quit\n"
+    proc = _cli(["chat", "--thread", "repl"], env, stdin=script)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "culture: MEX" in out and "trace" in out and "respond" in out
+    assert "culture: KEN" in out
