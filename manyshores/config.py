@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     detect_ambiguous_margin: float = 0.3
     """...or when it leads the second by less than this (tuned on the BLEnD dev set)."""
 
-    detect_unknown_evidence: float = 1.0
+    detect_unknown_evidence: float = 0.25
     """`unknown` when no signal adds at least this much log-odds to any culture."""
 
     detect_history_decay: float = 0.75

@@ -74,7 +74,7 @@ class SignalWeights:
     """`culture=` given by the caller."""
     profile: float = 2.5
     """Times the profile weight of a culture."""
-    history_turn: float = 2.0
+    history_turn: float = 4.0
     """Times p of a culture in an earlier turn's posterior (before decay)."""
     history_when_named: float = 0.4
     """Extra factor on earlier turns' mentions when the current message names a place itself

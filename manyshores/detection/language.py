@@ -284,8 +284,9 @@ class LanguageIdentifier:
         letters = [ch for ch in text if ch.isalpha()]
         if len(letters) < 3:
             return None
-        # Very short texts are unreliable whatever the model says.
-        length_factor = min(1.0, 0.4 + len(letters) / 40)
+        # Very short texts are unreliable whatever the model says (`And for dessert?` comes out
+        # as Norwegian); a script is clear from a few letters, character n-grams are not.
+        length_factor = min(1.0, len(letters) / 40) ** 1.5
         script, share = dominant_script(text)
         if script is None:
             return None
