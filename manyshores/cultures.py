@@ -402,6 +402,11 @@ class CultureRegistry:
         return table
 
     @cached_property
+    def first_languages(self) -> dict[str, str]:
+        """Culture id -> its most spoken language (cultures without language data left out)."""
+        return {c.id: c.main_languages[0] for c in self._cultures.values() if c.languages}
+
+    @cached_property
     def lingua_francas(self) -> frozenset[str]:
         """Languages many cultures list mostly as a second language (English, French, Russian):
         a message in one of them says little about where its writer is from."""

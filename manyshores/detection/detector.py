@@ -277,19 +277,17 @@ class CultureDetector:
         self, guess: LanguageGuess, factor: float, prefix: str, allowed: set[str], add: Any
     ) -> None:
         w = self.weights
-        speakers = self.registry.language_index.get(guess.lang, {})
+        registry = self.registry
+        speakers = registry.language_index.get(guess.lang, {})
         shares = {cid: s for cid, s in speakers.items() if cid in allowed}
         strength = w.language * guess.confidence * factor
         floor = w.language_floor
-        if guess.lang in self.registry.lingua_francas:
+        if guess.lang in registry.lingua_francas:
             # CLDR counts second-language speakers (half of Greece speaks English): for a
             # lingua franca only the cultures whose main language it is get credit.
             floor = w.lingua_franca_floor
-            shares = {
-                cid: s
-                for cid, s in shares.items()
-                if self.registry.get(cid).main_languages[0] == guess.lang
-            }
+            first = registry.first_languages
+            shares = {cid: s for cid, s in shares.items() if first.get(cid) == guess.lang}
         if not shares:
             return
         for cid, share in sorted(shares.items(), key=lambda kv: -kv[1]):
