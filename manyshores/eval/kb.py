@@ -96,8 +96,8 @@ def _answer_matchers(row: dict[str, Any]) -> list[re.Pattern[str]]:
     for ann in row.get("annotations") or []:
         for ans in [*ann.get("en_answers", []), *ann.get("answers", [])]:
             ans = " ".join(str(ans).split())
-            if len(ans) < 2:
-                continue
+            if not ans or (len(ans) == 1 and not ans.isalnum()):
+                continue  # single digits are real answers ("3" meals); lone punctuation is not
             # Word boundaries for alphabetic scripts (so "tea" does not match "steak"); plain
             # substring for scripts written without spaces.
             if ans.isascii():
@@ -116,7 +116,7 @@ def score_blend(preds: Iterable[dict[str, Any]], blend_dir: Path) -> dict[str, A
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for pred in preds:
         pats = answers.get(str(pred["id"]))
-        if pats is None:
+        if not pats:  # unknown id, or a question nobody answered: it cannot be hit
             continue
         culture = str(pred["id"]).split(":", 1)[0]
         hit = any(p.search(h["text"]) for h in pred["hits"] for p in pats)

@@ -2,7 +2,7 @@
 
 Chroma stores the embedding function's `name()` and `get_config()` with each collection and, on
 reopening, looks the name up among registered classes. Importing this module registers
-`ManyshoresMiniLM`; a new process that imports `manyshores.memory` can therefore reopen a
+`ManyshoresMiniLM`; a new process that imports this module (`KnowledgeBase` does) can reopen a
 collection without passing the function, and Chroma never falls back to its default embedding
 function (which downloads an ONNX model at run time).
 """

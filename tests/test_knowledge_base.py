@@ -1,0 +1,167 @@
+"""The knowledge base on embedded Chroma: retrieval, persistence, failures, ingest, CLI, eval."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from manyshores.config import Settings
+from manyshores.errors import InvalidInputError, RetrievalError
+from manyshores.memory.ingest import blend_documents, load_path, load_wvs
+from manyshores.memory.knowledge_base import KnowledgeBase
+from tests.kb_checks import ALL_CHECKS, CORPUS
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return KnowledgeBase.open(Settings(home=tmp_path_factory.mktemp("kb-home")))
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__)
+def test_retrieval_embedded(kb, check):
+    check(kb)  # the first check fills the store; later ones read it
+
+
+def test_new_process_reopens_with_registered_embedding_function(tmp_path):
+    home = tmp_path / "home"
+    KnowledgeBase.open(Settings(home=home)).add(CORPUS[:3])
+    # A fresh interpreter opens the collection WITHOUT passing an embedding function and queries
+    # by text: Chroma must rebuild ours from the stored config, never its downloading default.
+    script = textwrap.dedent(f"""
+        import chromadb
+        from chromadb.api import types
+        from chromadb.config import Settings
+        def boom(self, input):
+            raise SystemExit("Chroma fell back to its default embedding function")
+        types.DefaultEmbeddingFunction.__call__ = boom
+        import manyshores.memory.chroma_embedding  # registers the embedding function
+        client = chromadb.PersistentClient({str(home / "chroma")!r},
+                                           settings=Settings(anonymized_telemetry=False))
+        col = client.get_collection("manyshores")
+        ef = col.configuration["embedding_function"]
+        assert type(ef).__name__ == "ManyshoresMiniLM", ef
+        res = col.query(query_texts=["miso soup"], n_results=1)
+        print(res["documents"][0][0])
+    """)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "miso" in out.stdout
+
+
+def test_corrupt_store_names_the_path(tmp_path):
+    chroma = tmp_path / "chroma"
+    chroma.mkdir()
+    (chroma / "chroma.sqlite3").write_bytes(os.urandom(4096))
+    with pytest.raises(RetrievalError, match=str(chroma)):
+        KnowledgeBase.open(Settings(home=tmp_path))
+
+
+def test_store_path_is_a_file(tmp_path):
+    (tmp_path / "chroma").write_text("not a dir")
+    with pytest.raises(RetrievalError, match="not a directory"):
+        KnowledgeBase.open(Settings(home=tmp_path))
+
+
+# --------------------------------------------------------------------------- ingest
+def test_load_path_formats(tmp_path):
+    (tmp_path / "a.md").write_text("# Food\nKenyans eat ugali.\n\n# Music\nBenga is popular.\n")
+    (tmp_path / "b.txt").write_text("First paragraph.\n\nSecond paragraph.")
+    (tmp_path / "c.jsonl").write_text(
+        json.dumps({"text": "Chai is sweet.", "culture": "TZA", "source": "s1"}) + "\n"
+    )
+    docs = list(load_path(tmp_path, "KEN"))
+    kinds = {d.kind for d in docs}
+    assert kinds == {"markdown", "text", "jsonl"}
+    assert any(d.culture == "TZA" and d.source == "s1" for d in docs)
+    assert any(d.text.startswith("Food.") for d in docs)
+    with pytest.raises(InvalidInputError, match="--culture"):
+        list(load_path(tmp_path / "b.txt", None))
+
+
+def test_blend_and_wvs_documents(shared_data):
+    rows = json.loads((shared_data / "blend" / "Algeria.json").read_text())
+    docs = blend_documents(rows[0], "Algeria.json")
+    en, local = docs
+    assert en.culture == "DZA" and en.question_id == rows[0]["id"] and en.lang == "en"
+    assert "jam sandwiches" in en.text and "Algeria" in en.text
+    assert local.lang == "ar"
+    assert blend_documents(rows[0], "Algeria.json")[0].id == en.id  # stable ids
+    wvs = list(load_wvs(shared_data / "wvs"))
+    assert {d.kind for d in wvs} == {"survey"}
+    ken = next(d for d in wvs if d.culture == "KEN")
+    assert "Kenya" in ken.text and "%" in ken.text and ken.source.startswith("wvs7:KEN:")
+
+
+# --------------------------------------------------------------------------- CLI + eval
+def test_cli_ingest_query_stats_eval(tmp_path, monkeypatch):
+    import manyshores.cli.kb  # noqa: F401  (registers the kb/eval/bench commands)
+    from manyshores.cli.app import app
+    from manyshores.config import get_settings
+
+    monkeypatch.setenv("MANYSHORES_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    try:
+        notes = tmp_path / "kenya.md"
+        notes.write_text("# Breakfast\nKenyan families drink chai with mandazi.\n")
+        runner = CliRunner()
+        res = runner.invoke(app, ["kb", "ingest", str(notes), "--culture", "KEN"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["ingested"][0]["added"] == 1
+        res = runner.invoke(app, ["kb", "ingest", str(notes), "--culture", "KEN"])
+        assert json.loads(res.stdout)["ingested"][0]["added"] == 0
+        res = runner.invoke(app, ["kb", "query", "breakfast drink", "--culture", "KEN", "--json"])
+        assert res.exit_code == 0, res.output
+        [hit] = json.loads(res.stdout)
+        assert set(hit) == {"id", "culture", "source", "text", "score"}
+        assert hit["culture"] == "KEN"
+        res = runner.invoke(app, ["kb", "stats"])
+        assert json.loads(res.stdout)["cultures"] == {"KEN": 1}
+
+        data = tmp_path / "q.jsonl"
+        data.write_text(
+            "\n".join(
+                json.dumps(r)
+                for r in [
+                    {"id": "a", "text": "morning drink", "culture": "KEN"},
+                    {"id": "b", "text": "breakfast", "culture": "JPN"},
+                ]
+            )
+        )
+        out = tmp_path / "pred.jsonl"
+        res = runner.invoke(app, ["eval", "kb", "--data", str(data), "--out", str(out), "--k", "2"])
+        assert res.exit_code == 0, res.output
+        preds = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [p["id"] for p in preds] == ["a", "b"]
+        assert preds[0]["hits"][0]["culture"] == "KEN"
+        assert set(preds[0]["hits"][0]) == {"culture", "source", "text", "score"}
+        assert preds[1]["hits"] == []  # no JPN documents
+    finally:
+        get_settings.cache_clear()
+
+
+def test_blend_scorer(tmp_path, kb):
+    from manyshores.eval.kb import score_blend
+
+    row = {
+        "id": "q1",
+        "culture": "KEN",
+        "question": "x",
+        "en_question": "What is drunk at breakfast?",
+        "annotations": [{"answers": ["chai"], "en_answers": ["chai"], "count": 3}],
+    }
+    blend = tmp_path / "blend"
+    blend.mkdir()
+    (blend / "Kenya.json").write_text(json.dumps([row]))
+    hit = {"id": "KEN:q1", "hits": [{"text": "They drink chai.", "culture": "KEN"}]}
+    miss = {"id": "KEN:q1", "hits": [{"text": "They drink chainsaw oil.", "culture": "KEN"}]}
+    assert score_blend([hit], blend)["per_culture"] == {"KEN": 1.0}
+    assert score_blend([miss], blend)["per_culture"] == {"KEN": 0.0}  # word boundaries
