@@ -261,3 +261,10 @@ def test_task_other_kinds() -> None:
     assert detect_task("在中国最受欢迎的水果是什么？")["name"] == "open_qa"
     assert detect_task("Hello there.")["name"] == "other"
     assert detect_task("Numbers 1. and 2. alone are not options")["options"] == []
+
+
+def test_detector_normalize_accepts_phrases(detector: CultureDetector) -> None:
+    assert detector.normalize("kr") == "KOR"
+    assert detector.normalize("Northern Nigeria") == "NGA"
+    with pytest.raises(InvalidInputError):
+        detector.normalize("Spain and Mexico")  # two cultures: not a single id

@@ -46,6 +46,7 @@ from manyshores.cultures import CultureRegistry, get_registry
 from manyshores.detection.language import LanguageGuess, LanguageIdentifier
 from manyshores.detection.mentions import Mention, MentionIndex
 from manyshores.detection.task import detect_task
+from manyshores.errors import InvalidInputError
 from manyshores.state import CulturePosterior, CultureScore, Signal, TaskInfo, Turn
 
 
@@ -155,8 +156,15 @@ class CultureDetector:
             self._cache.clear()
 
     def normalize(self, culture: str) -> str:
-        """Canonical culture id (raises InvalidInputError for unknown ids)."""
-        return self.registry.normalize(culture)
+        """Canonical culture id for an id, code or name; a phrase that names exactly one culture
+        (`Northern Nigeria`, `the US`) works too. Raises InvalidInputError otherwise."""
+        try:
+            return self.registry.normalize(culture)
+        except InvalidInputError:
+            found = {c for m in self.index.find(str(culture)) for c in m.cultures}
+            if len(found) == 1:
+                return found.pop()
+            raise
 
     def detect_task(self, text: str) -> TaskInfo:
         """Task type and options of a user message (see `manyshores.detection.task`)."""

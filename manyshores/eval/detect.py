@@ -105,6 +105,25 @@ def _metrics(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, An
     }
 
 
+def _ece(pairs: list[tuple[dict[str, Any], dict[str, Any]]], bins: int = 10) -> float:
+    """Expected calibration error of the top culture's p (labelled, not-unknown cases)."""
+    buckets: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
+    for case, pred in pairs:
+        if not case.get("label") or not pred["cultures"]:
+            continue
+        top = pred["cultures"][0]
+        buckets[min(int(top["p"] * bins), bins - 1)].append((top["p"], top["id"] in case["label"]))
+    n = sum(len(b) for b in buckets)
+    if not n:
+        return 0.0
+    err = sum(
+        abs(sum(p for p, _ in b) / len(b) - sum(ok for _, ok in b) / len(b)) * len(b)
+        for b in buckets
+        if b
+    )
+    return round(err / n, 4)
+
+
 def _shared_ok(case: dict[str, Any], pred: dict[str, Any]) -> bool:
     ids = {c["id"] for c in pred["cultures"][:3]}
     return bool(pred["ambiguous"]) and set(case.get("label") or []) <= ids
@@ -148,6 +167,7 @@ def report(
         if key in criteria:
             value = criteria[key]
             passed[key] = value < target if key.endswith("_max") else value >= target
+    criteria["calibration_ece"] = _ece(pairs)
     ms = sorted(s * 1000 for s in seconds)
     return {
         "n": len(cases),
