@@ -227,9 +227,10 @@ class CultureDetector:
 
         turns = _by_distance(_messages(messages), w.max_turns)
         decay = settings.detect_history_decay
-        # The conversation has one language: take the strongest (decayed) user turn's language
-        # rather than summing every turn (else five English turns outweigh a named place).
-        best_language: tuple[float, LanguageGuess, float, str] | None = None
+        # Language evidence is not summed over turns (five English turns would outweigh a named
+        # place); each culture keeps the strongest (decayed) credit any user turn gives it, so an
+        # earlier message in Assamese still counts after the user switches to English.
+        language: dict[str, tuple[float, str, str]] = {}
         current_named = False
         for distance, msg in turns:
             factor = decay**distance * (w.assistant if msg.role == "assistant" else 1.0)
@@ -240,14 +241,14 @@ class CultureDetector:
             elif current_named:
                 factor *= w.history_when_named
             self._mention_signals(analysis.mentions, factor, kind_prefix, add)
-            guess = analysis.language
-            if guess is not None and msg.role == "user":
-                strength = guess.confidence * factor
-                if best_language is None or strength > best_language[0]:
-                    best_language = (strength, guess, factor, kind_prefix)
-        if best_language is not None:
-            _, guess, factor, kind_prefix = best_language
-            self._language_signals(guess, factor, kind_prefix, allowed, add)
+            if analysis.language is not None and msg.role == "user":
+                for cid, (weight, seen) in self._language_credit(
+                    analysis.language, factor, allowed
+                ).items():
+                    if weight > language.get(cid, (0.0, "", ""))[0]:
+                        language[cid] = (weight, seen, f"{kind_prefix}language")
+        for cid, (weight, seen, kind) in language.items():
+            add(kind, cid, weight, seen)
         for back, turn in enumerate(reversed(list(history or [])[-w.max_turns :]), start=1):
             for score in turn.get("cultures", [])[:3]:
                 add(
@@ -281,9 +282,10 @@ class CultureDetector:
                 add(f"{prefix}mention", parent, base * w.parent_from_child * factor,
                     f"mention {surface!r} (inside {parent})")  # fmt: skip
 
-    def _language_signals(
-        self, guess: LanguageGuess, factor: float, prefix: str, allowed: set[str], add: Any
-    ) -> None:
+    def _language_credit(
+        self, guess: LanguageGuess, factor: float, allowed: set[str]
+    ) -> dict[str, tuple[float, str]]:
+        """Culture -> (log-odds, evidence) from the language of one message."""
         w = self.weights
         registry = self.registry
         speakers = registry.language_index.get(guess.lang, {})
@@ -296,13 +298,11 @@ class CultureDetector:
             floor = w.lingua_franca_floor
             first = registry.first_languages
             shares = {cid: s for cid, s in shares.items() if first.get(cid) == guess.lang}
-        if not shares:
-            return
-        for cid, share in sorted(shares.items(), key=lambda kv: -kv[1]):
-            weight = strength * math.log(max(share, floor) / floor)
-            add(f"{prefix}language", cid, weight,
-                f"language {guess.lang} ({guess.confidence:.2f}, {guess.method}); "
-                f"{share:.0%} of {cid} speak it")  # fmt: skip
+        seen = f"language {guess.lang} ({guess.confidence:.2f}, {guess.method})"
+        return {
+            cid: (strength * math.log(max(share, floor) / floor), f"{seen}; {share:.0%} of {cid}")
+            for cid, share in shares.items()
+        }
 
     def _embedding_signals(self, text: str, cands: list[str], add: Any) -> None:
         from manyshores.memory.embeddings import embed

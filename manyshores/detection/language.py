@@ -286,10 +286,13 @@ class LanguageIdentifier:
             return None
         # Very short texts are unreliable whatever the model says (`And for dessert?` comes out
         # as Norwegian); a script is clear from a few letters, character n-grams are not.
-        length_factor = min(1.0, len(letters) / 40) ** 1.5
         script, share = dominant_script(text)
         if script is None:
             return None
+        if script == "Latin":
+            length_factor = min(1.0, len(letters) / 40) ** 1.5
+        else:  # few languages share a non-Latin script: short texts are still telling
+            length_factor = min(1.0, 0.5 + len(letters) / 30)
         if script in SCRIPT_LANGUAGE:
             return LanguageGuess(SCRIPT_LANGUAGE[script], min(0.99, share), script, "script")
         if script == "Han":
@@ -316,7 +319,10 @@ def _malay_family(text: str, guess: LanguageGuess, length_factor: float) -> Lang
     """Tell Sundanese from Javanese and Indonesian by counting their own function words."""
     words = [w.lower() for w in _WORD.findall(text)]
     # `eu` (leuwih, teu, ngeunaan) and the suffix -keun are Sundanese hallmarks.
-    su = sum(w in _SUNDANESE or "eu" in w or w.endswith("keun") for w in words)
+    su = sum(
+        w in _SUNDANESE or ("eu" in w and not w.startswith("keu")) or w.endswith("keun")
+        for w in words
+    )  # (Indonesian has `eu` only after the prefix ke-: keuangan)
     jv = sum(w in _JAVANESE for w in words)
     ind = sum(w in _INDONESIAN for w in words)
     best = max((su, "su"), (jv, "jv"), (ind, "id"))

@@ -10,8 +10,9 @@ English, both naming the place. From them we build cases of these kinds (the `ki
 - `shared_language`: the same for Spanish (ESP, MEX), Korean (KOR, PRK) and English (GBR, USA):
   genuinely ambiguous, so the label lists every culture sharing the language;
 - `no_cue`: the English question with the place removed (for the 14 non-English cultures);
-- `multi_turn`: the cue (place or demonym, English or local language) is in an earlier user turn,
-  one or two turns back; the last turn is a cue-free English question;
+- `multi_turn`: the cue is in an earlier user turn, one or two turns back (a place or demonym in
+  English or the local language, or — for languages tied to one culture — only the language of
+  that turn); the last turn is a cue-free English question;
 - `multi_turn_switch`: an earlier turn names another culture, the last one names the target.
 
 Places are removed with the registry's own mention finder (whole words, with the preposition or
@@ -268,10 +269,13 @@ def build_cases(
                 emit("no_cue", culture, row, [_user(en_bare)], [culture], "unknown_or_ambiguous")
             if en_bare and counts["multi_turn"] < per_kind:
                 counts["multi_turn"] += 1
-                if rng.random() < 0.5:
+                draw = rng.random()
+                if draw < 0.4:
                     cue = _cue_sentence(registry, culture, rng)
-                elif names_place:
+                elif draw < 0.6 and names_place:
                     cue = local
+                elif draw >= 0.8 and local_bare and not shared:
+                    cue = local_bare  # only the language of the earlier turn tells
                 else:
                     cue = english
                 messages = [_user(cue), _assistant(rng.choice(_REPLIES))]
