@@ -19,5 +19,11 @@ if __name__ == "__main__":
     for piece in chain.stream({"question": "I'm from Greece. How do we celebrate Easter?"}):
         print(piece, end="", flush=True)
     print()
-    print(chain.batch([{"question": "I live in Spain. When is lunch?"},
-                       {"question": "I'm from the US. What is Thanksgiving food?"}]))
+    print(
+        chain.batch(
+            [
+                {"question": "I live in Spain. When is lunch?"},
+                {"question": "I'm from the US. What is Thanksgiving food?"},
+            ]
+        )
+    )

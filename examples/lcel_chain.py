@@ -11,7 +11,9 @@ from manyshores.graph import compile_graph
 def build_chain(components=None):
     graph = compile_graph(components)  # stateless: no checkpointer needed inside a chain
     to_state = RunnableLambda(lambda q: {"messages": [HumanMessage(content=q)]})
-    to_answer = RunnableLambda(lambda s: {"answer": s["answer"], "culture": s["posterior"]["cultures"][:1]})
+    to_answer = RunnableLambda(
+        lambda s: {"answer": s["answer"], "culture": s["posterior"]["cultures"][:1]}
+    )
     return to_state | graph | to_answer
 
 

@@ -32,5 +32,7 @@ def build_app(components=None):
 
 
 if __name__ == "__main__":
-    out = build_app().invoke({"messages": [HumanMessage(content="I'm from Spain. When do we eat dinner?")]})
+    out = build_app().invoke(
+        {"messages": [HumanMessage(content="I'm from Spain. When do we eat dinner?")]}
+    )
     print(out["messages"][-1].content, "| reviewed:", out["reviewed"])

@@ -10,14 +10,18 @@ import pytest
 
 # Tests never touch the user's stores; converted base models are shared with the user cache so
 # the real model is converted once per machine, not once per test run.
-_USER_MODELS = Path(os.environ.get("MANYSHORES_MODELS_DIR", "~/.cache/manyshores/models")).expanduser()
+_USER_MODELS = Path(
+    os.environ.get("MANYSHORES_MODELS_DIR", "~/.cache/manyshores/models")
+).expanduser()
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("manyshores-home")
-    old = {k: os.environ.get(k) for k in ("MANYSHORES_HOME", "MANYSHORES_MODELS_DIR", "HF_HUB_OFFLINE")}
+    old = {
+        k: os.environ.get(k) for k in ("MANYSHORES_HOME", "MANYSHORES_MODELS_DIR", "HF_HUB_OFFLINE")
+    }
     os.environ["MANYSHORES_HOME"] = str(home)
     os.environ["MANYSHORES_MODELS_DIR"] = str(_USER_MODELS)
     os.environ["HF_HUB_OFFLINE"] = "1"

@@ -87,10 +87,19 @@ def test_hub_id_offline_fails_fast(tmp_path, monkeypatch):
     [("/definitely/not/here", "does not exist"), ("someorg/not-cached-model", "unreachable")],
 )
 def test_cli_bad_spec_prints_one_error_line(tmp_path, spec, needle):
-    env = {**os.environ, "MANYSHORES_BASE_MODEL": spec, "MANYSHORES_HOME": str(tmp_path),
-           "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "manyshores.cli.main", "demo"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "MANYSHORES_BASE_MODEL": spec,
+        "MANYSHORES_HOME": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "manyshores.cli.main", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and needle in errors[0]
@@ -100,7 +109,9 @@ def test_cli_bad_spec_prints_one_error_line(tmp_path, spec, needle):
 @pytest.mark.slow
 def test_default_model_loads_and_answers(default_base):
     assert default_base.model.config.model_type == "llama"
-    text = generate_text(default_base, [{"role": "user", "content": "Name a fruit."}], max_new_tokens=8)
+    text = generate_text(
+        default_base, [{"role": "user", "content": "Name a fruit."}], max_new_tokens=8
+    )
     assert len(text) > 0
 
 
@@ -112,8 +123,15 @@ def test_concurrent_conversion_leaves_one_valid_cache(tmp_path):
         "from manyshores.experts.base_model import convert_gguf, default_gguf_path;"
         "print(convert_gguf(default_gguf_path(), Path(sys.argv[1])))"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
     paths = {o[0].strip().splitlines()[-1] for o in outs}

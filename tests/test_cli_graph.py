@@ -12,18 +12,27 @@ import pytest
 from tests.graph_fixtures import tiny_assistant
 
 
-def _cli(args: list[str], env_extra: dict[str, str], stdin: str | None = None,
-         timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def _cli(
+    args: list[str], env_extra: dict[str, str], stdin: str | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **env_extra}
-    return subprocess.run([sys.executable, "-m", "manyshores.cli.main", *args], env=env,
-                          input=stdin, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "manyshores.cli.main", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_trace_cli_reads_checkpoints_without_a_model(tiny_base, tmp_path):
     assistant = tiny_assistant(tiny_base, tmp_path)
     assistant.invoke("I'm from Greece. What do we eat at Easter?", thread_id="cli-trace")
-    env = {"MANYSHORES_CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"),
-           "MANYSHORES_BASE_MODEL": "/no/model/needed/to/read/a/trace"}
+    env = {
+        "MANYSHORES_CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"),
+        "MANYSHORES_BASE_MODEL": "/no/model/needed/to/read/a/trace",
+    }
     proc = _cli(["trace", "cli-trace", "--json"], env)
     assert proc.returncode == 0, proc.stderr
     steps = json.loads(proc.stdout)
@@ -40,9 +49,17 @@ def test_trace_cli_reads_checkpoints_without_a_model(tiny_base, tmp_path):
 @pytest.mark.slow
 def test_ask_json_prints_exactly_one_object(tmp_path):
     env = {"MANYSHORES_CHECKPOINT_DB": str(tmp_path / "cp.sqlite")}
-    proc = _cli(["ask", "I'm from Kenya. How important is family in your life? Options: Very "
-                 "important, Rather important, Not very important, Not at all important",
-                 "--json", "--thread", "ask1"], env)
+    proc = _cli(
+        [
+            "ask",
+            "I'm from Kenya. How important is family in your life? Options: Very "
+            "important, Rather important, Not very important, Not at all important",
+            "--json",
+            "--thread",
+            "ask1",
+        ],
+        env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(proc.stdout)  # the whole stdout is one JSON object
     assert data["thread_id"] == "ask1" and data["task"] == "multiple_choice"
@@ -56,7 +73,10 @@ def test_ask_json_prints_exactly_one_object(tmp_path):
 
 @pytest.mark.slow
 def test_chat_repl_turns_and_commands(tmp_path):
-    env = {"MANYSHORES_CHECKPOINT_DB": str(tmp_path / "cp.sqlite"), "MANYSHORES_MAX_NEW_TOKENS": "12"}
+    env = {
+        "MANYSHORES_CHECKPOINT_DB": str(tmp_path / "cp.sqlite"),
+        "MANYSHORES_MAX_NEW_TOKENS": "12",
+    }
     script = "I'm from Mexico. What do we eat at Christmas?\n/trace\n/culture KEN\nWhat about breakfast?\n/quit\n"
     proc = _cli(["chat", "--thread", "repl"], env, stdin=script)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -25,15 +25,26 @@ def _dedupe(steps: list[str]) -> list[str]:
 
 
 def test_full_turn_runs_every_node(assistant):
-    result = assistant.invoke("I'm from Kenya. What do we usually eat for breakfast?", thread_id="a")
+    result = assistant.invoke(
+        "I'm from Kenya. What do we usually eat for breakfast?", thread_id="a"
+    )
     assert _dedupe(result.steps) == NODES
     assert result.cultures[0]["id"] == "KEN"
     assert result.experts and abs(sum(e["weight"] for e in result.experts) - 1) < 1e-6
     assert len(result.values["expert_answers"]) == result.steps.count("expert")
     assert isinstance(result.values["messages"][-1], AIMessage)
     data = result.to_json()
-    assert set(data) == {"answer", "thread_id", "cultures", "ambiguous", "task", "experts",
-                         "sources", "options", "steps"}
+    assert set(data) == {
+        "answer",
+        "thread_id",
+        "cultures",
+        "ambiguous",
+        "task",
+        "experts",
+        "sources",
+        "options",
+        "steps",
+    }
 
 
 def test_multiple_choice_gets_a_distribution(assistant):
@@ -87,14 +98,18 @@ def test_fork_with_another_culture_leaves_original_intact(assistant):
 def original_checkpoint(assistant, thread_id: str) -> str:
     """The newest checkpoint whose state answered for KEN (the pre-fork head)."""
     for snap in assistant.graph.get_state_history({"configurable": {"thread_id": thread_id}}):
-        if not snap.next and snap.values.get("posterior", {}).get("cultures", [{}])[0].get("id") == "KEN":
+        if (
+            not snap.next
+            and snap.values.get("posterior", {}).get("cultures", [{}])[0].get("id") == "KEN"
+        ):
             return snap.config["configurable"]["checkpoint_id"]
     raise AssertionError("original head not found")
 
 
 def test_interrupt_and_resume_on_ambiguous_culture(assistant):
-    result = assistant.invoke("¿Qué desayunan normalmente las familias?", thread_id="hitl",
-                              confirm_culture=True)
+    result = assistant.invoke(
+        "¿Qué desayunan normalmente las familias?", thread_id="hitl", confirm_culture=True
+    )
     assert result.interrupt is not None
     assert "answer" not in result.values
     assert len(result.interrupt["candidates"]) >= 2  # several Spanish-speaking cultures

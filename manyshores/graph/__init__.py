@@ -1,6 +1,6 @@
 """Assembling the culture state machine and the `CultureAssistant` facade.
 
-    from manyshores.graph import CultureAssistant, CultureChatModel, compile_graph
+from manyshores.graph import CultureAssistant, CultureChatModel, compile_graph
 """
 
 from __future__ import annotations

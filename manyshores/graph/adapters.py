@@ -13,7 +13,13 @@ from manyshores.errors import ManyshoresError
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
-    from manyshores.graph.components import Components, Detector, ExpertBackend, ProfileStore, Retriever
+    from manyshores.graph.components import (
+        Components,
+        Detector,
+        ExpertBackend,
+        ProfileStore,
+        Retriever,
+    )
     from manyshores.state import CulturePosterior, Source
 
 log = logging.getLogger(__name__)
@@ -48,7 +54,9 @@ class KnowledgeAndWebRetriever:
 
     def retrieve(self, text: str, posterior: CulturePosterior) -> tuple[list[Source], list[str]]:
         settings = self.components.settings
-        cultures = None if posterior["unknown"] else {c["id"]: c["p"] for c in posterior["cultures"]}
+        cultures = (
+            None if posterior["unknown"] else {c["id"]: c["p"] for c in posterior["cultures"]}
+        )
         sources: list[Source] = []
         notes: list[str] = []
         try:
@@ -62,7 +70,9 @@ class KnowledgeAndWebRetriever:
             notes.append(note)
         return sources, notes
 
-    def _web_sources(self, text: str, posterior: CulturePosterior) -> tuple[list[Source], str | None]:
+    def _web_sources(
+        self, text: str, posterior: CulturePosterior
+    ) -> tuple[list[Source], str | None]:
         try:
             from manyshores.web.search import WebSearcher
         except ImportError:
@@ -81,7 +91,9 @@ def default_retriever(components: Components) -> Retriever:
 def default_profiles(components: Components) -> ProfileStore:
     from manyshores.memory.profile import UserProfiles, open_sqlite_store
 
-    return UserProfiles(open_sqlite_store(components.settings.checkpoint_path.with_name("store.sqlite")))
+    return UserProfiles(
+        open_sqlite_store(components.settings.checkpoint_path.with_name("store.sqlite"))
+    )
 
 
 def default_experts(components: Components) -> ExpertBackend:

@@ -1,11 +1,11 @@
 """`CultureAssistant`: the graph as a multi-turn assistant with memory, traces and time travel.
 
-    assistant = CultureAssistant()                       # embedded defaults, SQLite checkpoints
-    result = assistant.invoke("I'm from Kenya. What do we eat for breakfast?", thread_id="t1")
-    result.answer, result.cultures, result.experts, result.sources
-    for event in assistant.stream("And for lunch?", thread_id="t1"): print(event.node)
-    assistant.trace("t1")                                # every step of every turn, in order
-    assistant.fork("t1", step=0, culture="MEX")          # replay a turn as another culture
+assistant = CultureAssistant()                       # embedded defaults, SQLite checkpoints
+result = assistant.invoke("I'm from Kenya. What do we eat for breakfast?", thread_id="t1")
+result.answer, result.cultures, result.experts, result.sources
+for event in assistant.stream("And for lunch?", thread_id="t1"): print(event.node)
+assistant.trace("t1")                                # every step of every turn, in order
+assistant.fork("t1", step=0, culture="MEX")          # replay a turn as another culture
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ class TurnResult:
             "cultures": [{"id": c["id"], "p": round(float(c["p"]), 4)} for c in self.cultures],
             "ambiguous": bool(self.values.get("posterior", {}).get("ambiguous", False)),
             "task": task.get("name", "other"),
-            "experts": [{"id": e["id"], "weight": round(float(e["weight"]), 4)} for e in self.experts],
+            "experts": [
+                {"id": e["id"], "weight": round(float(e["weight"]), 4)} for e in self.experts
+            ],
             "sources": [
                 {"kind": s["kind"], "ref": s["ref"], "snippet": s["snippet"]} for s in self.sources
             ],
@@ -86,7 +88,9 @@ class StepEvent:
 
 def _check_thread_id(thread_id: str) -> str:
     if not thread_id or len(thread_id) > MAX_THREAD_ID or not thread_id.isprintable():
-        raise InvalidInputError(f"invalid thread id {thread_id!r}: 1-{MAX_THREAD_ID} printable characters")
+        raise InvalidInputError(
+            f"invalid thread id {thread_id!r}: 1-{MAX_THREAD_ID} printable characters"
+        )
     return thread_id
 
 
@@ -95,8 +99,11 @@ class CultureAssistant:
 
     def __init__(self, components: Components | None = None, checkpointer: Any = None) -> None:
         self.components = components or Components()
-        self.checkpointer = checkpointer or open_checkpointer(self.components.settings.checkpoint_path)
-        self.graph = build_graph(self.components).compile(checkpointer=self.checkpointer)
+        self.checkpointer = checkpointer or open_checkpointer(
+            self.components.settings.checkpoint_path
+        )
+        # Typed Any: LangGraph's overloads want RunnableConfig TypedDicts for plain config dicts.
+        self.graph: Any = build_graph(self.components).compile(checkpointer=self.checkpointer)
 
     # -- running turns -------------------------------------------------------------------
 
@@ -133,8 +140,9 @@ class CultureAssistant:
     def _result(self, thread_id: str, steps: list[str]) -> TurnResult:
         snap = self.graph.get_state(self._config(thread_id))
         pending = snap.interrupts[0].value if snap.interrupts else None
-        return TurnResult(thread_id=thread_id, values=dict(snap.values), steps=steps,
-                          interrupt=pending)
+        return TurnResult(
+            thread_id=thread_id, values=dict(snap.values), steps=steps, interrupt=pending
+        )
 
     def stream(
         self,
@@ -178,8 +186,11 @@ class CultureAssistant:
         config = self._config(thread_id)
         if not self.graph.get_state(config).interrupts:
             raise InvalidInputError(f"thread '{thread_id}' is not waiting for an answer")
-        steps = [e.node for e in self._run(Command(resume=answer), config, thread_id)
-                 if not e.node.startswith("__")]
+        steps = [
+            e.node
+            for e in self._run(Command(resume=answer), config, thread_id)
+            if not e.node.startswith("__")
+        ]
         return self._result(thread_id, steps)
 
     # -- inspecting and replaying -----------------------------------------------------------
@@ -196,16 +207,25 @@ class CultureAssistant:
         """
         steps = self.trace(thread_id)
         if not 0 <= step < len(steps):
-            raise InvalidInputError(f"thread '{thread_id}' has steps 0-{len(steps) - 1}, not {step}")
+            raise InvalidInputError(
+                f"thread '{thread_id}' has steps 0-{len(steps) - 1}, not {step}"
+            )
         if "culture" in overrides:
             overrides["culture_override"] = self.components.get_detector().normalize(
                 overrides.pop("culture")
             )
         target = steps[step]
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "",
-                                   "checkpoint_id": target.checkpoint_id}}
-        before = {s.config["configurable"]["checkpoint_id"]: s for s in
-                  branch_snapshots(self.graph, self._config(thread_id))}[target.checkpoint_id]
+        config = {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": "",
+                "checkpoint_id": target.checkpoint_id,
+            }
+        }
+        before = {
+            s.config["configurable"]["checkpoint_id"]: s
+            for s in branch_snapshots(self.graph, self._config(thread_id))
+        }[target.checkpoint_id]
         # Writing "as" the node that produced this checkpoint keeps the same next step.
         writer = self._last_writer(before)
         forked = self.graph.update_state(config, overrides, as_node=writer)

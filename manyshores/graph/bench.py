@@ -1,8 +1,8 @@
 """`manyshores bench graph`: what the graph itself costs per turn, beside the model's own work.
 
-A turn's wall time is split into time inside neural forward passes (the base model and the
-embedding model, measured with forward hooks) and web calls, and everything else: detection
-logic, routing, aggregation, state reducers, checkpoint writes. "Everything else" is the graph's
+A turn's wall time is split into time inside model work (every expert's forward passes and
+decoding on the base model, and the embedding model) and web calls, and everything else:
+detection logic, knowledge-base lookups, routing, aggregation, state reducers, checkpoint writes. "Everything else" is the graph's
 overhead. Both are measured in the same turns, side by side.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,31 +26,39 @@ QUESTIONS = [
 ]
 
 
-class ForwardTimer:
-    """Accumulates wall time spent inside the forward of the given torch modules."""
+class IntervalRecorder:
+    """Records the wall-clock intervals spent inside wrapped calls, from any thread.
 
-    def __init__(self, modules: list[Any]) -> None:
-        self.total = 0.0
-        self._depth = 0
-        self._start = 0.0
-        self._handles = []
-        for module in modules:
-            self._handles.append(module.register_forward_pre_hook(self._pre))
-            self._handles.append(module.register_forward_hook(self._post))
+    Expert nodes run in parallel threads, so their times overlap; the union of the intervals
+    (not their sum) is what a turn actually spent waiting on models.
+    """
 
-    def _pre(self, *_: Any) -> None:
-        if self._depth == 0:
-            self._start = time.perf_counter()
-        self._depth += 1
+    def __init__(self) -> None:
+        self.intervals: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
 
-    def _post(self, *_: Any) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self.total += time.perf_counter() - self._start
+    def wrap(self, obj: Any, method: str) -> None:
+        inner = getattr(obj, method)
 
-    def close(self) -> None:
-        for h in self._handles:
-            h.remove()
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.intervals.append((start, time.perf_counter()))
+
+        setattr(obj, method, timed)
+
+    def covered(self, since: float) -> float:
+        """Seconds after `since` covered by at least one recorded interval."""
+        spans = sorted((max(a, since), b) for a, b in self.intervals if b > since)
+        total, end = 0.0, since
+        for a, b in spans:
+            if b > end:
+                total += b - max(a, end)
+                end = b
+        return total
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -66,29 +75,33 @@ def run_graph_bench(turns: int = 20, warmup: int = 3, out: Path | None = None) -
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(checkpoint_db=Path(tmp) / "bench.sqlite", tavily_api_key=None)
         assistant = CultureAssistant(Components(settings=settings))
-        base = assistant.components.get_base()
-        timer = ForwardTimer([base.model, load_embedder()])
+        components = assistant.components
+        recorder = IntervalRecorder()
+        # Model work: every expert's forward passes and decoding, and the embedding model.
+        recorder.wrap(components.get_experts(), "answer")
+        recorder.wrap(load_embedder(), "encode")
         for i in range(warmup):
             assistant.invoke(QUESTIONS[i % len(QUESTIONS)], thread_id="warmup")
         walls: list[float] = []
         model: list[float] = []
         for i in range(turns):
-            timer.total = 0.0
             start = time.perf_counter()
             assistant.invoke(QUESTIONS[i % len(QUESTIONS)], thread_id=f"t{i // len(QUESTIONS)}")
             walls.append(time.perf_counter() - start)
-            model.append(timer.total)
-        timer.close()
+            model.append(recorder.covered(start))
     overhead = [w - m for w, m in zip(walls, model)]
     report = {
         "benchmark": "graph",
         "turns": turns,
         "base_model": settings.base_model,
         "turn_wall_ms_p50": round(1000 * statistics.median(walls), 2),
-        "model_forward_ms_p50": round(1000 * statistics.median(model), 2),
+        "model_ms_p50": round(1000 * statistics.median(model), 2),
         "graph_overhead_ms_p50": round(1000 * statistics.median(overhead), 2),
         "graph_overhead_ms_p90": round(1000 * _percentile(overhead, 0.9), 2),
-        "overhead_share_of_turn_p50": round(statistics.median(o / w for o, w in zip(overhead, walls)), 4),
+        "overhead_share_of_turn_p50": round(
+            statistics.median(o / w for o, w in zip(overhead, walls)), 4
+        ),
+        "overhead_ms_each_turn": [round(1000 * o, 2) for o in overhead],
         "web": "skipped (no key): web time is excluded by construction",
     }
     if out:

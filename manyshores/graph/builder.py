@@ -19,7 +19,9 @@ from manyshores.state import CultureState
 NODE_ORDER = ("detect", "retrieve", "route", "expert", "aggregate", "respond")
 
 
-def _timed(name: str, fn: Callable[[Any], dict[str, Any]], components: Components) -> Callable[[Any], dict[str, Any]]:
+def _timed(
+    name: str, fn: Callable[[Any], dict[str, Any]], components: Components
+) -> Callable[[Any], dict[str, Any]]:
     """Wrap a node so it records its own duration in the state (traces read only checkpoints)."""
     clock = components.clock or (lambda: 0.0)
 
@@ -34,7 +36,7 @@ def _timed(name: str, fn: Callable[[Any], dict[str, Any]], components: Component
     return node
 
 
-def build_graph(components: Components | None = None) -> StateGraph:
+def build_graph(components: Components | None = None) -> Any:
     """The uncompiled graph; compile it with a checkpointer, or add it to your own graph."""
     components = components or Components()
     makers = {
@@ -45,7 +47,7 @@ def build_graph(components: Components | None = None) -> StateGraph:
         "aggregate": make_aggregate,
         "respond": make_respond,
     }
-    graph = StateGraph(CultureState)
+    graph: Any = StateGraph(CultureState)
     for name in NODE_ORDER:
         graph.add_node(name, _timed(name, makers[name](components), components))
     graph.add_edge(START, "detect")

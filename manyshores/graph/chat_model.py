@@ -87,5 +87,7 @@ class CultureChatModel(BaseChatModel):
                 response_metadata=message.response_metadata if last else {},
             )
             if run_manager:
-                run_manager.on_llm_new_token(chunk.content if isinstance(chunk.content, str) else "")
+                run_manager.on_llm_new_token(
+                    chunk.content if isinstance(chunk.content, str) else ""
+                )
             yield ChatGenerationChunk(message=chunk)

@@ -37,8 +37,10 @@ def _persona(culture: str) -> str:
     if not culture:
         return "You are a helpful assistant."
     name = get_registry().get(culture).name
-    return (f"You are a helpful assistant who answers as a typical person from {name} would, "
-            f"following the customs and values of {name}.")
+    return (
+        f"You are a helpful assistant who answers as a typical person from {name} would, "
+        f"following the customs and values of {name}."
+    )
 
 
 class CommitteeBackend:
@@ -47,14 +49,26 @@ class CommitteeBackend:
 
     def route(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
         if posterior["unknown"]:
-            return [{"id": "persona:base", "culture": "", "kind": "persona", "weight": 1.0,
-                     "reason": "no culture detected"}]
+            return [
+                {
+                    "id": "persona:base",
+                    "culture": "",
+                    "kind": "persona",
+                    "weight": 1.0,
+                    "reason": "no culture detected",
+                }
+            ]
         picked = [c for c in posterior["cultures"] if c["p"] >= MIN_EXPERT_P][:MAX_EXPERTS]
         picked = picked or posterior["cultures"][:1]
         total = sum(c["p"] for c in picked)
         return [
-            {"id": f"persona:{c['id']}", "culture": c["id"], "kind": "persona",
-             "weight": c["p"] / total, "reason": "posterior"}
+            {
+                "id": f"persona:{c['id']}",
+                "culture": c["id"],
+                "kind": "persona",
+                "weight": c["p"] / total,
+                "reason": "posterior",
+            }
             for c in picked
         ]
 
@@ -86,17 +100,26 @@ class CommitteeBackend:
             messages[0]["content"] = _persona(choice["culture"]) + " " + messages[0]["content"]
             prefix = run_prefix(base, prompt_ids(base, messages))
             with torch.no_grad():
-                logp = label_logprobs(base, prefix.last_hidden, label_token_ids(base, len(task["options"])))
+                logp = label_logprobs(
+                    base, prefix.last_hidden, label_token_ids(base, len(task["options"]))
+                )
             probs = [float(p) for p in logp.exp()]
             answer_text = task["options"][max(range(len(probs)), key=probs.__getitem__)]
         else:
             system = _persona(choice["culture"]) + ("\n\n" + context if context else "")
             answer_text = generate_text(
-                base, [{"role": "system", "content": system}, *conversation],
+                base,
+                [{"role": "system", "content": system}, *conversation],
                 max_new_tokens=self.components.settings.max_new_tokens,
             )
-        return {"expert_id": choice["id"], "culture": choice["culture"], "weight": choice["weight"],
-                "text": answer_text, "option_probs": probs, "seconds": time.perf_counter() - start}
+        return {
+            "expert_id": choice["id"],
+            "culture": choice["culture"],
+            "weight": choice["weight"],
+            "text": answer_text,
+            "option_probs": probs,
+            "seconds": time.perf_counter() - start,
+        }
 
     def aggregate(
         self, answers: list[ExpertAnswer], task: TaskInfo
@@ -106,14 +129,26 @@ class CommitteeBackend:
         total = sum(a["weight"] for a in answers) or 1.0
         if task["options"] and all(a["option_probs"] for a in answers):
             n = len(task["options"])
-            mix = [sum(a["weight"] * (a["option_probs"] or [])[i] for a in answers) / total for i in range(n)]
+            mix = [
+                sum(a["weight"] * (a["option_probs"] or [])[i] for a in answers) / total
+                for i in range(n)
+            ]
             choice = max(range(n), key=mix.__getitem__)
-            disagreement = _js_spread([a["option_probs"] or [] for a in answers],
-                                      [a["weight"] / total for a in answers], mix)
+            disagreement = _js_spread(
+                [a["option_probs"] or [] for a in answers],
+                [a["weight"] / total for a in answers],
+                mix,
+            )
             return task["options"][choice], mix, choice, disagreement, []
         best = max(answers, key=lambda a: a["weight"])
-        dissent = sum(a["weight"] for a in answers if a["text"].strip() != best["text"].strip()) / total
-        notes = [f"{len(answers)} experts answered; chose {best['expert_id']} (highest weight)"] if len(answers) > 1 else []
+        dissent = (
+            sum(a["weight"] for a in answers if a["text"].strip() != best["text"].strip()) / total
+        )
+        notes = (
+            [f"{len(answers)} experts answered; chose {best['expert_id']} (highest weight)"]
+            if len(answers) > 1
+            else []
+        )
         return best["text"], [], None, dissent, notes
 
 

@@ -10,7 +10,7 @@ builds a web client, and `manyshores trace` never loads a model.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -76,7 +76,7 @@ class ExpertBackend(Protocol):
 class ProfileStore(Protocol):
     def get(self, user_id: str) -> dict[str, float] | None: ...
 
-    def record(self, user_id: str, cultures: dict[str, float]) -> None: ...
+    def record(self, user_id: str, cultures: Mapping[str, float]) -> object: ...
 
 
 @dataclass

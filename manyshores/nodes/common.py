@@ -32,7 +32,11 @@ def capped_messages(messages: list[AnyMessage], limit: int) -> list[AnyMessage]:
     out: list[AnyMessage] = []
     for m in messages:
         text = message_text(m)
-        out.append(m if len(text) <= limit else m.model_copy(update={"content": truncate_message(text, limit)[0]}))
+        out.append(
+            m
+            if len(text) <= limit
+            else m.model_copy(update={"content": truncate_message(text, limit)[0]})
+        )
     return out
 
 
@@ -47,7 +51,9 @@ def last_user_text(messages: list[AnyMessage]) -> str:
     raise InvalidInputError("no user message to answer")
 
 
-def conversation(messages: list[AnyMessage], limit: int, keep_turns: int = 6) -> list[dict[str, str]]:
+def conversation(
+    messages: list[AnyMessage], limit: int, keep_turns: int = 6
+) -> list[dict[str, str]]:
     """Recent turns as role/content dicts for chat templates (each message capped at `limit`)."""
     roles = {"human": "user", "ai": "assistant", "system": "system"}
     out = [

@@ -39,7 +39,9 @@ def make_detect(components: Components) -> Any:
                 }
             )
             explicit = detector.normalize(str(reply))
-            posterior = detector.detect(messages, explicit=explicit, profile=profile, history=history)
+            posterior = detector.detect(
+                messages, explicit=explicit, profile=profile, history=history
+            )
             notes.append(f"culture confirmed by the user: {explicit}")
         return {
             "text": text,
