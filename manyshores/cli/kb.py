@@ -244,12 +244,13 @@ def bench_kb(
         SHARED_DATA / "blend", "--blend", help="BLEnD dir for realistic texts."
     ),
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON here."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads."),
 ) -> None:
     """Ingest throughput and query latency (culture filter on) in a temporary embedded store."""
     from manyshores.eval.kb_bench import run_kb_bench
 
     report = run_kb_bench(
-        n_docs=docs, n_queries=queries, blend_dir=blend if blend.is_dir() else None
+        n_docs=docs, n_queries=queries, blend_dir=blend if blend.is_dir() else None, threads=threads
     )
     text = json.dumps(report, indent=2)
     if out:

@@ -34,8 +34,10 @@ DEFAULT_COLLECTION = "manyshores"
 MIN_CULTURE_P = 0.05
 """Cultures below this posterior are not searched: they would only add noise and latency."""
 MAX_CULTURES = 5
-NEAR_DUPLICATE_COS = 0.97
-"""Two passages this similar say the same thing; only the better-scored one is kept."""
+NEAR_DUPLICATE_JACCARD = 0.8
+"""Two passages sharing this much of their character 4-grams say the same thing; only the
+better-scored one is kept. (Text shingles rather than vectors: fetching the stored vectors with
+every query costs more than the whole comparison.)"""
 
 
 @dataclass(frozen=True)
@@ -232,18 +234,18 @@ class KnowledgeBase:
         weights = culture_weights(cultures)
         # Fetch extra candidates: some will be near-duplicates of better ones.
         n = max(k * 3, k + 4)
-        candidates: list[tuple[Passage, list[float]]] = []
+        candidates: list[Passage] = []
         groups: list[tuple[str | None, float]] = list(weights.items()) or [(None, 1.0)]
         for culture, weight in groups:
-            for passage, emb in self._search(vector, culture, n, exclude_question_ids):
+            for passage in self._search(vector, culture, n, exclude_question_ids):
                 passage.score = passage.extra["similarity"] * weight
-                candidates.append((passage, emb))
-        candidates.sort(key=lambda pe: -pe[0].score)
+                candidates.append(passage)
+        candidates.sort(key=lambda p: -p.score)
         return _drop_near_duplicates(candidates, k)
 
     def _search(
         self, vector: list[float], culture: str | None, n: int, exclude: Collection[str]
-    ) -> list[tuple[Passage, list[float]]]:
+    ) -> list[Passage]:
         clauses: list[dict[str, Any]] = []
         if culture:
             clauses.append({"culture": culture})
@@ -257,9 +259,9 @@ class KnowledgeBase:
                 query_embeddings=[vector],
                 n_results=n,
                 where=where,
-                include=["documents", "metadatas", "distances", "embeddings"],
+                include=["documents", "metadatas", "distances"],
             )
-        out: list[tuple[Passage, list[float]]] = []
+        out: list[Passage] = []
         for i, doc_id in enumerate(res["ids"][0]):
             meta = res["metadatas"][0][i] or {}
             sim = 1.0 - float(res["distances"][0][i])
@@ -275,7 +277,7 @@ class KnowledgeBase:
                 question_id=str(meta.get("qid", "")),
                 extra={"similarity": sim},
             )
-            out.append((passage, list(res["embeddings"][0][i])))
+            out.append(passage)
         return out
 
     def stats(self) -> dict[str, Any]:
@@ -312,22 +314,22 @@ def _set_http_timeout(client: Any, timeout_s: float) -> None:
         session.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0))
 
 
-def _drop_near_duplicates(candidates: list[tuple[Passage, list[float]]], k: int) -> list[Passage]:
-    import numpy as np
+def _shingles(text: str, n: int = 4) -> set[str]:
+    norm = " ".join(text.lower().split())
+    return {norm[i : i + n] for i in range(max(len(norm) - n + 1, 1))}
 
+
+def _drop_near_duplicates(candidates: list[Passage], k: int) -> list[Passage]:
     kept: list[Passage] = []
-    kept_vecs: list[Any] = []
-    seen_text: set[str] = set()
-    for passage, emb in candidates:
-        norm_text = " ".join(passage.text.lower().split())
-        if passage.id in {p.id for p in kept} or norm_text in seen_text:
+    kept_shingles: list[set[str]] = []
+    for passage in candidates:
+        if any(passage.id == p.id for p in kept):
             continue
-        vec = np.asarray(emb, dtype=np.float32)
-        if any(float(vec @ other) >= NEAR_DUPLICATE_COS for other in kept_vecs):
+        sh = _shingles(passage.text)
+        if any(len(sh & o) / max(len(sh | o), 1) >= NEAR_DUPLICATE_JACCARD for o in kept_shingles):
             continue
         kept.append(passage)
-        kept_vecs.append(vec)
-        seen_text.add(norm_text)
+        kept_shingles.append(sh)
         if len(kept) >= k:
             break
     return kept
