@@ -375,6 +375,12 @@ class CultureRegistry:
         )
         return data
 
+    def curated_list(self, key: str) -> list[str]:
+        """A list from the curated table (`cased_names`: names that are also common words and
+        only count when capitalised, like `Turkey` and `Jordan`)."""
+        data: list[str] = _load_json("curated.json").get(key, [])
+        return data
+
     def registry_languages(self) -> list[str]:
         """Every main language of some culture, plus English."""
         langs = {"en"}

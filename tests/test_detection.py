@@ -268,3 +268,10 @@ def test_detector_normalize_accepts_phrases(detector: CultureDetector) -> None:
     assert detector.normalize("Northern Nigeria") == "NGA"
     with pytest.raises(InvalidInputError):
         detector.normalize("Spain and Mexico")  # two cultures: not a single id
+
+
+def test_lowercase_text_and_common_words(index: MentionIndex) -> None:
+    assert _ids(index, "what do people eat in mexico") == {"MEX"}  # lower-case typists
+    assert _ids(index, "tell us what you eat with turkey and chili") == set()
+    assert _ids(index, "Tell us about Turkey") == {"TUR"}
+    assert _ids(index, "Family reunion on a Sunday in Spain") == {"ESP"}

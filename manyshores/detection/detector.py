@@ -356,7 +356,9 @@ class CultureDetector:
         exps = {cid: math.exp((e - top) / t) for cid, e in evidence.items()}
         z = sum(exps.values()) + silent * math.exp(-top / t)
         ranked = sorted(exps.items(), key=lambda kv: (-kv[1], kv[0]))
-        cultures: list[CultureScore] = [{"id": cid, "p": round(v / z, 4)} for cid, v in ranked[:10]]
+        cultures: list[CultureScore] = [
+            {"id": cid, "p": round(v / z, 4)} for cid, v in ranked[:10] if v / z >= 5e-5
+        ]
         if len(cultures) < 10 and silent:
             p_silent = round(math.exp(-top / t) / z, 4)
             if p_silent >= 0.01:

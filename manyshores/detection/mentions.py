@@ -141,6 +141,7 @@ class MentionIndex:
 
         # Expressions that contain a name but are no place (`한국어` is the Korean language):
         # indexed with no culture, so as the longest match they swallow the name inside.
+        self._strict = frozenset(_lower(x) for x in registry.curated_list("cased_names"))
         self._by_prefix: dict[str, list[_Entry]] = {}
         for surface in registry.not_places():
             low = _lower(surface)
@@ -192,11 +193,16 @@ class MentionIndex:
                     end = i + len(e.surface)
                     if not _end_ok(e, low, end):
                         continue
-                    if e.cased and not all_lower:
+                    if e.cased:
                         if len(e.surface) < MIN_SURFACE or e.original.isupper():
+                            # Acronyms always as written: `US`, never `us`.
                             if not text.startswith(e.original, i):
                                 continue
-                        elif not text[i].isupper():
+                        elif not text[i].isupper() and not (
+                            all_lower and e.kind != "foreign" and e.surface not in self._strict
+                        ):
+                            # Lower-case typists still mean places, except where the name is
+                            # also a word (`turkey`) or only a name abroad (`chili`, `island`).
                             continue
                     match = Mention(i, end, text[i:end], e.cultures, e.kind)
                     break
