@@ -64,8 +64,8 @@ class UserProfiles:
         self.decay = decay
         """Weight kept by the existing profile when a new posterior is recorded."""
 
-    def record(self, user_id: str, cultures: Mapping[str, float]) -> dict[str, float]:
-        """Fold a posterior (culture → p) into the user's profile; returns the new profile."""
+    def record(self, user_id: str, cultures: Mapping[str, float]) -> None:
+        """Fold a posterior (culture → p) into the user's profile."""
         key = _key(user_id)
         item = self.store.get(NAMESPACE, key)
         old: dict[str, float] = dict(item.value.get("cultures", {})) if item else {}
@@ -79,7 +79,6 @@ class UserProfiles:
         profile = {c: round(w / norm, 6) for c, w in merged.items() if w / norm >= MIN_WEIGHT}
         value = {"cultures": profile, "turns": turns + 1, "updated": time.time()}
         self.store.put(NAMESPACE, key, value)
-        return profile
 
     def get(self, user_id: str) -> dict[str, float] | None:
         """The user's culture weights (sum to 1, descending), or None for an unknown user."""
