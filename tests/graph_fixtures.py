@@ -12,7 +12,8 @@ from manyshores.graph.components import Components
 
 def tiny_components(base, home: Path, **settings_overrides) -> Components:
     """Real detector, knowledge base, experts and profiles; the tiny model as base."""
-    settings = Settings(home=home, tavily_api_key=None, **settings_overrides)
+    settings_overrides.setdefault("tavily_api_key", None)  # never the developer's real key
+    settings = Settings(home=home, **settings_overrides)
     return Components(settings=settings, base=base)
 
 
