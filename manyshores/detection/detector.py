@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ class CultureDetector:
     def index(self) -> MentionIndex:
         with self._lock:
             if self._index is None:
-                self._index = MentionIndex(self.registry)
+                self._index = _shared_index(self.registry)
             return self._index
 
     def load(self) -> CultureDetector:
@@ -370,6 +371,19 @@ class CultureDetector:
             settings.detect_ambiguous_margin
         )
         return {"cultures": cultures, "ambiguous": ambiguous, "unknown": False, "signals": signals}
+
+
+_index_lock = threading.Lock()
+_indexes: weakref.WeakKeyDictionary[CultureRegistry, MentionIndex] = weakref.WeakKeyDictionary()
+
+
+def _shared_index(registry: CultureRegistry) -> MentionIndex:
+    """One mention index per registry and process (building one takes ~0.4 s)."""
+    with _index_lock:
+        index = _indexes.get(registry)
+        if index is None:
+            index = _indexes[registry] = MentionIndex(registry)
+        return index
 
 
 def _content_text(content: Any) -> str:

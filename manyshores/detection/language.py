@@ -258,6 +258,21 @@ class LanguageGuess:
     """`script`, `langid` or `wordlist`: which rule decided."""
 
 
+_model_lock = threading.Lock()
+_model_cache: list[Any] = []
+
+
+def _shared_model() -> Any:
+    """The py3langid model, loaded once per process (it is read-only once built)."""
+    with _model_lock:
+        if not _model_cache:
+            from py3langid.langid import MODEL_FILE
+            from py3langid.langid import LanguageIdentifier as _LangId
+
+            _model_cache.append(_LangId.from_model_file(MODEL_FILE, norm_probs=True))
+        return _model_cache[0]
+
+
 class LanguageIdentifier:
     """Thread-safe wrapper around py3langid with script rules and word lists (loads lazily)."""
 
@@ -269,10 +284,7 @@ class LanguageIdentifier:
         """Load the py3langid model now (about a second) instead of on first use."""
         with self._lock:
             if self._model is None:
-                from py3langid.langid import MODEL_FILE
-                from py3langid.langid import LanguageIdentifier as _LangId
-
-                self._model = _LangId.from_model_file(MODEL_FILE, norm_probs=True)
+                self._model = _shared_model()
 
     def _rank(self, text: str) -> list[tuple[str, float]]:
         if self._model is None:
