@@ -86,9 +86,18 @@ class CommitteeBackend:
 
     def answer(
         self,
-        choice: ExpertChoice,
+        choices: list[ExpertChoice],
         *,
         text: str,
+        task: TaskInfo,
+        sources: list[Source],
+        conversation: list[dict[str, str]],
+    ) -> list[ExpertAnswer]:
+        return [self._answer_one(c, task, sources, conversation) for c in choices]
+
+    def _answer_one(
+        self,
+        choice: ExpertChoice,
         task: TaskInfo,
         sources: list[Source],
         conversation: list[dict[str, str]],

@@ -58,13 +58,15 @@ class ExpertBackend(Protocol):
 
     def answer(
         self,
-        choice: ExpertChoice,
+        choices: list[ExpertChoice],
         *,
         text: str,
         task: TaskInfo,
         sources: list[Source],
         conversation: list[dict[str, str]],
-    ) -> ExpertAnswer: ...
+    ) -> list[ExpertAnswer]:
+        """Answers of a batch of experts that run together (see `nodes.route.expert_batches`)."""
+        ...
 
     def aggregate(
         self, answers: list[ExpertAnswer], task: TaskInfo

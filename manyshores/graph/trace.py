@@ -91,8 +91,7 @@ def read_trace(graph: Any, thread_id: str) -> list[TraceStep]:
             record = records[0]
             read = _read_view(snap.values, task.name)
             if task.name == "expert":
-                answers = wrote.get("expert_answers") or [{}]
-                read["expert"] = answers[0].get("expert_id")
+                read["experts"] = [a.get("expert_id") for a in wrote.get("expert_answers") or []]
             steps.append(
                 TraceStep(
                     index=len(steps),

@@ -1,4 +1,4 @@
-"""expert: one culture expert answers (option distribution or generated text)."""
+"""expert: one batch of culture experts answers (option distributions or generated text)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from manyshores.nodes.common import conversation
 
 def make_expert(components: Components) -> Any:
     def expert(payload: dict[str, Any]) -> dict[str, Any]:
-        answer = components.get_experts().answer(
-            payload["expert_choice"],
+        answers = components.get_experts().answer(
+            payload["expert_batch"],
             text=payload["text"],
             task=payload["task"],
             sources=payload.get("sources", []),
             conversation=conversation(payload["messages"], components.settings.max_message_chars),
         )
-        return {"expert_answers": [answer]}
+        return {"expert_answers": answers}
 
     return expert

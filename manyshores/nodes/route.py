@@ -1,4 +1,9 @@
-"""route: pick the experts for this turn, then fan out one `Send` per expert."""
+"""route: pick the experts for this turn, then fan out one `Send` per batch of experts.
+
+Experts that can share work run together in one `Send` (all soft prompts reuse one KV cache of
+the shared prompt; LoRA adapters share one mixed batch); a persona changes the prompt itself,
+so each persona gets its own `Send`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from typing import Any
 from langgraph.types import Send
 
 from manyshores.graph.components import Components
-from manyshores.state import CultureState
+from manyshores.state import CultureState, ExpertChoice
+
+BATCHED_KINDS = ("softprompt", "lora", "base")
 
 
 def make_route(components: Components) -> Any:
@@ -18,11 +25,23 @@ def make_route(components: Components) -> Any:
     return route
 
 
+def expert_batches(choices: list[ExpertChoice]) -> list[list[ExpertChoice]]:
+    """Group choices into the units one expert task runs: one per batchable kind, else singles."""
+    batches: dict[str, list[ExpertChoice]] = {}
+    singles: list[list[ExpertChoice]] = []
+    for choice in choices:
+        if choice["kind"] in BATCHED_KINDS:
+            batches.setdefault(choice["kind"], []).append(choice)
+        else:
+            singles.append([choice])
+    return [*batches.values(), *singles]
+
+
 def fan_out(state: CultureState) -> list[Send] | list[str]:
-    """One expert task per selected expert; their answers merge through the state reducer.
+    """One expert task per batch; their answers merge through the state reducer.
 
     With no expert at all (nothing servable) go straight to aggregate, which says so."""
     choices = state.get("experts", [])
     if not choices:
         return ["aggregate"]
-    return [Send("expert", {**state, "expert_choice": choice}) for choice in choices]
+    return [Send("expert", {**state, "expert_batch": batch}) for batch in expert_batches(choices)]
