@@ -89,6 +89,10 @@ class SignalWeights:
     """Turns further back than this are ignored (their weight has decayed anyway)."""
 
 
+_SCAN_CHARS = 4000
+"""Longer messages are scanned for mentions in their first 3000 and last 1000 characters."""
+
+
 @dataclass(frozen=True)
 class _Analysis:
     mentions: tuple[Mention, ...]
@@ -185,7 +189,9 @@ class CultureDetector:
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        analysis = _Analysis(tuple(self.index.find(text)), self._language.identify(text[:2000]))
+        # Long messages: the head and tail carry the cues (and keep detection within budget).
+        scanned = text if len(text) <= _SCAN_CHARS else f"{text[:3000]}\n{text[-1000:]}"
+        analysis = _Analysis(tuple(self.index.find(scanned)), self._language.identify(text[:2000]))
         with self._lock:
             self._cache[text] = analysis
             if len(self._cache) > 4096:

@@ -146,7 +146,9 @@ class MentionIndex:
         for surface in registry.not_places():
             low = _lower(surface)
             entry = _Entry(low, False, surface, _boundary(surface), (), "name")
-            self._by_prefix.setdefault(low[:2], []).append(entry)
+            self._by_prefix.setdefault(low[:3], []).append(entry)
+        # Inside a word only names that can follow letters are tried (Chinese, or an Arabic
+        # clitic before a name): most positions of a Latin text then cost one dict lookup.
         for surface, slot in table.items():
             boundary = _boundary(surface)
             latin_like = boundary == "word"
@@ -160,9 +162,14 @@ class MentionIndex:
             cased = surface.isupper() or (latin_like and surface[:1].isupper())
             low = _lower(surface)
             entry = _Entry(low, cased, surface, boundary, tuple(sorted(slot)), kinds[0])
-            self._by_prefix.setdefault(low[:2], []).append(entry)
+            self._by_prefix.setdefault(low[:3], []).append(entry)
         for entries in self._by_prefix.values():
             entries.sort(key=lambda e: -len(e.surface))
+        self._inside: dict[str, list[_Entry]] = {}
+        for key, entries in self._by_prefix.items():
+            inside = [e for e in entries if e.boundary in ("anywhere", "arabic", "ethiopic")]
+            if inside:
+                self._inside[key] = inside
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_prefix.values())
@@ -181,7 +188,13 @@ class MentionIndex:
                 i += 1
                 word_start = i
                 continue
-            entries = self._by_prefix.get(low[i : i + 2])
+            table = self._by_prefix if i == word_start else self._inside
+            # Names are keyed by their first three letters (two-letter names by both).
+            entries = table.get(low[i : i + 3])
+            if i + 2 < n:
+                short = table.get(low[i : i + 2])
+                if short:
+                    entries = [*(entries or []), *short]
             match = None
             if entries:
                 prefix = low[word_start:i]

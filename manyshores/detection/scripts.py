@@ -85,6 +85,8 @@ def char_script(ch: str) -> str | None:
     cp = ord(ch)
     if cp < 0x41:
         return None
+    if cp <= 0x024F:  # fast path: most text is Latin
+        return "Latin"
     for lo, hi, name in _BLOCKS:
         if lo <= cp <= hi:
             return name
@@ -92,9 +94,9 @@ def char_script(ch: str) -> str | None:
 
 
 def script_counts(text: str) -> Counter[str]:
-    """Letters per script."""
+    """Letters per script (in the first 1000 characters)."""
     counts: Counter[str] = Counter()
-    for ch in text:
+    for ch in text[:1000]:  # the first thousand characters say which script it is
         script = char_script(ch)
         if script:
             counts[script] += 1
