@@ -275,3 +275,11 @@ def test_lowercase_text_and_common_words(index: MentionIndex) -> None:
     assert _ids(index, "tell us what you eat with turkey and chili") == set()
     assert _ids(index, "Tell us about Turkey") == {"TUR"}
     assert _ids(index, "Family reunion on a Sunday in Spain") == {"ESP"}
+
+
+def test_task_multilingual_cues_and_enumerated_lists() -> None:
+    survey = detect_task("How important is family? Options: 1 = Very; 2 = Rather; 3 = Not at all")
+    assert survey["options"] == ["Very", "Rather", "Not at all"]
+    assert detect_task("¿Debería llevar un regalo a la cena?")["name"] == "advice"
+    assert detect_task("Traduce esto al inglés, por favor")["name"] == "rewrite"
+    assert detect_task("我应该带什么礼物？")["name"] == "advice"

@@ -50,7 +50,8 @@ _BINARY = re.compile(
 _REWRITE = re.compile(
     r"\b(?:re-?write|rephrase|paraphrase|reword|translate|proofread|polish|edit\s+(?:this|my|the)|"
     r"make\s+(?:this|it|my\s+\w+)\s+(?:more|less|sound)|correct\s+(?:the\s+)?(?:grammar|spelling)|"
-    r"simplify\s+(?:this|the)|summari[sz]e)\b",
+    r"simplify\s+(?:this|the)|summari[sz]e|reescribe|traduce|réécris|traduis|umschreiben|"
+    r"übersetze|tulis\s+ulang|terjemahkan)\b|改写|翻译|다시\s*써|번역",
     re.IGNORECASE,
 )
 _ADVICE = re.compile(
@@ -58,7 +59,8 @@ _ADVICE = re.compile(
     r"any\s+(?:tips|advice|suggestions)|advice|advise|recommend|suggest(?:ion)?s?|"
     r"is\s+it\s+(?:ok|okay|rude|appropriate|polite|acceptable)\s+(?:to|if)|"
     r"what(?:'s|\s+is)\s+the\s+best\s+way\s+to|help\s+me\s+(?:decide|choose|plan)|"
-    r"what\s+(?:gift|present)\s+should)\b",
+    r"what\s+(?:gift|present)\s+should|deber[ií]a|me\s+recomiendas|consejos?|devrais-je|"
+    r"conseils?|sollte\s+ich|sebaiknya|saran|rekomendasi)\b|我应该|建议|推荐|해야\s*할까|추천",
     re.IGNORECASE,
 )
 _QUESTION_WORD = re.compile(
@@ -69,8 +71,16 @@ _QUESTION_WORD = re.compile(
 _QUESTION_MARKS = ("?", "？", "؟", ";")  # `;` is the Greek question mark
 
 
+_ENUMERATOR = re.compile(r"^(?:\(?[A-Ja-j]\)|\(?\d{1,2}\)|\d{1,2}\s*[=:.-]|[A-Ja-j]\s*[=:.])\s*")
+
+
 def _clean(option: str) -> str:
     return option.strip().strip(".;,").strip()
+
+
+def _clean_listed(option: str) -> str:
+    """An option from an inline list, without its enumerator (`1 = Very important`)."""
+    return _clean(_ENUMERATOR.sub("", option.strip()))
 
 
 def _line_options(text: str) -> tuple[str, list[str]] | None:
@@ -137,7 +147,7 @@ def _cue_options(text: str) -> tuple[str, list[str]] | None:
     if not m:
         return None
     raw = m.group("list").strip().rstrip(".?!")
-    options = [_clean(o) for o in _SPLIT.split(raw) if _clean(o)]
+    options = [_clean_listed(o) for o in _SPLIT.split(raw) if _clean_listed(o)]
     if len(options) < 2:
         return None
     return (text[: m.start()] + " " + text[m.end() :]).strip(), options
