@@ -22,10 +22,16 @@ Signals (each kept in `posterior["signals"]` with what it saw) add log-odds to c
 - `language`: the language of the message (script rules + py3langid + word lists), spread over
   the cultures that speak it in proportion to CLDR population shares — a shared language such as
   Spanish gives Spain and Mexico nearly equal weight, so the posterior stays ambiguous;
-- `history`: the same cues in earlier turns (and earlier turns' posteriors), fading by
-  `settings.detect_history_decay` per turn of distance;
+- `history:mention` / `history:language`: the same cues in earlier turns (assistant turns count
+  for mentions at 0.3), fading by `settings.detect_history_decay` per turn of distance and
+  discounted further when the current message names a place itself; language is not summed
+  over turns (each culture keeps its best credit); `history`: earlier turns' posteriors
+  (`state["history"]`);
 - `embedding` (optional, `settings.detect_embeddings`): similarity of the message to culture
-  descriptions; weak and ~5 ms, so off by default.
+  descriptions; weak and a model forward per message, so off by default.
+
+A region mentioned also hints at its country (`Assam` → India at 0.4 of the weight), never the
+other way round, so `West Java, Indonesia` ranks West Java first.
 
 The summed evidence goes through a softmax over the candidates (uniform prior). `unknown` means no
 signal reached `detect_unknown_evidence`; `ambiguous` means the top culture is below
