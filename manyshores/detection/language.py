@@ -324,6 +324,13 @@ class LanguageIdentifier:
         guess = LanguageGuess(base_language(lang), p / total * length_factor, script, "langid")
         if script == "Latin" and lang in _MALAY_FAMILY:
             guess = _malay_family(text, guess, length_factor)
+        elif script == "Latin" and guess.confidence < 0.5:
+            # An unsure guess outside the family (`rw` for `Kumaha murid-murid SD indit ka
+            # sakola?`): two or more Sundanese function words settle it.
+            words = [w.lower() for w in _WORD.findall(text)]
+            hits = {w for w in words if w in _SUNDANESE}
+            if len(hits) >= 2 and len(hits) >= 0.25 * len(words):
+                guess = LanguageGuess("su", min(0.9, 0.3 * len(hits)), script, "wordlist")
         return guess
 
 
