@@ -79,8 +79,11 @@ _NEIGHBOUR_ZONES = {
 }
 """Zones that sit next to each other on the Inglehart–Welzel map (half similarity)."""
 
-# Weights of the similarity components before survey refinement.
-_W_ZONE, _W_LANGUAGE, _W_REGION = 0.4, 0.3, 0.3
+# Weights of the similarity components before survey refinement. Checked against WVS: over the
+# 120 pairs of the 16 WVS countries this profile similarity has Spearman 0.40 with survey
+# similarity (0.36 with equal-ish weights 0.4/0.3/0.3); the zone carries most of it, language
+# overlap (inflated by second languages such as English) the least.
+_W_ZONE, _W_LANGUAGE, _W_REGION = 0.6, 0.1, 0.3
 _W_SURVEY = 0.5
 """Share of the final similarity taken by survey similarity when both cultures have survey data."""
 
