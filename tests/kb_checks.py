@@ -28,6 +28,15 @@ CORPUS = [
     Document("In Mexico, Day of the Dead is celebrated in early November.", "MEX", "t#6"),
     # A near-duplicate of t#1 from another source: retrieval must not return both.
     Document("In Kenya, families often drink chai with mandazi for breakfast!", "KEN", "t#7"),
+    # A grouped passage covering two questions: leaving either out must leave it out.
+    Document(
+        "In Mexico, answers people gave to related questions: What is eaten for breakfast? "
+        "chilaquiles, huevos rancheros. What is eaten for lunch? tacos.",
+        "MEX",
+        "t#8",
+        kind="blend-group",
+        group_ids=("q-breakfast", "q-lunch"),
+    ),
 ]
 
 
@@ -60,8 +69,11 @@ def check_weighting_and_dedup(kb: KnowledgeBase) -> None:
 
 
 def check_exclude_question_ids(kb: KnowledgeBase) -> None:
+    hits = kb.query("breakfast", {"MEX": 1.0}, k=3)
+    assert {p.source for p in hits} >= {"t#5", "t#8"}
     hits = kb.query("breakfast", {"MEX": 1.0}, k=3, exclude_question_ids={"q-breakfast"})
     assert hits and all(p.question_id != "q-breakfast" for p in hits)
+    assert all(p.source not in ("t#5", "t#8") for p in hits)
 
 
 def check_unknown_culture_searches_everything(kb: KnowledgeBase) -> None:

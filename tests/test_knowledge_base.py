@@ -165,3 +165,29 @@ def test_blend_scorer(tmp_path, kb):
     miss = {"id": "KEN:q1", "hits": [{"text": "They drink chainsaw oil.", "culture": "KEN"}]}
     assert score_blend([hit], blend)["per_culture"] == {"KEN": 1.0}
     assert score_blend([miss], blend)["per_culture"] == {"KEN": 0.0}  # word boundaries
+
+
+def test_blend_groups_cover_related_questions():
+    from manyshores.memory.ingest import blend_group_document, group_questions
+
+    texts = {
+        "a": "What is a common breakfast food?",
+        "b": "What do people usually eat for breakfast?",
+        "c": "Which sport is most popular?",
+        "d": "What is the favourite team sport?",
+    }
+    groups = group_questions(texts, size=2)
+    assert sorted(map(sorted, groups)) == [["a", "b"], ["c", "d"]]
+    rows = [
+        {
+            "id": q,
+            "culture": "KEN",
+            "en_question": texts[q],
+            "annotations": [{"en_answers": [f"ans-{q}"], "answers": [f"ans-{q}"], "count": 1}],
+        }
+        for q in ("a", "b")
+    ]
+    doc = blend_group_document(rows, "Kenya.json")
+    assert doc is not None and doc.group_ids == ("a", "b")
+    assert "ans-a" in doc.text and "ans-b" in doc.text
+    assert doc.metadata()["g1"] == "b"

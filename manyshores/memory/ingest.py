@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.memory.passages import Document
+from manyshores.memory.passages import MAX_GROUP, Document
 
 CHUNK_CHARS = 800
 """Target passage length: long enough to carry a fact with its context, short for MiniLM."""
@@ -195,15 +195,96 @@ def blend_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_blend(directory: Path) -> Iterator[Document]:
-    """Every passage of every BLEnD file in `directory`."""
-    for path in blend_files(directory):
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidInputError(f"{path}: not a BLEnD JSON file: {exc}") from exc
+def _read_blend(path: Path) -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{path}: not a BLEnD JSON file: {exc}") from exc
+    if not isinstance(rows, list):
+        raise InvalidInputError(f"{path}: not a BLEnD JSON file (expected a list of rows)")
+    return rows
+
+
+def group_questions(
+    texts: dict[str, str], size: int = MAX_GROUP, min_sim: float = 0.45
+) -> list[list[str]]:
+    """Partition question ids into groups of up to `size` semantically close questions.
+
+    Greedy over ids in sorted order (deterministic): each unassigned question takes its most
+    similar unassigned neighbours above `min_sim`. Singletons are dropped (the per-question
+    passage already covers them).
+    """
+    import numpy as np
+
+    from manyshores.memory.embeddings import embed
+
+    ids = sorted(texts)
+    if len(ids) < 2:
+        return []
+    vecs = np.asarray(embed([texts[i] for i in ids]), dtype=np.float32)
+    sim = vecs @ vecs.T
+    free = np.ones(len(ids), dtype=bool)
+    groups: list[list[str]] = []
+    for i in range(len(ids)):
+        if not free[i]:
+            continue
+        free[i] = False
+        order = [j for j in np.argsort(-sim[i]) if free[j] and sim[i, j] >= min_sim]
+        members = [i, *order[: size - 1]]
+        for j in members:
+            free[j] = False
+        if len(members) > 1:
+            groups.append([ids[j] for j in members])
+    return groups
+
+
+def blend_group_document(rows: list[dict[str, Any]], file_name: str) -> Document | None:
+    """One passage with the top answers of several related questions of one culture."""
+    parts = []
+    for row in rows:
+        answers = blend_answers(row)[:3]
+        if answers:
+            parts.append(f"{row['en_question']} {', '.join(answers)}.")
+    if len(parts) < 2:
+        return None
+    culture = str(rows[0]["culture"])
+    name = str(rows[0].get("blend_name") or culture_name(culture)).replace("_", " ")
+    ids = tuple(str(r["id"]) for r in rows)
+    return Document(
+        f"In {name}, answers people gave to related questions: {' '.join(parts)}",
+        culture,
+        f"blend:{file_name}#group:{'+'.join(ids)}",
+        kind="blend-group",
+        lang="en",
+        group_ids=ids,
+    )
+
+
+def load_blend(directory: Path, *, groups: bool = True) -> Iterator[Document]:
+    """Every passage of every BLEnD file in `directory`.
+
+    Per question and culture: an English and a local-language passage. With `groups`, also one
+    passage per group of up to MAX_GROUP related questions (grouped once over all files by their
+    English wording), so a question the base has no passage for still finds the answers to
+    several neighbouring questions in one retrieved passage.
+    """
+    files = [(path, _read_blend(path)) for path in blend_files(directory)]
+    for path, rows in files:
         for row in rows:
             yield from blend_documents(row, path.name)
+    if not groups:
+        return
+    texts: dict[str, str] = {}
+    for _, rows in files:
+        for row in rows:
+            texts.setdefault(str(row["id"]), str(row.get("en_question") or row.get("question")))
+    for group in group_questions(texts):
+        for path, rows in files:
+            by_id = {str(r["id"]): r for r in rows}
+            members = [by_id[q] for q in group if q in by_id]
+            doc = blend_group_document(members, path.name) if len(members) > 1 else None
+            if doc is not None:
+                yield doc
 
 
 # --------------------------------------------------------------------------- WVS

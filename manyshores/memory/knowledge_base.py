@@ -28,7 +28,7 @@ from manyshores.config import Settings, get_settings
 from manyshores.errors import ManyshoresError, RetrievalError
 from manyshores.memory.chroma_embedding import ManyshoresMiniLM
 from manyshores.memory.embeddings import embed
-from manyshores.memory.passages import Document, Passage
+from manyshores.memory.passages import MAX_GROUP, Document, Passage
 
 DEFAULT_COLLECTION = "manyshores"
 MIN_CULTURE_P = 0.05
@@ -250,7 +250,9 @@ class KnowledgeBase:
         if culture:
             clauses.append({"culture": culture})
         if exclude:
-            clauses.append({"qid": {"$nin": sorted(exclude)}})
+            # Documents without a key match `$nin`, so one clause per group slot is enough.
+            for key in ["qid", *(f"g{i}" for i in range(MAX_GROUP))]:
+                clauses.append({key: {"$nin": sorted(exclude)}})
         where: dict[str, Any] | None = (
             None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         )

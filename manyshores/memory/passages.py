@@ -13,6 +13,8 @@ from typing import Any
 
 from manyshores.state import Source, SourceKind
 
+MAX_GROUP = 4
+"""Most questions a grouped passage (several related BLEnD questions) may cover."""
 SNIPPET_CHARS = 600
 """Length cap of a passage's text once it is in the graph state (and so in every checkpoint)."""
 
@@ -33,6 +35,9 @@ class Document:
     """ISO 639-1 language of `text`."""
     question_id: str = ""
     """BLEnD / WVS question id, so an evaluation can leave its own question out."""
+    group_ids: tuple[str, ...] = ()
+    """Question ids a grouped passage covers (at most MAX_GROUP), stored as `g0`, `g1`, ...;
+    leaving a question out also leaves out every group that contains it."""
 
     @property
     def id(self) -> str:
@@ -48,6 +53,7 @@ class Document:
             "kind": self.kind,
             "lang": self.lang,
             "qid": self.question_id,
+            **{f"g{i}": q for i, q in enumerate(self.group_ids[:MAX_GROUP])},
         }
 
 
