@@ -112,6 +112,19 @@ def merge_expert_answers(
     return [*(left or []), *right]
 
 
+NEW_TURN = "\x00new-turn"
+"""First element of a `notes` update that starts a new turn: earlier turns' notes are dropped."""
+
+
+def merge_notes(left: list[str] | None, right: list[str] | None) -> list[str]:
+    """Notes accumulate within a turn; the turn's first node starts them afresh."""
+    if not right:
+        return list(left or [])
+    if right[0] == NEW_TURN:
+        return list(right[1:])
+    return [*(left or []), *right]
+
+
 class CultureState(TypedDict, total=False):
     """State of one conversation thread."""
 
@@ -137,8 +150,9 @@ class CultureState(TypedDict, total=False):
     """Index of the option answered, when the task has options."""
     disagreement: float
     """0 when the experts agree; higher when they spread (JS divergence or text dissent)."""
-    notes: Annotated[list[str], operator.add]
-    """Human-readable trace notes (skipped web search, truncation, fallbacks)."""
+    notes: Annotated[list[str], merge_notes]
+    """This turn's human-readable notes (skipped web search, truncation, fallbacks); the trace
+    keeps every turn's notes in the steps that wrote them."""
     history: Annotated[list[Turn], operator.add]
     """One entry per finished turn; feeds the history signal of detection."""
     steps: Annotated[list[StepRecord], operator.add]

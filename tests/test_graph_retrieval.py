@@ -71,9 +71,15 @@ def test_web_failure_degrades_to_a_note(tiny_base, tmp_path, web_server, mode):
     assert "no web results" in notes and "tvly-secret-key" not in notes
 
 
-def test_no_key_says_web_was_skipped(tiny_base, tmp_path):
-    result = tiny_assistant(tiny_base, tmp_path).invoke(QUESTION, thread_id="n")
-    assert any("skipped" in n for n in result.values["notes"])
+def test_no_key_says_web_was_skipped_once_per_turn(tiny_base, tmp_path):
+    assistant = tiny_assistant(tiny_base, tmp_path)
+    assistant.invoke(QUESTION, thread_id="n")
+    second = assistant.invoke("And for lunch?", thread_id="n")
+    assert [n for n in second.values["notes"] if "skipped" in n] == [
+        "web search skipped: no Tavily API key (set TAVILY_API_KEY)"
+    ]  # this turn's notes only; each turn's own notes stay in the trace
+    retrieve_steps = [s for s in assistant.trace("n") if s.node == "retrieve"]
+    assert all(any("skipped" in n for n in s.wrote["notes"]) for s in retrieve_steps)
 
 
 def test_user_profile_carries_culture_to_a_new_thread(tiny_base, tmp_path):

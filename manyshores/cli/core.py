@@ -91,6 +91,22 @@ def _since_process_start() -> float:
     return time.time() - psutil.Process().create_time()
 
 
+def _seed_knowledge_base() -> None:
+    """An empty knowledge base gets the shipped WVS answers once, so the demo can cite them."""
+    from pathlib import Path
+
+    from manyshores.memory.ingest import load_wvs
+    from manyshores.memory.knowledge_base import KnowledgeBase
+
+    wvs = Path(__file__).resolve().parents[1] / "data" / "wvs"
+    kb = KnowledgeBase.open(get_settings())
+    if kb.count() > 0 or not (wvs / "train.json").is_file():
+        return
+    with console.status("seeding the knowledge base with the shipped WVS answers (once)…"):
+        report = kb.add(list(load_wvs(wvs)))
+    console.print(f"[dim]knowledge base: {report.added} survey statements added[/dim]")
+
+
 @app.command()
 def demo(
     thread: str | None = typer.Option(None, help="Thread id (default: a new one)."),
@@ -102,6 +118,7 @@ def demo(
     from manyshores.graph.assistant import CultureAssistant
 
     thread_id = thread or f"demo-{uuid.uuid4().hex[:8]}"
+    _seed_knowledge_base()
     assistant = CultureAssistant()
     first_answer: float | None = None
     for i, text in enumerate(DEMO_TURNS, 1):

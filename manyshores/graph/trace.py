@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from manyshores.errors import InvalidInputError
+from manyshores.state import NEW_TURN
 
 # The state keys each node reads, for showing "what it read" without a side channel.
 NODE_READS: dict[str, tuple[str, ...]] = {
@@ -87,6 +88,8 @@ def read_trace(graph: Any, thread_id: str) -> list[TraceStep]:
             if task.name.startswith("__") or task.result is None:
                 continue
             wrote = dict(task.result)
+            if wrote.get("notes") and wrote["notes"][0] == NEW_TURN:
+                wrote["notes"] = wrote["notes"][1:]
             records = wrote.pop("steps", None) or [{}]
             record = records[0]
             read = _read_view(snap.values, task.name)

@@ -12,7 +12,7 @@ from langgraph.types import interrupt
 
 from manyshores.graph.components import Components
 from manyshores.nodes.common import capped_messages, last_user_text, truncate_message
-from manyshores.state import CultureState
+from manyshores.state import NEW_TURN, CultureState
 
 
 def make_detect(components: Components) -> Any:
@@ -49,7 +49,7 @@ def make_detect(components: Components) -> Any:
             "posterior": posterior,
             "task": detector.detect_task(text),
             "expert_answers": [],  # a new turn starts a new committee (see the reducer)
-            "notes": notes,
+            "notes": [NEW_TURN, *notes],
         }
 
     return detect
