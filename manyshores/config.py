@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     checkpoint_db: Path | None = None
     """SQLite file for LangGraph checkpoints and the long-term store; default `home/checkpoints.sqlite`."""
 
+    checkpoint_timeout_s: float = 10.0
+    """How long a turn waits for a checkpoint database locked by another process."""
+
     tavily_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("MANYSHORES_TAVILY_API_KEY", "TAVILY_API_KEY"),
@@ -95,6 +98,10 @@ class Settings(BaseSettings):
 
     detect_embeddings: bool = False
     """Add the (slow, weak) embedding-similarity signal to culture detection."""
+
+    teacher_model: str | None = None
+    """Teacher for data synthesis: `provider:model` for LangChain's `init_chat_model`
+    (needs `langchain` and the provider package); None: the local base model."""
 
     @property
     def home_dir(self) -> Path:

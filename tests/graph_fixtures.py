@@ -19,4 +19,7 @@ def tiny_components(base, home: Path, **settings_overrides) -> Components:
 
 def tiny_assistant(base, home: Path, **settings_overrides) -> CultureAssistant:
     components = tiny_components(base, home, **settings_overrides)
-    return CultureAssistant(components, open_checkpointer(home / "checkpoints.sqlite"))
+    checkpointer = open_checkpointer(
+        home / "checkpoints.sqlite", components.settings.checkpoint_timeout_s
+    )
+    return CultureAssistant(components, checkpointer)

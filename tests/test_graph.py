@@ -144,3 +144,24 @@ def test_invalid_culture_and_unknown_thread(assistant):
         assistant.invoke("hello", culture="Atlantis")
     with pytest.raises(InvalidInputError, match="unknown thread"):
         assistant.trace("never-used-thread")
+
+
+def test_locked_checkpoint_database_is_a_clear_error_and_loses_nothing(tiny_base, tmp_path):
+    import sqlite3
+
+    from tests.graph_fixtures import tiny_assistant as make
+
+    assistant = make(tiny_base, tmp_path, checkpoint_timeout_s=0.3)
+    assistant.invoke("I'm from Kenya. Hello!", thread_id="lock")
+    blocker = sqlite3.connect(str(tmp_path / "checkpoints.sqlite"))
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(InvalidInputError, match="busy"):
+            assistant.invoke("What do we eat for breakfast?", thread_id="lock")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    result = assistant.invoke("What do we eat for breakfast?", thread_id="lock")
+    humans = [m.content for m in result.values["messages"] if m.type == "human"]
+    assert humans[0] == "I'm from Kenya. Hello!" and humans[-1] == "What do we eat for breakfast?"
+    assert result.cultures[0]["id"] == "KEN"

@@ -10,6 +10,7 @@ assistant.fork("t1", step=0, culture="MEX")          # replay a turn as another 
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -99,8 +100,9 @@ class CultureAssistant:
 
     def __init__(self, components: Components | None = None, checkpointer: Any = None) -> None:
         self.components = components or Components()
+        settings = self.components.settings
         self.checkpointer = checkpointer or open_checkpointer(
-            self.components.settings.checkpoint_path
+            settings.checkpoint_path, settings.checkpoint_timeout_s
         )
         # Typed Any: LangGraph's overloads want RunnableConfig TypedDicts for plain config dicts.
         self.graph: Any = build_graph(self.components).compile(checkpointer=self.checkpointer)
@@ -160,9 +162,19 @@ class CultureAssistant:
         yield from self._run(payload, config, thread_id)
 
     def _run(self, payload: Any, config: dict[str, Any], thread_id: str) -> Iterator[StepEvent]:
-        for chunk in self.graph.stream(payload, config, stream_mode="updates", durability="sync"):
-            for node, update in chunk.items():
-                yield StepEvent(thread_id=thread_id, node=node, update=update or {})
+        try:
+            for chunk in self.graph.stream(
+                payload, config, stream_mode="updates", durability="sync"
+            ):
+                for node, update in chunk.items():
+                    yield StepEvent(thread_id=thread_id, node=node, update=update or {})
+        except sqlite3.OperationalError as exc:
+            # Every finished step is already checkpointed; the next call resumes from there.
+            raise InvalidInputError(
+                f"the checkpoint database is busy ({exc}): another process holds a lock on "
+                f"{self.components.settings.checkpoint_path}; try again — nothing already "
+                "answered in this thread is lost"
+            ) from exc
 
     def invoke(
         self,
