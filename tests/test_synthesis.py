@@ -1,0 +1,162 @@
+"""Synthesis offline: local Tavily pages from real BLEnD rows, scripted and tiny-model teachers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models import FakeListChatModel
+
+from manyshores.synthesis import (
+    BaseModelTeacher,
+    ChatModelTeacher,
+    SynthesisRequest,
+    plan_queries,
+    synthesize,
+)
+from manyshores.testing.tavily_server import TavilyTestServer
+from tests.synthesis_fixtures import ScriptedTeacherModel, blend_results, web_sources
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_plan_has_english_and_main_language_queries() -> None:
+    mex = plan_queries("MEX", "everyday_qa")
+    assert {q.lang for q in mex} == {"en", "es"}
+    assert mex[0].text == "food in Mexico" and "México" in mex[1].text
+    assert {q.lang for q in plan_queries("GBR", "food_qa")} == {"en"}
+    assert plan_queries("KOR", "wedding_gifts")[0].topic == "wedding gifts"
+
+
+@pytest.fixture()
+def server(shared_data: Path):
+    with TavilyTestServer(results=blend_results(shared_data)) as srv:
+        yield srv
+
+
+def test_pipeline_keeps_grounded_examples_with_real_provenance(
+    server: TavilyTestServer, tmp_path: Path
+) -> None:
+    teacher = ChatModelTeacher(ScriptedTeacherModel(hallucinate_every=4))
+    req = SynthesisRequest("MEX", "everyday_qa", "short_answer", 12, tmp_path / "mex.jsonl")
+    report = synthesize(req, teacher, web_sources(server, tmp_path), progress=False)
+
+    examples = _read(req.out)
+    assert report.kept == len(examples) == 12 and report.new == 12
+    assert report.dropped["grounding"] >= 2  # some answers were made up
+    assert report.dropped["duplicate"] >= 1  # the Spanish results repeat a page
+    assert report.attempts == report.new + sum(report.dropped.values())
+    served = {
+        hashlib.sha256(r["url"].encode()).hexdigest()[:16]: r
+        for results in server.results.values()
+        for r in results
+    }
+    for ex in examples:
+        prov = ex["provenance"]
+        page = served[prov["passage_id"]]  # resolves to a passage the search really returned
+        assert prov["source"] == page["url"] and prov["origin"] == "web"
+        assert ex["answer"].lower() in page["content"].lower()
+        assert ex["answer"] != "pizza hut"
+        assert prov["teacher"] == "langchain:scripted-teacher"
+        assert prov["query"] in {q["query"].split(" (")[0] for q in server.requests}
+    assert len({ex["id"] for ex in examples}) == len(examples)
+    log = _read(req.log_path)
+    assert sum(r["status"] == "grounding" for r in log) == report.dropped["grounding"]
+
+
+class _Interrupt(BaseException):
+    """Stands in for Ctrl-C / a killed process (not caught as a teacher error)."""
+
+
+class _CrashingTeacher:
+    def __init__(self, inner: ChatModelTeacher, crash_after: int) -> None:
+        self.inner, self.crash_after, self.calls = inner, crash_after, 0
+        self.name = inner.name
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        self.calls += 1
+        if self.calls > self.crash_after:
+            raise _Interrupt()
+        return self.inner.complete(messages)
+
+
+def test_interrupted_run_resumes_without_duplicates(
+    server: TavilyTestServer, tmp_path: Path
+) -> None:
+    def teacher() -> ChatModelTeacher:
+        return ChatModelTeacher(ScriptedTeacherModel(hallucinate_every=4))
+
+    whole = SynthesisRequest("MEX", "everyday_qa", "short_answer", 14, tmp_path / "whole.jsonl")
+    synthesize(whole, teacher(), web_sources(server, tmp_path), progress=False)
+
+    part = SynthesisRequest("MEX", "everyday_qa", "short_answer", 14, tmp_path / "part.jsonl")
+    with pytest.raises(_Interrupt):
+        synthesize(
+            part, _CrashingTeacher(teacher(), 7), web_sources(server, tmp_path), progress=False
+        )
+    first = _read(part.out)
+    assert 0 < len(first) < 14
+    with part.out.open("a") as fh:  # killed in the middle of writing a line
+        fh.write('{"id": "torn')
+    report = synthesize(part, teacher(), web_sources(server, tmp_path), progress=False)
+    resumed = _read(part.out)
+    assert report.kept == len(resumed) == 14
+    assert report.new == 14 - len(first)
+    assert len({e["id"] for e in resumed}) == 14
+    assert len({e["question"] for e in resumed}) == 14
+    assert [e["id"] for e in resumed] == [e["id"] for e in _read(whole.out)]
+    again = synthesize(part, teacher(), web_sources(server, tmp_path), progress=False)
+    assert again.new == 0 and again.attempts == 0 and len(_read(part.out)) == 14
+
+
+def test_classification_labels_balanced_and_drops_counted(
+    server: TavilyTestServer, tmp_path: Path
+) -> None:
+    def reply(label: str, statement: str) -> str:
+        return json.dumps(
+            {"statement": statement, "label": label, "evidence": "most people answered"}
+        )
+
+    # Mostly "true" statements: once half the quota is true, further trues are dropped.
+    replies = [reply("true", f"In Mexico most people answered {i}") for i in range(6)]
+    replies += [reply("false", f"Nobody in Mexico ever answered {i}") for i in range(3)]
+    replies += ["no json here", reply("maybe", "x")]
+    teacher = ChatModelTeacher(FakeListChatModel(responses=replies), name="fake")
+    req = SynthesisRequest("MEX", "everyday_qa", "classification", 4, tmp_path / "cls.jsonl")
+    report = synthesize(req, teacher, web_sources(server, tmp_path), progress=False)
+    labels = [e["answer"] for e in _read(req.out)]
+    assert sorted(labels) == ["false", "false", "true", "true"]
+    assert report.dropped["balance"] == 4
+
+
+def test_tiny_model_teacher_runs_end_to_end(
+    server: TavilyTestServer, tmp_path: Path, tiny_base
+) -> None:
+    # A random tiny model writes junk: the run must finish and count every drop.
+    teacher = BaseModelTeacher(tiny_base, max_new_tokens=12)
+    req = SynthesisRequest(
+        "MEX", "food_qa", "short_answer", 2, tmp_path / "tiny.jsonl", languages=1
+    )
+    report = synthesize(req, teacher, web_sources(server, tmp_path), progress=False)
+    assert report.attempts > 0
+    assert report.attempts == report.new + sum(report.dropped.values())
+    assert report.exhausted or report.kept == 2
+    assert teacher.name.startswith("base:")
+
+
+@pytest.mark.slow
+def test_default_base_model_as_teacher(
+    server: TavilyTestServer, tmp_path: Path, default_base
+) -> None:
+    teacher = BaseModelTeacher(default_base, max_new_tokens=96)
+    req = SynthesisRequest("MEX", "everyday_qa", "short_answer", 3, tmp_path / "base.jsonl")
+    sources = web_sources(server, tmp_path, k=1)
+    report = synthesize(req, teacher, sources, progress=False)
+    assert report.attempts >= 1
+    for ex in _read(req.out):
+        assert ex["provenance"]["teacher"] == teacher.name
+        assert ex["provenance"]["passage"]
