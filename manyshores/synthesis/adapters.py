@@ -1,0 +1,240 @@
+"""Task adapters: LoRA experts keyed by (culture, task), trained on synthesised examples.
+
+    result = train_task_adapter(base, examples, culture="MEX", task="everyday_qa",
+                                root=settings.user_experts_dir)
+    runner = AdapterRunner(base, ExpertRegistry.from_settings(settings, base))
+    runner.generate(result.expert_id, task_messages("MEX", "What do kids eat?"))
+
+The experts store holds them like any LoRA expert (kind `lora`, `tasks=[task]`, culture `*`
+for a joint adapter over several cultures), so the registry lists them and `routing` can pick
+them. Training is plain supervised fine-tuning on the answer tokens (the prompt is masked), on a
+PEFT copy of the base model (the shared base is never modified), seeded, with a progress bar;
+the best epoch by held-out loss is kept. Only safetensors are written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from manyshores.errors import InvalidInputError
+from manyshores.experts.generation import chat_input_ids, generate_text
+from manyshores.experts.lora.config import LoraExpertConfig
+from manyshores.experts.lora.model import LoraHost, adapter_names, peft_config
+from manyshores.experts.store import ExpertManifest, save_expert
+from manyshores.synthesis.prompts import task_messages
+
+if TYPE_CHECKING:
+    import torch
+
+    from manyshores.experts.base_model import BaseModel
+    from manyshores.experts.registry import ExpertRegistry
+
+
+def task_adapter_id(culture: str, task: str) -> str:
+    """Store id of the (culture, task) adapter; culture `*` is the joint adapter."""
+    return f"{'joint' if culture == '*' else culture}.{task}.lora"
+
+
+@dataclass
+class TaskAdapterConfig:
+    """LoRA hyperparameters plus the supervised fine-tuning settings."""
+
+    lora: LoraExpertConfig = field(default_factory=lambda: LoraExpertConfig(r=8, alpha=16))
+    """Rank, alpha, target modules, epochs, lr, val_fraction, seed."""
+    batch_size: int = 8
+    """Examples per optimiser step."""
+    max_tokens: int = 384
+    """Longer prompts are cut from the left (the question stays)."""
+    context_share: float = 0.5
+    """Share of examples shown with their source passage as context, so the adapter also
+    learns to use retrieved notes (the `task_adapter_rag` system)."""
+
+
+@dataclass
+class TrainedAdapter:
+    """What training produced."""
+
+    expert_id: str
+    """Its id in the store."""
+    path: Path
+    """Its store directory."""
+    metrics: dict[str, Any]
+    """Losses, example counts, seconds."""
+
+
+def example_messages(ex: dict[str, Any], culture: str, with_context: bool) -> list[dict[str, str]]:
+    """The prompt a synthesised example is trained with (the adapter's culture names it)."""
+    context = [ex["provenance"]["passage"]] if with_context and ex.get("provenance") else []
+    return task_messages(
+        culture,
+        ex["question"],
+        fmt=ex.get("format", "short_answer"),
+        options=ex.get("options") or (),
+        context=context,
+    )
+
+
+def _encode(base: BaseModel, messages: list[dict[str, str]], answer: str, max_tokens: int):
+    """(input ids, labels) with the prompt masked out of the loss."""
+    tok: Any = base.tokenizer
+    prompt = chat_input_ids(base, messages)[0].tolist()
+    target = tok(answer + (tok.eos_token or ""), add_special_tokens=False)["input_ids"]
+    prompt = prompt[-max(max_tokens - len(target), 8) :]
+    return prompt + target, [-100] * len(prompt) + target
+
+
+def _batches(rows: list[tuple[list[int], list[int]]], size: int, pad: int):
+    import torch
+
+    for i in range(0, len(rows), size):
+        chunk = rows[i : i + size]
+        width = max(len(ids) for ids, _ in chunk)
+        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+        labels = torch.full((len(chunk), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for j, (x, y) in enumerate(chunk):
+            ids[j, : len(x)] = torch.tensor(x)
+            labels[j, : len(y)] = torch.tensor(y)
+            mask[j, : len(x)] = 1
+        yield ids, labels, mask
+
+
+def _mean_loss(model: Any, rows: list[Any], cfg: TaskAdapterConfig, pad: int, device: Any) -> float:
+    import torch
+
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for ids, labels, mask in _batches(rows, cfg.batch_size, pad):
+            out = model(
+                input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)
+            )
+            total += float(out.loss) * len(ids)
+            n += len(ids)
+    return total / max(n, 1)
+
+
+def train_task_adapter(
+    base: BaseModel,
+    examples: list[dict[str, Any]],
+    *,
+    culture: str,
+    task: str,
+    root: Path,
+    config: TaskAdapterConfig | None = None,
+    progress: bool = True,
+) -> TrainedAdapter:
+    """Fine-tune a LoRA adapter on `examples` and save it as expert `task_adapter_id(...)`.
+
+    For a joint adapter pass `culture="*"`: each example is then prompted with its own culture.
+    """
+    import torch
+    from peft import get_peft_model, get_peft_model_state_dict
+    from tqdm import tqdm
+
+    cfg = config or TaskAdapterConfig()
+    if not examples:
+        raise InvalidInputError("no training examples")
+    start = time.perf_counter()
+    rng = random.Random(cfg.lora.seed)
+    torch.manual_seed(cfg.lora.seed)
+    rows = []
+    for ex in examples:
+        own = ex.get("culture", culture) if culture == "*" else culture
+        messages = example_messages(ex, own, rng.random() < cfg.context_share)
+        rows.append(_encode(base, messages, str(ex["answer"]), cfg.max_tokens))
+    rng.shuffle(rows)
+    n_val = int(len(rows) * cfg.lora.val_fraction) if len(rows) >= 10 else 0
+    val, train = rows[:n_val], rows[n_val:]
+    model = get_peft_model(copy.deepcopy(base.model), peft_config(cfg.lora))
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lora.lr)
+    pad = int(base.tokenizer.pad_token_id or 0)
+    device = base.device
+    best: dict[str, torch.Tensor] | None = None
+    best_loss, history = math.inf, []
+    steps = math.ceil(len(train) / cfg.batch_size) * cfg.lora.epochs
+    bar = tqdm(total=steps, disable=not progress, desc=f"train {task_adapter_id(culture, task)}")
+    for _epoch in range(cfg.lora.epochs):
+        rng.shuffle(train)
+        epoch_loss = 0.0
+        for ids, labels, mask in _batches(train, cfg.batch_size, pad):
+            out = model(
+                input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)
+            )
+            opt.zero_grad()
+            out.loss.backward()
+            opt.step()
+            loss = float(out.loss.detach())
+            epoch_loss += loss * len(ids)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}")
+        model.eval()
+        score = _mean_loss(model, val, cfg, pad, device) if val else epoch_loss / len(train)
+        model.train()
+        history.append(round(score, 4))
+        if score < best_loss:
+            best_loss = score
+            best = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+    bar.close()
+    assert best is not None
+    data = json.dumps([e.get("id", e["question"]) for e in examples], sort_keys=True)
+    metrics = {
+        "val_loss" if val else "train_loss": round(best_loss, 4),
+        "loss_by_epoch": history,
+        "n_train": len(train),
+        "n_val": len(val),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    hp = {
+        **asdict(cfg.lora),
+        "batch_size": cfg.batch_size,
+        "max_tokens": cfg.max_tokens,
+        "context_share": cfg.context_share,
+        "objective": "sft_answer_tokens",
+    }
+    manifest = ExpertManifest(
+        id=task_adapter_id(culture, task),
+        culture=culture,
+        kind="lora",
+        base_fingerprint=base.fingerprint,
+        tasks=[task],
+        data_hash=hashlib.sha256(data.encode()).hexdigest()[:16],
+        hyperparameters=hp,
+        metrics=metrics,
+    )
+    path = save_expert(root, manifest, best)
+    return TrainedAdapter(manifest.id, path, metrics)
+
+
+@dataclass
+class AdapterRunner:
+    """Generates with the base model or with one LoRA expert from the registry."""
+
+    base: BaseModel
+    """The shared base model (untouched; LoRA runs on the host's copy)."""
+    registry: ExpertRegistry
+    """Where experts are found and loaded."""
+    host: LoraHost | None = None
+    """PEFT copy holding the loaded adapters (built on first use)."""
+
+    def generate(
+        self, expert_id: str | None, messages: list[dict[str, str]], max_new_tokens: int = 24
+    ) -> str:
+        """The answer of `expert_id` (None: the bare base model)."""
+        if expert_id is None:
+            return generate_text(self.base, messages, max_new_tokens)
+        expert = self.registry.get(expert_id)
+        if self.host is None:
+            self.host = LoraHost(self.base)
+        model = self.host.ensure([expert])
+        model.set_adapter(adapter_names([expert])[0])
+        return generate_text(replace(self.base, model=model), messages, max_new_tokens)

@@ -1,0 +1,120 @@
+"""Task adapters on the tiny model: train, store, load through the registry, route."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from manyshores.experts.lora.config import LoraExpertConfig
+from manyshores.experts.registry import ExpertRegistry
+from manyshores.experts.store import ExpertManifest, save_expert
+from manyshores.synthesis.adapters import (
+    AdapterRunner,
+    TaskAdapterConfig,
+    task_adapter_id,
+    train_task_adapter,
+)
+from manyshores.synthesis.prompts import task_messages
+from manyshores.synthesis.routing import route_task_experts
+
+
+def _examples(culture: str, n: int = 6) -> list[dict]:
+    return [
+        {
+            "id": f"{culture}{i}",
+            "culture": culture,
+            "format": "short_answer",
+            "question": f"What do people eat for breakfast on day {i}?",
+            "answer": "tea and mandazi",
+            "provenance": {"passage": "Many families drink tea with mandazi."},
+        }
+        for i in range(n)
+    ]
+
+
+def _cfg() -> TaskAdapterConfig:
+    return TaskAdapterConfig(lora=LoraExpertConfig(r=2, alpha=4, epochs=2, lr=5e-3), batch_size=4)
+
+
+def test_train_save_load_generate_and_route(tiny_base, tmp_path: Path) -> None:
+    result = train_task_adapter(
+        tiny_base,
+        _examples("KEN"),
+        culture="KEN",
+        task="food_qa",
+        root=tmp_path,
+        config=_cfg(),
+        progress=False,
+    )
+    assert result.expert_id == task_adapter_id("KEN", "food_qa") == "KEN.food_qa.lora"
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert manifest["kind"] == "lora" and manifest["tasks"] == ["food_qa"]
+    assert manifest["base_fingerprint"] == tiny_base.fingerprint
+    assert sorted(p.name for p in result.path.iterdir()) == ["manifest.json", "weights.safetensors"]
+    losses = result.metrics["loss_by_epoch"]
+    assert len(losses) == 2 and losses[1] < losses[0]  # it learns the repeated answer
+
+    registry = ExpertRegistry(tiny_base, [tmp_path], user_root=tmp_path)
+    runner = AdapterRunner(tiny_base, registry)
+    msgs = task_messages("KEN", "What do people eat for breakfast?")
+    with_adapter = runner.generate(result.expert_id, msgs, max_new_tokens=4)
+    assert isinstance(with_adapter, str)
+    # the shared base is untouched by the adapter
+    assert not any("lora" in n for n, _ in tiny_base.model.named_parameters())
+
+    route = route_task_experts(registry, {"KEN": 0.9, "TZA": 0.1}, "food_qa")
+    assert route.level == "task" and route.expert_ids == [result.expert_id]
+
+
+def test_router_falls_back_to_general_expert_then_committee(tiny_base, tmp_path: Path) -> None:
+    train_task_adapter(
+        tiny_base,
+        _examples("KEN"),
+        culture="KEN",
+        task="food_qa",
+        root=tmp_path,
+        config=_cfg(),
+        progress=False,
+    )
+    # A general (survey) LoRA expert for Tanzania, written straight to the store.
+    ken = json.loads((tmp_path / "KEN.food_qa.lora" / "manifest.json").read_text())
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(tmp_path / "KEN.food_qa.lora" / "weights.safetensors"))
+    save_expert(
+        tmp_path,
+        ExpertManifest(
+            id="TZA.lora",
+            culture="TZA",
+            kind="lora",
+            base_fingerprint=tiny_base.fingerprint,
+            tasks=["multiple_choice"],
+            hyperparameters=ken["hyperparameters"],
+        ),
+        tensors,
+    )
+    registry = ExpertRegistry(tiny_base, [tmp_path], user_root=tmp_path)
+
+    general = route_task_experts(registry, {"TZA": 0.8, "KEN": 0.2}, "food_qa")
+    assert general.level == "culture" and general.expert_ids == ["TZA.lora"]
+    mixed = route_task_experts(registry, {"TZA": 0.5, "KEN": 0.4, "UGA": 0.1}, "food_qa")
+    assert mixed.level == "committee"
+    assert mixed.expert_ids == ["TZA.lora", "KEN.food_qa.lora"]
+    assert abs(sum(mixed.weights) - 1) < 1e-9 and mixed.weights[0] > mixed.weights[1]
+    unknown = route_task_experts(registry, {"FJI": 1.0}, "food_qa")
+    assert unknown.level == "committee" and unknown.expert_ids == []
+
+
+def test_joint_adapter_prompts_each_example_with_its_culture(tiny_base, tmp_path: Path) -> None:
+    examples = _examples("KEN", 3) + _examples("MEX", 3)
+    result = train_task_adapter(
+        tiny_base,
+        examples,
+        culture="*",
+        task="food_qa",
+        root=tmp_path,
+        config=_cfg(),
+        progress=False,
+    )
+    assert result.expert_id == "joint.food_qa.lora"
+    assert json.loads((result.path / "manifest.json").read_text())["culture"] == "*"
