@@ -8,7 +8,9 @@ import typer
 
 from manyshores import __version__
 from manyshores.cli import (  # noqa: F401  (registers commands)
+    blend,
     core,
+    data,
     detect,  # noqa: F401
     graph,
     kb,

@@ -66,19 +66,26 @@ def strip_accents(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A light English suffix stemmer (plurals, -ing, -ed); short words are left alone."""
-    if not word.isascii() or len(word) <= 3:
+    """A light English suffix stemmer (plurals, -ing, -ed, y/ie → i); short words are kept."""
+    if not word.isascii() or len(word) <= 2:
         return word
-    for suffix, repl in (("ies", "y"), ("ves", "f"), ("sses", "ss"), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
+    for suffix, repl in (("ies", "i"), ("ied", "i"), ("sses", "ss"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 2:
             if suffix == "es" and not re.search(r"(ch|sh|x|z|o)es$", word):
                 continue  # "cakes" -> "cake" via the plain -s rule, not "cak"
+            if suffix == "s" and (word.endswith(("us", "is")) or len(word) <= 3):
+                break  # "bus", "couscous", "tennis", "gas" are not plurals
             word = word[: -len(suffix)] + repl
             break
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[: -len(suffix)]
             break
+    # Porter's y/ie → i: "cherry"/"cherries", "fry"/"fried", "cookie"/"cookies" meet.
+    if word.endswith("ie") and len(word) > 3:
+        word = word[:-1]
+    elif word.endswith("y") and len(word) >= 3 and word[-2] not in "aeiou":
+        word = word[:-1] + "i"
     return word
 
 

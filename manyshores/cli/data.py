@@ -1,0 +1,138 @@
+"""`manyshores data synthesize` and `manyshores data train-adapter` (CultureManager, issue 7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from manyshores.cli.app import data_app
+from manyshores.config import get_settings
+from manyshores.errors import InvalidInputError
+
+
+def blend_question_ids(directory: Path) -> frozenset[str]:
+    """Every question id in a directory of BLEnD files (kept out of grounding)."""
+    from manyshores.memory.ingest import blend_files
+
+    return frozenset(
+        str(row["id"])
+        for path in blend_files(directory)
+        for row in json.loads(path.read_text(encoding="utf-8"))
+    )
+
+
+@data_app.command("synthesize")
+def synthesize_cmd(
+    culture: str = typer.Option(..., "--culture", "-c", help="Culture id (MEX, KOR, IN-AS...)."),
+    task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. everyday_qa, food_qa."),
+    fmt: str = typer.Option(
+        "short_answer",
+        "--format",
+        "-f",
+        help="short_answer | multiple_choice | classification | survey.",
+    ),
+    n: int = typer.Option(100, "--n", min=1, help="Examples to keep."),
+    out: Path = typer.Option(..., "--out", "-o", help="JSONL output (re-running resumes it)."),
+    rounds: int = typer.Option(1, min=1, help="Examples asked per passage."),
+    english_only: bool = typer.Option(False, help="Skip the queries in the culture's language."),
+    use_kb: bool = typer.Option(True, "--kb/--no-kb", help="Also ground in the knowledge base."),
+    exclude_questions: Path | None = typer.Option(
+        None,
+        help="BLEnD directory whose question ids must not ground examples (evaluated ones).",
+    ),
+    teacher: str | None = typer.Option(
+        None, help="`base` or `provider:model` (overrides the teacher_model setting)."
+    ),
+    k: int = typer.Option(4, "--k", min=1, max=20, help="Passages per source and query."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Synthesise grounded, validated examples in a task's format; prints the run report."""
+    from manyshores.synthesis import PassageSources, SynthesisRequest, synthesize
+    from manyshores.synthesis.teacher import teacher_from_settings
+    from manyshores.synthesis.validate import FORMATS
+    from manyshores.web.search import WebSearcher
+
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    settings = get_settings()
+    if teacher is not None:
+        settings = settings.model_copy(update={"teacher_model": teacher})
+    kb = None
+    if use_kb:
+        from manyshores.memory.knowledge_base import KnowledgeBase
+
+        kb = KnowledgeBase.open(settings)
+    excluded = blend_question_ids(exclude_questions) if exclude_questions else frozenset()
+    sources = PassageSources(WebSearcher.from_settings(settings), kb, k, excluded)
+    request = SynthesisRequest(
+        culture.upper() if "-" not in culture else culture,
+        task,
+        fmt,
+        n,
+        out,
+        rounds=rounds,
+        languages=1 if english_only else 2,
+    )
+    report = synthesize(request, teacher_from_settings(settings), sources, progress=progress)
+    typer.echo(json.dumps({"out": str(out), **report.as_dict()}, indent=2))
+    if report.exhausted:
+        typer.echo(
+            f"warning: passages ran out at {report.kept}/{n}: raise --rounds or --k, "
+            "add a Tavily key or knowledge-base documents",
+            err=True,
+        )
+
+
+def read_examples(paths: list[Path]) -> list[dict]:
+    rows: list[dict] = []
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {path}: {exc}") from exc
+        rows.extend(json.loads(line) for line in lines if line.strip())
+    return rows
+
+
+@data_app.command("train-adapter")
+def train_adapter_cmd(
+    data: list[Path] = typer.Option(..., "--data", "-d", help="Synthesised JSONL (repeatable)."),
+    culture: str = typer.Option(..., "--culture", "-c", help="Culture id, or `*` for joint."),
+    task: str = typer.Option(..., "--task", "-t", help="Task the adapter serves."),
+    epochs: int = typer.Option(3, min=1),
+    rank: int = typer.Option(8, min=1),
+    lr: float = typer.Option(1e-3),
+    batch_size: int = typer.Option(8, min=1),
+    seed: int = typer.Option(0),
+    out_dir: Path | None = typer.Option(None, help="Expert store (default: the user store)."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Train the (culture, task) LoRA adapter on synthesised data; prints its id and metrics."""
+    from manyshores.experts.base_model import load_base_model
+    from manyshores.experts.lora.config import LoraExpertConfig
+    from manyshores.synthesis.adapters import TaskAdapterConfig, train_task_adapter
+
+    settings = get_settings()
+    examples = read_examples(data)
+    if culture != "*":
+        examples = [e for e in examples if e.get("culture", culture) == culture]
+    cfg = TaskAdapterConfig(
+        lora=LoraExpertConfig(r=rank, alpha=2 * rank, epochs=epochs, lr=lr, seed=seed),
+        batch_size=batch_size,
+    )
+    result = train_task_adapter(
+        load_base_model(settings=settings),
+        examples,
+        culture=culture,
+        task=task,
+        root=out_dir or settings.user_experts_dir,
+        config=cfg,
+        progress=progress,
+    )
+    typer.echo(
+        json.dumps(
+            {"expert": result.expert_id, "path": str(result.path), **result.metrics}, indent=2
+        )
+    )
