@@ -160,3 +160,51 @@ def test_default_base_model_as_teacher(
     for ex in _read(req.out):
         assert ex["provenance"]["teacher"] == teacher.name
         assert ex["provenance"]["passage"]
+
+
+def test_cli_synthesize_reports_and_resumes(
+    server: TavilyTestServer, tmp_path: Path, tiny_base, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import manyshores.experts.base_model as bm
+    import manyshores.synthesis.teacher as teacher_mod
+    from manyshores.cli.main import app
+    from manyshores.config import get_settings
+
+    monkeypatch.setenv("MANYSHORES_TAVILY_API_KEY", "tvly-test")
+    monkeypatch.setenv("MANYSHORES_TAVILY_BASE_URL", server.url)
+    monkeypatch.setattr(bm, "load_base_model", lambda *a, **kw: tiny_base)
+    # The scripted teacher stands in for `provider:model` (what init_chat_model would build).
+    monkeypatch.setattr(
+        teacher_mod,
+        "teacher_from_settings",
+        lambda settings, load_base=None: ChatModelTeacher(ScriptedTeacherModel(), name="scripted"),
+    )
+    get_settings.cache_clear()
+    out = tmp_path / "cli.jsonl"
+    args = [
+        "data",
+        "synthesize",
+        "--culture",
+        "MEX",
+        "--task",
+        "everyday_qa",
+        "--n",
+        "3",
+        "--out",
+        str(out),
+        "--no-kb",
+        "--no-progress",
+    ]
+    try:
+        first = CliRunner().invoke(app, args)
+        assert first.exit_code == 0, first.output
+        report = json.loads(first.stdout)
+        assert report["kept"] == 3 and report["new"] == 3 and "seconds" in report
+        again = CliRunner().invoke(app, [*args[:7], "5", *args[8:]])
+        assert again.exit_code == 0, again.output
+        assert json.loads(again.stdout)["new"] == 2
+        assert len(_read(out)) == 5
+    finally:
+        get_settings.cache_clear()
