@@ -48,3 +48,26 @@ def test_chat_model_carries_culture_metadata(components):
     assert message.response_metadata["cultures"][0]["id"] == "MEX"
     forced = CultureChatModel(components=components, culture="KEN").invoke("What do we eat?")
     assert forced.response_metadata["cultures"][0]["id"] == "KEN"
+
+
+def test_langgraph_json_points_at_a_compiled_graph():
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec_text = json.loads((root / "langgraph.json").read_text())["graphs"]["manyshores"]
+    path, attr = spec_text.split(":")
+    spec = importlib.util.spec_from_file_location("lg_server", root / path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # must not load any model at import
+    graph = getattr(module, attr)
+    assert set(graph.get_graph().nodes) >= {
+        "detect",
+        "retrieve",
+        "route",
+        "expert",
+        "aggregate",
+        "respond",
+    }
