@@ -16,6 +16,7 @@ from manyshores.cli import (  # noqa: F401  (registers commands)
     kb,
     profile,
 )
+from manyshores.cli import experts, wvs  # noqa: F401  (registers commands)
 from manyshores.cli.app import app
 from manyshores.errors import ManyshoresError
 

@@ -1,0 +1,78 @@
+"""`manyshores eval wvs` and `manyshores bench committee`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from manyshores.cli.app import bench_app, eval_app
+from manyshores.config import get_settings
+
+
+@eval_app.command("wvs")
+def eval_wvs(
+    questions: Path = typer.Option(..., help="questions.json (WVS format)."),
+    data: Path = typer.Option(..., help="{country: {question_id: [shares]}} to predict and score."),
+    systems: str = typer.Option("base,prompted,softprompt,memory,experts", help="Comma list."),
+    out: Path = typer.Option(..., help="Predictions JSONL."),
+    json_out: Path = typer.Option(None, "--json", help="Report JSON."),
+    plot: Path = typer.Option(None, help="Plot PNG."),
+) -> None:
+    """Predict every (country, question) of DATA with each system and score it."""
+    from tqdm import tqdm
+
+    from manyshores.eval.wvs import WvsEvaluator
+    from manyshores.eval.wvs_report import (
+        markdown_table,
+        plot_report,
+        score_predictions,
+        write_jsonl,
+    )
+    from manyshores.experts.survey_data import load_questions, load_split
+    from manyshores.memory.survey import SurveyMemory
+
+    names = [s.strip() for s in systems.split(",") if s.strip()]
+    base = registry = None
+    if set(names) - {"memory"}:
+        from manyshores.experts.base_model import load_base_model
+        from manyshores.experts.registry import ExpertRegistry
+
+        base = load_base_model()
+        registry = ExpertRegistry.from_settings(get_settings(), base)
+    evaluator = WvsEvaluator(base, registry, SurveyMemory.from_package())
+    split = load_split(data)
+    bar = tqdm(desc="questions")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    records = evaluator.predict(load_questions(questions), split, names, progress)
+    bar.close()
+    write_jsonl(records, out)
+    report = score_predictions(records, split)
+    typer.echo(markdown_table(report))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2))
+    if plot:
+        plot_report(report, plot)
+
+
+@bench_app.command("committee")
+def bench_committee(
+    out: Path = typer.Option(None, help="Write the JSON here too."),
+    repeats: int = typer.Option(3, help="Timed repeats (best kept)."),
+    new_tokens: int = typer.Option(32, help="Free-text answer length."),
+) -> None:
+    """Committee vs one-by-one: k = 1, 2, 4, 8 soft-prompt experts; memory of 16 experts."""
+    from manyshores.experts.bench import run_bench
+
+    result = run_bench(repeats=repeats, new_tokens=new_tokens)
+    text = json.dumps(result, indent=2)
+    typer.echo(text)
+    if out:
+        out.write_text(text + "\n")

@@ -1,0 +1,57 @@
+"""Survey alignment scores (defined in the shared data README): spa, jsd_align, majority_acc.
+
+All are computed per country over its questions; reports average them over countries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def expected_position_choice(probs: Sequence[float]) -> int:
+    """The option nearest the distribution's expected position (minimises expected squared
+    distance on an ordinal scale)."""
+    mean = sum(i * p for i, p in enumerate(probs)) / max(sum(probs), 1e-12)
+    return min(range(len(probs)), key=lambda i: (abs(i - mean), i))
+
+
+def argmax(values: Sequence[float]) -> int:
+    return max(range(len(values)), key=lambda i: values[i])
+
+
+def jsd(p: Sequence[float], q: Sequence[float]) -> float:
+    """Jensen-Shannon divergence, log base 2 (in [0, 1])."""
+    total = 0.0
+    for a, b in zip(p, q, strict=True):
+        m = (a + b) / 2
+        if a > 0:
+            total += 0.5 * a * math.log2(a / m)
+        if b > 0:
+            total += 0.5 * b * math.log2(b / m)
+    return max(0.0, total)
+
+
+def spa(choices: Sequence[int], truths: Sequence[Sequence[float]]) -> float:
+    """CultureSPA alignment: 1 - ||m - g||_2 / ||n - 1||_2 over a country's questions."""
+    num = sum((m - argmax(g)) ** 2 for m, g in zip(choices, truths, strict=True))
+    den = sum((len(g) - 1) ** 2 for g in truths)
+    return 1.0 - math.sqrt(num) / math.sqrt(den) if den else float("nan")
+
+
+def country_scores(
+    probs: Sequence[Sequence[float]],
+    truths: Sequence[Sequence[float]],
+    choices: Sequence[int | None] | None = None,
+) -> dict[str, float]:
+    """spa, jsd_align and majority_acc of one country's predictions (aligned lists)."""
+    picks = [
+        c if c is not None else argmax(p)
+        for c, p in zip(choices or [None] * len(probs), probs, strict=True)
+    ]
+    n = len(truths)
+    return {
+        "spa": spa(picks, truths),
+        "jsd_align": 1.0 - sum(jsd(p, g) for p, g in zip(probs, truths, strict=True)) / n,
+        "majority_acc": sum(argmax(p) == argmax(g) for p, g in zip(probs, truths, strict=True)) / n,
+    }

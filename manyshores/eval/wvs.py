@@ -1,0 +1,244 @@
+"""`manyshores eval wvs`: survey alignment of each system against real WVS answer shares.
+
+Systems: `base` (no culture), `prompted` (culture named in the prompt), `joint` (one soft prompt
+for all cultures, culture named after it), `softprompt` (the culture's own expert; cultures
+without one get their nearest experts), `memory` (no LLM: the culture's known answers to similar
+questions), `experts` (the committee mixed with survey memory), `graph` (the whole graph from a
+user message naming the country). Every system answers with the option nearest its distribution's
+expected position (options are ordinal).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from manyshores.errors import InvalidInputError
+from manyshores.eval.scores import expected_position_choice
+from manyshores.experts.aggregate import mix_with_memory, mixture, nearest_cultures
+from manyshores.experts.persona.model import culture_name
+
+if TYPE_CHECKING:
+    from manyshores.experts.base_model import BaseModel
+    from manyshores.experts.registry import ExpertRegistry
+    from manyshores.experts.survey_data import SurveyQuestion
+    from manyshores.memory.survey import SurveyMemory
+    from manyshores.state import ExpertChoice
+
+SYSTEMS = ("base", "prompted", "joint", "softprompt", "memory", "experts", "graph")
+JOINT_ID = "wvs-joint-softprompt"
+MEMORY_WEIGHT = 0.5
+"""Share of survey memory in the `experts` mixture; chosen by cross-validation (see README)."""
+
+
+@dataclass
+class WvsEvaluator:
+    """Predicts every (country, question) pair of a data file with the requested systems."""
+
+    base: BaseModel | None
+    """The base model (None when only `memory` is evaluated)."""
+    registry: ExpertRegistry | None
+    """Experts to use."""
+    memory: SurveyMemory
+    """Known answers (the train split)."""
+    memory_weight: float = MEMORY_WEIGHT
+    """Share of memory in `experts`."""
+
+    def expert_choices(self, culture: str) -> list[ExpertChoice]:
+        """The culture's own soft-prompt expert, else its nearest cultures' experts."""
+        assert self.registry is not None
+        own = self.registry.for_culture(culture, "softprompt")
+        if own is not None:
+            return [
+                {
+                    "id": own.id,
+                    "culture": culture,
+                    "kind": "softprompt",
+                    "weight": 1.0,
+                    "reason": "own",
+                }
+            ]
+        near = nearest_cultures(culture, self.registry.cultures("softprompt"))
+        if not near:
+            raise InvalidInputError("no soft-prompt experts are available")
+        total = sum(s for _, s in near) or 1.0
+        out: list[ExpertChoice] = []
+        for c, s in near:
+            info = self.registry.for_culture(c, "softprompt")
+            assert info is not None
+            out.append(
+                {
+                    "id": info.id,
+                    "culture": c,
+                    "kind": "softprompt",
+                    "weight": s / total,
+                    "reason": f"nearest to {culture}",
+                }
+            )
+        return out
+
+    def memory_probs(self, culture: str, q: SurveyQuestion) -> list[float]:
+        """Memory of the culture, else the similarity-weighted memories of its nearest cultures."""
+        own = self.memory.predict(culture, q.question, q.options, exclude={q.id}, qid=q.id)
+        if own is not None:
+            return own.probs
+        near = nearest_cultures(culture, self.memory.cultures())
+        answers = [
+            (self.memory.predict(c, q.question, q.options, exclude={q.id}, qid=q.id), s)
+            for c, s in near
+        ]
+        return mixture([a.probs for a, _ in answers if a], [s for a, s in answers if a])
+
+    def predict(
+        self,
+        questions: dict[str, SurveyQuestion],
+        data: dict[str, dict[str, list[float]]],
+        systems: list[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """One record per system, country and question: system, country, qid, probs, choice."""
+        unknown = [s for s in systems if s not in SYSTEMS]
+        if unknown:
+            raise InvalidInputError(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
+        if "joint" in systems and (
+            self.registry is None or JOINT_ID not in {i.id for i in self.registry.available()}
+        ):
+            raise InvalidInputError(
+                f"system `joint` needs the joint expert {JOINT_ID!r}: train it "
+                "with `python -m manyshores.experts.defaults --joint`"
+            )
+        graph = _graph_runner() if "graph" in systems else None
+        by_q: dict[str, list[str]] = {}
+        for country, answers in data.items():
+            for qid in answers:
+                if qid not in questions:
+                    raise InvalidInputError(
+                        f"question {qid} of {country} is not in the questions file"
+                    )
+                by_q.setdefault(qid, []).append(country)
+        records: list[dict[str, Any]] = []
+        for n, (qid, countries) in enumerate(sorted(by_q.items()), 1):
+            records.extend(self._question(questions[qid], countries, systems, graph))
+            if progress:
+                progress(n, len(by_q))
+        return records
+
+    def _question(
+        self,
+        q: SurveyQuestion,
+        countries: list[str],
+        systems: list[str],
+        graph: Callable[[str, SurveyQuestion], list[float]] | None,
+    ) -> list[dict[str, Any]]:
+        from manyshores.experts.committee import Committee
+
+        out: dict[tuple[str, str], list[float]] = {}
+        opts = list(q.options)
+        llm = {"base", "joint", "softprompt", "experts", "prompted"} & set(systems)
+        if llm:
+            assert self.base is not None
+            committee = Committee(self.base, self.registry)
+            choices: list[ExpertChoice] = []
+            if "base" in systems:
+                choices.append(
+                    {"id": "base", "culture": "", "kind": "base", "weight": 1.0, "reason": "base"}
+                )
+            per_country = (
+                {c: self.expert_choices(c) for c in countries}
+                if {"softprompt", "experts"} & set(systems)
+                else {}
+            )
+            needed = {ch["id"]: ch for chs in per_country.values() for ch in chs}
+            choices.extend(needed.values())
+            if "joint" in systems:
+                choices.extend(
+                    {
+                        "id": JOINT_ID,
+                        "culture": c,
+                        "kind": "softprompt",
+                        "weight": 1.0,
+                        "reason": "joint",
+                    }
+                    for c in countries
+                )
+            if "prompted" in systems:
+                choices.extend(
+                    {
+                        "id": f"persona:{c}",
+                        "culture": c,
+                        "kind": "persona",
+                        "weight": 1.0,
+                        "reason": "prompted",
+                    }
+                    for c in countries
+                )
+            answers = committee.score_options(q.question, opts, None, choices)
+            by_id = {(a["expert_id"], a["culture"]): a["option_probs"] or [] for a in answers}
+            for c in countries:
+                if "base" in systems:
+                    out[("base", c)] = by_id[("base", "")]
+                if "joint" in systems:
+                    out[("joint", c)] = by_id[(JOINT_ID, c)]
+                if "prompted" in systems:
+                    out[("prompted", c)] = by_id[(f"persona:{c}", c)]
+                if c in per_country:
+                    chs = per_country[c]
+                    sp = mixture(
+                        [by_id[(ch["id"], ch["culture"])] for ch in chs],
+                        [ch["weight"] for ch in chs],
+                    )
+                    out[("softprompt", c)] = sp
+        for c in countries:
+            if {"memory", "experts"} & set(systems):
+                mem = self.memory_probs(c, q)
+                out[("memory", c)] = mem
+                if "experts" in systems:
+                    out[("experts", c)] = mix_with_memory(
+                        out[("softprompt", c)], mem, self.memory_weight
+                    )
+            if graph is not None:
+                out[("graph", c)] = graph(c, q)
+        return [
+            {
+                "system": s,
+                "country": c,
+                "qid": q.id,
+                "probs": [round(x, 6) for x in p],
+                "choice": expected_position_choice(p),
+            }
+            for (s, c), p in out.items()
+            if s in systems
+        ]
+
+
+def _graph_runner() -> Callable[[str, SurveyQuestion], list[float]]:
+    """The whole graph on a user message that names the country and lists the options."""
+    try:
+        from manyshores.graph.assistant import CultureAssistant
+    except ImportError as exc:
+        raise InvalidInputError(f"system `graph` is not available yet: {exc}") from exc
+    assistant = CultureAssistant()
+
+    def run(country: str, q: SurveyQuestion) -> list[float]:
+        opts = "\n".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(q.options))
+        text = (
+            f"I live in {culture_name(country)}. {q.question}\n{opts}\n"
+            "Which option would most people here choose?"
+        )
+        result = assistant.invoke(text)
+        probs = list(
+            getattr(result, "option_probs", None) or result.to_json().get("option_probs") or []
+        )
+        if len(probs) != len(q.options):  # the graph did not see a multiple-choice task
+            probs = [1.0 / len(q.options)] * len(q.options)
+        total = sum(probs) or 1.0
+        return [p / total for p in probs]
+
+    return run
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    return fn(), time.perf_counter() - start

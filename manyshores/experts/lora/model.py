@@ -1,0 +1,108 @@
+"""A LoRA expert, and the PEFT wrapper that runs several of them in one mixed batch.
+
+PEFT injects LoRA layers into the model it wraps. The shared base model must stay untouched for
+every other path (soft prompts, personas, the graph), so LoRA experts run on their own PEFT copy
+of the base model, built once on first use (`LoraHost`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from manyshores.experts.lora.config import LoraExpertConfig
+
+if TYPE_CHECKING:
+    import torch
+
+    from manyshores.experts.base_model import BaseModel
+    from manyshores.experts.kinds import ExpertInfo
+    from manyshores.experts.store import ExpertManifest
+
+
+def peft_config(cfg: LoraExpertConfig) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=cfg.r,
+        lora_alpha=cfg.alpha,
+        target_modules=list(cfg.target_modules),
+        lora_dropout=0.0,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def config_from(hp: dict[str, Any]) -> LoraExpertConfig:
+    known = LoraExpertConfig.__dataclass_fields__
+    return LoraExpertConfig(**{k: v for k, v in hp.items() if k in known})
+
+
+@dataclass
+class LoraExpert:
+    """Low-rank adapter weights (PEFT state-dict names without the adapter name)."""
+
+    info: ExpertInfo
+    """Registry entry."""
+    config: LoraExpertConfig
+    """Its hyperparameters."""
+    weights: dict[str, torch.Tensor]
+    """`base_model.model.<module>.lora_A.weight` style names to tensors."""
+
+    kind = "lora"
+
+    @staticmethod
+    def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]] | None:
+        import copy
+
+        from peft import get_peft_model, get_peft_model_state_dict
+
+        probe = get_peft_model(copy.deepcopy(base.model), peft_config(config_from(hp)))
+        return {k: list(v.shape) for k, v in get_peft_model_state_dict(probe).items()}
+
+    @classmethod
+    def from_tensors(
+        cls, info: ExpertInfo, manifest: ExpertManifest, tensors: dict[str, torch.Tensor]
+    ) -> LoraExpert:
+        return cls(info=info, config=config_from(manifest.hyperparameters), weights=tensors)
+
+
+@dataclass
+class LoraHost:
+    """A PEFT copy of the base model holding every LoRA expert loaded so far."""
+
+    base: BaseModel
+    """The shared base (never modified)."""
+    model: Any = None
+    """The PeftModel copy, built on first use."""
+    loaded: set[str] = field(default_factory=set)
+    """Adapter names already loaded."""
+
+    def ensure(self, experts: list[LoraExpert]) -> Any:
+        import copy
+
+        from peft import get_peft_model, set_peft_model_state_dict
+
+        for ex in experts:
+            name = _adapter_name(ex.info.id)
+            if name in self.loaded:
+                continue
+            if self.model is None:
+                self.model = get_peft_model(
+                    copy.deepcopy(self.base.model), peft_config(ex.config), adapter_name=name
+                )
+            else:
+                self.model.add_adapter(name, peft_config(ex.config))
+            set_peft_model_state_dict(self.model, ex.weights, adapter_name=name)
+            self.loaded.add(name)
+        self.model.eval()
+        return self.model
+
+
+def _adapter_name(expert_id: str) -> str:
+    # PEFT adapter names become module attribute keys: no dots.
+    return expert_id.replace(".", "_")
+
+
+def adapter_names(experts: list[LoraExpert]) -> list[str]:
+    return [_adapter_name(e.info.id) for e in experts]

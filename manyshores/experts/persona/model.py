@@ -1,0 +1,69 @@
+"""A persona expert: the culture named in the prompt (the `prompted` baseline of the papers).
+
+It changes the prefix, so it cannot share the committee's KV cache; the committee runs it on its
+own. `langchain_messages` gives the same persona for any LangChain chat model, so users of API
+models get a committee without training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from manyshores.experts.base_model import BaseModel
+    from manyshores.experts.kinds import ExpertInfo
+    from manyshores.experts.store import ExpertManifest
+
+
+def culture_name(culture: str) -> str:
+    try:
+        from manyshores.cultures import get_registry
+
+        return str(get_registry().get(culture).name)
+    except Exception:  # unknown id or registry unavailable: the id still names it
+        return culture
+
+
+@dataclass
+class PersonaExpert:
+    """A culture named in the prompt."""
+
+    info: ExpertInfo
+    """Registry entry (`persona:<culture>`)."""
+
+    kind = "persona"
+
+    @staticmethod
+    def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]]:
+        return {}
+
+    @classmethod
+    def from_tensors(
+        cls, info: ExpertInfo, manifest: ExpertManifest, tensors: dict[str, torch.Tensor]
+    ) -> PersonaExpert:
+        return cls(info=info)
+
+    @property
+    def name(self) -> str:
+        return culture_name(self.info.culture)
+
+    def system_prompt(self) -> str:
+        return (
+            f"You are a helpful assistant who answers as a typical person from {self.name} "
+            f"would, following the customs and values of {self.name}."
+        )
+
+    def langchain_messages(self, messages: list[dict[str, str]]) -> list[Any]:
+        """The conversation with this persona as system message, for any LangChain chat model."""
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+        out: list[Any] = [SystemMessage(self.system_prompt())]
+        for m in messages:
+            if m["role"] == "user":
+                out.append(HumanMessage(m["content"]))
+            elif m["role"] == "assistant":
+                out.append(AIMessage(m["content"]))
+        return out

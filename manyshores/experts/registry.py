@@ -1,0 +1,131 @@
+"""The adapter registry: which experts exist (shipped, then user store) and loading them.
+
+Search path: experts shipped in the package (`manyshores/data/experts/`), then
+`Settings.user_experts_dir`; an id in the user store overrides a shipped one. Weights load lazily
+on first use and stay cached (one base model, many experts; switching costs no reload).
+
+API for graph nodes: `ExpertRegistry.from_settings(settings, base)`, `.available()`,
+`.for_culture(culture)`, `.get(expert_id)`, `.cultures()`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from manyshores.errors import ExpertStoreError
+from manyshores.experts.kinds import ExpertInfo, build_expert
+from manyshores.experts.store import expert_dir, load_tensors, read_manifest
+
+if TYPE_CHECKING:
+    from manyshores.config import Settings
+    from manyshores.experts.base_model import BaseModel
+
+PACKAGE_EXPERTS = Path(__file__).resolve().parents[1] / "data" / "experts"
+
+
+class ExpertRegistry:
+    """Experts found in an ordered list of store directories."""
+
+    def __init__(self, base: BaseModel | None, roots: list[Path], user_root: Path | None = None):
+        self.base = base
+        """Base model experts load onto; None lists experts without loading any."""
+        self.roots = roots
+        self.user_root = user_root
+        self._loaded: dict[str, Any] = {}
+        self._infos: dict[str, ExpertInfo] | None = None
+        self.skipped: dict[str, str] = {}
+        """Expert directories that could not be listed, with the reason."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, base: BaseModel | None) -> ExpertRegistry:
+        user = settings.user_experts_dir
+        return cls(base, [PACKAGE_EXPERTS, user], user_root=user)
+
+    def refresh(self) -> None:
+        self._infos = None
+
+    def _scan(self) -> dict[str, ExpertInfo]:
+        if self._infos is not None:
+            return self._infos
+        infos: dict[str, ExpertInfo] = {}
+        for root in self.roots:
+            if not root.is_dir():
+                continue
+            for path in sorted(root.iterdir()):
+                if not path.is_dir() or path.name.startswith("."):
+                    continue
+                try:
+                    m = read_manifest(path)
+                except ExpertStoreError as exc:
+                    self.skipped[str(path)] = str(exc)
+                    continue
+                fingerprint_ok = self.base is None or m.base_fingerprint == self.base.fingerprint
+                if not fingerprint_ok:
+                    self.skipped[str(path)] = "made for another base model"
+                    continue
+                infos[m.id] = ExpertInfo(
+                    m.id,
+                    m.culture,
+                    m.kind,
+                    list(m.tasks),
+                    path,
+                    dict(m.metrics),
+                    shipped=root == PACKAGE_EXPERTS,
+                )
+        self._infos = infos
+        return infos
+
+    def available(self, kind: str | None = None) -> list[ExpertInfo]:
+        """Experts usable on this base model, optionally of one kind."""
+        return [i for i in self._scan().values() if kind is None or i.kind == kind]
+
+    def cultures(self, kind: str | None = None) -> list[str]:
+        """Cultures with an expert of their own (joint experts, culture `*`, excluded)."""
+        return sorted({i.culture for i in self.available(kind) if i.culture != "*"})
+
+    def for_culture(self, culture: str, kind: str | None = "softprompt") -> ExpertInfo | None:
+        """The culture's expert (preferring the user store, then the most recent)."""
+        found = [i for i in self.available(kind) if i.culture == culture]
+        found.sort(key=lambda i: (not i.shipped, i.id))
+        return found[-1] if found else None
+
+    def info(self, expert_id: str) -> ExpertInfo:
+        if expert_id.startswith("persona:"):
+            return ExpertInfo(expert_id, expert_id.split(":", 1)[1], "persona", ["*"])
+        infos = self._scan()
+        if expert_id not in infos:
+            raise ExpertStoreError(f"no expert {expert_id!r} (see `manyshores experts list`)")
+        return infos[expert_id]
+
+    def get(self, expert_id: str) -> Any:
+        """The loaded expert (weights checked and cached)."""
+        if expert_id in self._loaded:
+            return self._loaded[expert_id]
+        info = self.info(expert_id)
+        if info.kind == "persona":
+            from manyshores.experts.persona.model import PersonaExpert
+
+            expert: Any = PersonaExpert(info)
+        else:
+            if self.base is None:
+                raise ExpertStoreError("loading an expert needs a base model")
+            assert info.path is not None
+            manifest = read_manifest(info.path)
+            tensors = load_tensors(info.path, manifest, self.base.fingerprint)
+            expert = build_expert(self.base, info, manifest, tensors)
+        self._loaded[expert_id] = expert
+        return expert
+
+    def remove(self, expert_id: str) -> Path:
+        """Delete an expert from the user store (shipped experts are read-only)."""
+        if self.user_root is None:
+            raise ExpertStoreError("no user store configured")
+        path = expert_dir(self.user_root, expert_id)
+        if not path.is_dir():
+            raise ExpertStoreError(f"no expert {expert_id!r} in the user store {self.user_root}")
+        shutil.rmtree(path)
+        self._loaded.pop(expert_id, None)
+        self.refresh()
+        return path

@@ -1,0 +1,75 @@
+"""Training one expert for one culture from survey data (`manyshores experts train`).
+
+Data: a split file `{culture: {question_id: [share per option]}}` plus a questions file (the WVS
+format of `manyshores/data/wvs`). A seeded share of the questions is held out to stop early;
+an optional dev split is scored after training and its metrics recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from manyshores.errors import InvalidInputError
+from manyshores.experts.store import ExpertManifest, save_expert
+from manyshores.experts.survey_data import data_hash, items_for, split_questions
+
+if TYPE_CHECKING:
+    from manyshores.experts.base_model import BaseModel
+    from manyshores.experts.survey_data import SurveyQuestion
+
+
+def train_expert(
+    base: BaseModel,
+    root: Path,
+    culture: str,
+    kind: str,
+    questions: dict[str, SurveyQuestion],
+    train: dict[str, dict[str, list[float]]],
+    config: Any,
+    expert_id: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExpertManifest:
+    """Train and store one expert; returns its manifest."""
+    from manyshores.experts.defaults import survey_examples
+
+    items = items_for(train, questions, culture)
+    if len(items) < 4:
+        raise InvalidInputError(
+            f"culture {culture} has {len(items)} usable answers; need at least 4"
+        )
+    fit_q, val_q = split_questions([i.question.id for i in items], config.val_fraction, config.seed)
+    fit = survey_examples([i for i in items if i.question.id in fit_q], {culture: 0})
+    val = survey_examples([i for i in items if i.question.id in val_q], {culture: 0})
+    start = time.time()
+    if kind == "softprompt":
+        from manyshores.experts.softprompt.train import train_prompts
+
+        result = train_prompts(base, fit, val, 1, config, progress=progress)
+        tensors = {"prompt": result.prompts[0]}
+        metrics: dict[str, Any] = {
+            "val_loss": result.val_loss[0],
+            "history": result.history,
+            "epochs_run": result.epochs_run,
+        }
+    elif kind == "lora":
+        from manyshores.experts.lora.train import train_lora
+
+        tensors, metrics = train_lora(base, fit, val, config, progress=progress)
+    else:
+        raise InvalidInputError(f"kind {kind!r} cannot be trained (choose softprompt or lora)")
+    metrics.update(train_seconds=round(time.time() - start), complete=True)
+    manifest = ExpertManifest(
+        id=expert_id or f"{culture.lower()}-{kind}",
+        culture=culture,
+        kind=kind,
+        base_fingerprint=base.fingerprint,
+        data_hash=data_hash(items),
+        hyperparameters=asdict(config),
+        metrics=metrics,
+    )
+    save_expert(root, manifest, tensors)
+    return manifest

@@ -1,0 +1,67 @@
+"""Option scoring and the committee: distributions sum to 1, committee equals each expert alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from manyshores.experts.committee import Committee
+from manyshores.experts.registry import ExpertRegistry
+from manyshores.experts.store import ExpertManifest, save_expert
+
+OPTIONS = ["Very important", "Rather important", "Not very important", "Not at all important"]
+
+
+@pytest.fixture(scope="module")
+def tiny_committee(tiny_base, tmp_path_factory):
+    import torch
+
+    root = tmp_path_factory.mktemp("experts")
+    for i, (culture, n) in enumerate([("USA", 3), ("KEN", 3), ("CHN", 5)]):
+        torch.manual_seed(i)
+        save_expert(
+            root,
+            ExpertManifest(
+                id=f"{culture.lower()}-sp",
+                culture=culture,
+                kind="softprompt",
+                base_fingerprint=tiny_base.fingerprint,
+                hyperparameters={"num_virtual_tokens": n},
+            ),
+            {"prompt": torch.randn(n, 64)},
+        )
+    registry = ExpertRegistry(tiny_base, [root])
+    choices = [
+        {"id": i.id, "culture": i.culture, "kind": "softprompt", "weight": 1 / 3, "reason": "test"}
+        for i in registry.available()
+    ]
+    return Committee(tiny_base, registry), choices
+
+
+def test_scores_sum_to_one_and_equal_solo(tiny_committee):
+    committee, choices = tiny_committee
+    extra = [
+        {"id": "base", "culture": "", "kind": "base", "weight": 0.0, "reason": ""},
+        {"id": "persona:KEN", "culture": "KEN", "kind": "persona", "weight": 0.0, "reason": ""},
+    ]
+    together = committee.score_options("How important is family?", OPTIONS, "Tea.", choices + extra)
+    alone = committee.score_options_solo(
+        "How important is family?", OPTIONS, "Tea.", choices + extra
+    )
+    for a, b in zip(together, alone, strict=True):
+        assert a["expert_id"] == b["expert_id"]
+        assert sum(a["option_probs"]) == pytest.approx(1.0, abs=1e-5)
+        assert (
+            max(abs(x - y) for x, y in zip(a["option_probs"], b["option_probs"], strict=True))
+            < 1e-4
+        )
+        assert a["text"] in OPTIONS
+    # Different experts really answer differently (the prompt is not ignored).
+    assert together[0]["option_probs"] != together[3]["option_probs"]
+
+
+def test_generate_equals_solo(tiny_committee):
+    committee, choices = tiny_committee
+    messages = [{"role": "user", "content": "What do people eat?"}]
+    together = committee.generate(messages, choices, max_new_tokens=6, ignore_eos=True)
+    alone = committee.generate_solo(messages, choices, max_new_tokens=6, ignore_eos=True)
+    assert [a["text"] for a in together] == [b["text"] for b in alone]
