@@ -43,7 +43,7 @@ def test_new_process_reopens_with_registered_embedding_function(tmp_path):
         import manyshores.memory.chroma_embedding  # registers the embedding function
         client = chromadb.PersistentClient({str(home / "chroma")!r},
                                            settings=Settings(anonymized_telemetry=False))
-        col = client.get_collection("manyshores")
+        col = client.get_collection("manyshores--JPN")
         ef = col.configuration["embedding_function"]
         assert type(ef).__name__ == "ManyshoresMiniLM", ef
         res = col.query(query_texts=["miso soup"], n_results=1)

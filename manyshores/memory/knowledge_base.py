@@ -16,6 +16,9 @@ hung server gives an error, never a hang.
 from __future__ import annotations
 
 import math
+import re
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,6 +34,10 @@ from manyshores.memory.embeddings import embed
 from manyshores.memory.passages import MAX_GROUP, Document, Passage
 
 DEFAULT_COLLECTION = "manyshores"
+_SEP = "--"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+_MISS_TTL_S = 30.0
+"""A culture found without a collection is not looked up again for this long."""
 MIN_CULTURE_P = 0.05
 """Cultures below this posterior are not searched: they would only add noise and latency."""
 MAX_CULTURES = 5
@@ -73,13 +80,22 @@ def culture_weights(cultures: Mapping[str, float] | None) -> dict[str, float]:
 
 
 class KnowledgeBase:
-    """A Chroma collection of cultural passages embedded with the offline MiniLM."""
+    """Cultural passages in Chroma, one collection per culture, embedded with the offline MiniLM.
 
-    def __init__(self, client: Any, collection: Any, location: str) -> None:
+    One collection per culture (`<name>--<culture>`) rather than one filtered collection: a
+    metadata filter costs Chroma several times the nearest-neighbour search itself, and nearly
+    every query is restricted to the posterior's few cultures.
+    """
+
+    def __init__(self, client: Any, name: str, location: str) -> None:
         self._client = client
-        self._collection = collection
+        self.name = name
+        """Collection name prefix."""
         self.location = location
         """Path (embedded) or URL (server); named in every error."""
+        self._collections: dict[str, Any] = {}
+        self._missing: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -90,7 +106,7 @@ class KnowledgeBase:
         collection: str = DEFAULT_COLLECTION,
         timeout_s: float = 10.0,
     ) -> KnowledgeBase:
-        """Open (creating if needed) the collection named by the settings.
+        """Open the knowledge base named by the settings (collections are created on `add`).
 
         `settings.chroma_url` set → `HttpClient` with a `timeout_s` request timeout; else a
         `PersistentClient` at `settings.chroma_dir`.
@@ -127,14 +143,48 @@ class KnowledgeBase:
                     f"the Chroma store at {path} cannot be opened (corrupt or unreadable?): {exc}. "
                     "Move it aside and re-ingest."
                 ) from exc
-        kb = cls(client, None, location)
-        with kb._guard("open collection"):
-            kb._collection = client.get_or_create_collection(
-                collection,
-                embedding_function=ManyshoresMiniLM(),  # type: ignore[arg-type]
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+        kb = cls(client, collection, location)
+        kb.cultures()  # fail now, not in the middle of a turn, when the store is unusable
         return kb
+
+    def collection_name(self, culture: str) -> str:
+        return f"{self.name}{_SEP}{_SAFE.sub('_', culture) or 'unknown'}"
+
+    def cultures(self) -> list[str]:
+        """Cultures with a collection in the store."""
+        with self._guard("list collections"):
+            names = [getattr(c, "name", c) for c in self._client.list_collections()]
+        prefix = f"{self.name}{_SEP}"
+        return sorted(str(n)[len(prefix) :] for n in names if str(n).startswith(prefix))
+
+    def _collection(self, culture: str, *, create: bool = False) -> Any | None:
+        with self._lock:
+            col = self._collections.get(culture)
+            if col is not None:
+                return col
+            # Remember misses briefly: a posterior often names cultures with no documents.
+            if not create and time.monotonic() - self._missing.get(culture, -1e9) < _MISS_TTL_S:
+                return None
+        name = self.collection_name(culture)
+        ef = ManyshoresMiniLM()
+        with self._guard(f"open collection {name}"):
+            if create:
+                col = self._client.get_or_create_collection(
+                    name,
+                    embedding_function=ef,  # type: ignore[arg-type]
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"culture": culture},
+                )
+            else:
+                if name not in {f"{self.name}{_SEP}{c}" for c in self.cultures()}:
+                    with self._lock:
+                        self._missing[culture] = time.monotonic()
+                    return None
+                col = self._client.get_collection(name, embedding_function=ef)  # type: ignore[arg-type]
+        with self._lock:
+            self._collections[culture] = col
+            self._missing.pop(culture, None)
+        return col
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
@@ -162,23 +212,28 @@ class KnowledgeBase:
 
         def flush() -> None:
             nonlocal added, skipped
-            if not batch:
-                return
-            ids = [d.id for d in batch]
-            with self._guard("lookup"):
-                present = set(self._collection.get(ids=ids, include=[])["ids"])
-            new = [d for d in batch if d.id not in present]
-            skipped += len(batch) - len(new)
-            if new:
-                with self._guard("add"):
-                    self._collection.add(
-                        ids=[d.id for d in new],
-                        documents=[d.text for d in new],
-                        embeddings=embed([d.text for d in new]),  # type: ignore[arg-type]
-                        metadatas=[d.metadata() for d in new],  # type: ignore[arg-type]
-                    )
-                added += len(new)
-            if progress:
+            by_culture: dict[str, list[Document]] = {}
+            for d in batch:
+                by_culture.setdefault(d.culture, []).append(d)
+            for culture, group in by_culture.items():
+                col = self._collection(culture, create=True)
+                assert col is not None  # create=True always returns one
+                ids = [d.id for d in group]
+                with self._guard("lookup"):
+                    present = set(col.get(ids=ids, include=[])["ids"])
+                new = [d for d in group if d.id not in present]
+                skipped += len(group) - len(new)
+                if new:
+                    vectors = embed([d.text for d in new])
+                    with self._guard("add"):
+                        col.add(
+                            ids=[d.id for d in new],
+                            documents=[d.text for d in new],
+                            embeddings=vectors,  # type: ignore[arg-type]
+                            metadatas=[d.metadata() for d in new],  # type: ignore[arg-type]
+                        )
+                    added += len(new)
+            if progress and batch:
                 progress(len(batch))
             batch.clear()
 
@@ -231,12 +286,11 @@ class KnowledgeBase:
         *,
         exclude_question_ids: Collection[str] = (),
     ) -> list[Passage]:
-        weights = culture_weights(cultures)
+        weights = culture_weights(cultures) or dict.fromkeys(self.cultures(), 1.0)
         # Fetch extra candidates: some will be near-duplicates of better ones.
         n = max(k * 3, k + 4)
         candidates: list[Passage] = []
-        groups: list[tuple[str | None, float]] = list(weights.items()) or [(None, 1.0)]
-        for culture, weight in groups:
+        for culture, weight in weights.items():
             for passage in self._search(vector, culture, n, exclude_question_ids):
                 passage.score = passage.extra["similarity"] * weight
                 candidates.append(passage)
@@ -244,20 +298,18 @@ class KnowledgeBase:
         return _drop_near_duplicates(candidates, k)
 
     def _search(
-        self, vector: list[float], culture: str | None, n: int, exclude: Collection[str]
+        self, vector: list[float], culture: str, n: int, exclude: Collection[str]
     ) -> list[Passage]:
-        clauses: list[dict[str, Any]] = []
-        if culture:
-            clauses.append({"culture": culture})
+        col = self._collection(culture)
+        if col is None:
+            return []
+        where: dict[str, Any] | None = None
         if exclude:
             # Documents without a key match `$nin`, so one clause per group slot is enough.
-            for key in ["qid", *(f"g{i}" for i in range(MAX_GROUP))]:
-                clauses.append({key: {"$nin": sorted(exclude)}})
-        where: dict[str, Any] | None = (
-            None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        )
+            keys = ["qid", *(f"g{i}" for i in range(MAX_GROUP))]
+            where = {"$and": [{key: {"$nin": sorted(exclude)}} for key in keys]}
         with self._guard("query"):
-            res = self._collection.query(
+            res = col.query(
                 query_embeddings=[vector],
                 n_results=n,
                 where=where,
@@ -270,7 +322,7 @@ class KnowledgeBase:
             passage = Passage(
                 id=doc_id,
                 text=res["documents"][0][i] or "",
-                culture=str(meta.get("culture") or "") or None,
+                culture=str(meta.get("culture") or culture),
                 source=str(meta.get("source", "")),
                 score=sim,
                 origin="memory",
@@ -284,27 +336,36 @@ class KnowledgeBase:
 
     def stats(self) -> dict[str, Any]:
         """Document count, per-culture and per-kind counts, and where the store lives."""
-        cultures: Counter[str] = Counter()
+        cultures: dict[str, int] = {}
         kinds: Counter[str] = Counter()
-        with self._guard("stats"):
-            total = self._collection.count()
-            page = 5000
-            for offset in range(0, total, page):
-                got = self._collection.get(include=["metadatas"], limit=page, offset=offset)
-                for meta in got["metadatas"] or []:
-                    cultures[str((meta or {}).get("culture", "?"))] += 1
-                    kinds[str((meta or {}).get("kind", "?"))] += 1
+        page = 5000
+        for culture in self.cultures():
+            col = self._collection(culture)
+            if col is None:
+                continue
+            with self._guard("stats"):
+                total = int(col.count())
+                for offset in range(0, total, page):
+                    got = col.get(include=["metadatas"], limit=page, offset=offset)
+                    for meta in got["metadatas"] or []:
+                        kinds[str((meta or {}).get("kind", "?"))] += 1
+            cultures[culture] = total
         return {
             "location": self.location,
-            "collection": self._collection.name,
-            "documents": total,
-            "cultures": dict(sorted(cultures.items())),
+            "collection": self.name,
+            "documents": sum(cultures.values()),
+            "cultures": cultures,
             "kinds": dict(sorted(kinds.items())),
         }
 
     def count(self) -> int:
-        with self._guard("count"):
-            return int(self._collection.count())
+        total = 0
+        for culture in self.cultures():
+            col = self._collection(culture)
+            if col is not None:
+                with self._guard("count"):
+                    total += int(col.count())
+        return total
 
 
 def _set_http_timeout(client: Any, timeout_s: float) -> None:
