@@ -153,7 +153,9 @@ def test_default_base_model_as_teacher(
     server: TavilyTestServer, tmp_path: Path, default_base
 ) -> None:
     teacher = BaseModelTeacher(default_base, max_new_tokens=96)
-    req = SynthesisRequest("MEX", "everyday_qa", "short_answer", 3, tmp_path / "base.jsonl")
+    req = SynthesisRequest(
+        "MEX", "everyday_qa", "short_answer", 2, tmp_path / "base.jsonl", languages=1
+    )
     sources = web_sources(server, tmp_path, k=1)
     report = synthesize(req, teacher, sources, progress=False)
     assert report.attempts >= 1

@@ -11,6 +11,7 @@ from manyshores.synthesis.validate import (
     check_grounding,
     dedup_key,
     parse_json_object,
+    supporting_sentence,
 )
 
 PASSAGE = (
@@ -41,8 +42,13 @@ def test_check_format_per_format() -> None:
         {"question": "Is mango the fruit?", "answer": "mango", "evidence": "x"}, "short_answer"
     )
     assert why == "the question gives its answer away"
-    _, why = check_format({"question": "q", "answer": "a"}, "short_answer")
-    assert why is not None and "evidence" in why
+    _, why = check_format({"question": "q", "evidence": "e"}, "short_answer")
+    assert why == "question and answer are required"
+    no_quote, _ = check_format({"question": "Fruit?", "answer": "mango"}, "short_answer")
+    assert no_quote is not None and no_quote["evidence"] == ""  # the pipeline cites for it
+    assert supporting_sentence("mango", PASSAGE).endswith("others said orange.")
+    echo = {"question": "Fruit?", "answer": "a short phrase", "evidence": "quote"}
+    assert check_format(echo, "short_answer")[1] is not None
     mc = {
         "question": "Fruit?",
         "options": ["mango", "apple", "kiwi"],

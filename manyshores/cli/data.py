@@ -67,7 +67,7 @@ def synthesize_cmd(
     excluded = blend_question_ids(exclude_questions) if exclude_questions else frozenset()
     sources = PassageSources(WebSearcher.from_settings(settings), kb, k, excluded)
     request = SynthesisRequest(
-        culture.upper() if "-" not in culture else culture,
+        culture.upper(),
         task,
         fmt,
         n,

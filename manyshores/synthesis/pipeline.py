@@ -35,6 +35,7 @@ from manyshores.synthesis.validate import (
     check_grounding,
     dedup_key,
     parse_json_object,
+    supporting_sentence,
 )
 
 
@@ -214,10 +215,14 @@ def _attempt(
         return "unparseable", reply[:200]
     fields, why = check_format(raw, request.fmt)
     if fields is None:
-        return "format", str(why)
+        return "format", f"{why}: {json.dumps(raw, ensure_ascii=False)[:200]}"
+    if not fields["evidence"] and request.fmt != "classification":
+        # A weak teacher often leaves the quote out: cite the passage's best sentence instead
+        # (the answer must still be supported by the passage to pass).
+        fields["evidence"] = supporting_sentence(fields["answer"], passage.text)
     why = check_grounding(fields, request.fmt, passage.text)
     if why is not None:
-        return "grounding", why
+        return "grounding", f"{why}: {json.dumps(fields, ensure_ascii=False)[:200]}"
     key = dedup_key(fields, request.fmt)
     if key in seen:
         return "duplicate", fields["question"][:200]

@@ -78,12 +78,18 @@ class ChatModelTeacher:
 
 @dataclass
 class BaseModelTeacher:
-    """The local base model as the teacher (greedy generation)."""
+    """The local base model as the teacher (greedy generation).
+
+    Small models rarely start a JSON object on request, so the reply is *prefilled* with the
+    object's opening (`{"`) and the model only continues it.
+    """
 
     base: BaseModel
     """The shared base model."""
     max_new_tokens: int = 160
     """Room for one JSON example."""
+    prefill: str = '{"'
+    """Text the assistant turn starts with (returned as part of the reply)."""
     name: str = field(default="")
     """Provenance name; defaults to `base:<spec>`."""
 
@@ -91,9 +97,25 @@ class BaseModelTeacher:
         self.name = self.name or f"base:{self.base.spec}"
 
     def complete(self, messages: list[dict[str, str]]) -> str:
-        from manyshores.experts.generation import generate_text
+        import torch
 
-        return generate_text(self.base, messages, self.max_new_tokens)
+        from manyshores.experts.generation import chat_input_ids
+
+        tok: Any = self.base.tokenizer
+        ids = chat_input_ids(self.base, messages, reserve=self.max_new_tokens)
+        if self.prefill:
+            extra = tok(self.prefill, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            ids = torch.cat([ids, extra.to(ids.device)], dim=1)
+        with torch.inference_mode():
+            out = self.base.model.generate(  # type: ignore[operator]
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                pad_token_id=tok.pad_token_id,
+            )
+        text = tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+        return self.prefill + str(text)
 
 
 def teacher_from_settings(

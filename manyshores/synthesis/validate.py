@@ -36,6 +36,9 @@ EVIDENCE_MIN_COVERAGE = 0.8
 ANSWER_MIN_COVERAGE = 0.5
 """The answer is supported when this share of its content words is in the passage."""
 _JSON_RE = re.compile(r"\{.*\}", re.DOTALL)
+_PLACEHOLDERS = frozenset({"...", "a short phrase", "quote", "the correct option, copied exactly"})
+"""Words of `teacher.FORMAT_SPECS` a weak teacher echoes instead of writing an example."""
+_SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
@@ -76,10 +79,12 @@ def check_format(raw: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, 
             "evidence": evidence,
         }, None
     question, answer = _text(raw, "question"), _text(raw, "answer")
-    if not question or not answer or not evidence:
-        return None, "question, answer and evidence are required"
+    if not question or not answer:
+        return None, "question and answer are required"
     if len(answer) > 120:
         return None, "answer too long for its format"
+    if answer.lower() in _PLACEHOLDERS or evidence.lower() in _PLACEHOLDERS:
+        return None, "the reply copies the requested shape's placeholders"
     fields: dict[str, Any] = {
         "question": question,
         "options": [],
@@ -121,6 +126,12 @@ def check_grounding(fields: dict[str, Any], fmt: str, passage: str) -> str | Non
     if coverage(fields["answer"], passage) < ANSWER_MIN_COVERAGE:
         return "the answer is not supported by the passage"
     return None
+
+
+def supporting_sentence(answer: str, passage: str) -> str:
+    """The passage sentence covering most of `answer` (evidence when the teacher gave none)."""
+    sentences = [s.strip() for s in _SENTENCE_RE.split(passage) if s.strip()]
+    return max(sentences, key=lambda s: coverage(answer, s), default="")
 
 
 def dedup_key(fields: dict[str, Any], fmt: str) -> str:
