@@ -158,3 +158,34 @@ def test_cli_eval_blend_small_run(
     assert data["missing_adapters"] == {"task_adapter": ["MEX"]}
     assert len(out.read_text().splitlines()) == 4
     shutil.rmtree(small_blend)
+
+
+def test_split_blend_by_question_id(small_blend: Path, tmp_path: Path) -> None:
+    from manyshores.cli.main import app
+
+    train, ev = tmp_path / "train", tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "split-blend",
+            "--data",
+            str(small_blend),
+            "--train-out",
+            str(train),
+            "--eval-out",
+            str(ev),
+            "--eval-share",
+            "0.5",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    ids = {}
+    for part in (train, ev):
+        for name in ("Mexico.json", "UK.json"):
+            ids[(part.name, name)] = {r["id"] for r in json.loads((part / name).read_text())}
+    assert ids[("train", "Mexico.json")].isdisjoint(ids[("eval", "UK.json")])
+    assert ids[("eval", "Mexico.json")] == ids[("eval", "UK.json")]  # same ids in every culture
+    assert ids[("train", "Mexico.json")] | ids[("eval", "Mexico.json")] == {
+        r["id"] for r in json.loads((small_blend / "Mexico.json").read_text())
+    }

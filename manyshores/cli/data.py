@@ -136,3 +136,36 @@ def train_adapter_cmd(
             {"expert": result.expert_id, "path": str(result.path), **result.metrics}, indent=2
         )
     )
+
+
+@data_app.command("split-blend")
+def split_blend_cmd(
+    data: Path = typer.Option(..., "--data", help="Directory of BLEnD *.json files."),
+    train_out: Path = typer.Option(..., help="Where the synthesis/knowledge-base half goes."),
+    eval_out: Path = typer.Option(..., help="Where the evaluation half goes."),
+    eval_share: float = typer.Option(0.3, min=0.05, max=0.95, help="Share of question ids."),
+) -> None:
+    """Split BLEnD by question id (same split in every culture), for leak-free experiments.
+
+    Ingest and synthesise from the train half, evaluate on the eval half: no evaluated question's
+    annotations can reach the knowledge base, the synthesised data or the adapters.
+    """
+    import hashlib
+
+    from manyshores.memory.ingest import blend_files
+
+    def is_eval(qid: str) -> bool:
+        digest = int(hashlib.sha256(qid.encode()).hexdigest()[:8], 16)
+        return digest / 0xFFFFFFFF < eval_share
+
+    counts = {"train": 0, "eval": 0}
+    for directory in (train_out, eval_out):
+        directory.mkdir(parents=True, exist_ok=True)
+    for path in blend_files(data):
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        for name, directory, keep in (("train", train_out, False), ("eval", eval_out, True)):
+            part = [r for r in rows if is_eval(str(r["id"])) == keep]
+            counts[name] += len(part)
+            text = json.dumps(part, ensure_ascii=False, indent=1)
+            (directory / path.name).write_text(text + "\n", encoding="utf-8")
+    typer.echo(json.dumps({"rows": counts, "eval_share": eval_share}))
