@@ -51,15 +51,15 @@ def page(row: dict[str, Any]) -> dict[str, Any]:
 def blend_results(shared_data: Path, per_query: int = 3) -> dict[str, list[dict[str, Any]]]:
     """Search results per topic keyword (English and Spanish): pages from Mexican BLEnD rows.
 
-    The Spanish list of each topic repeats the English list's first page, so the same question
-    comes back twice (the duplicate check must catch it).
+    The Spanish list of each topic starts with a mirror of the English list's first page (same
+    text, another URL), so the same question comes back (the duplicate check must catch it).
     """
     rows = mexico_rows(shared_data)
     results: dict[str, list[dict[str, Any]]] = {}
     i = 0
     for en, es in TOPIC_KEYS:
         results[en] = [page(r) for r in rows[i : i + per_query]]
-        results[es] = [results[en][0]] + [
+        results[es] = [{**results[en][0], "url": results[en][0]["url"] + "?mirror"}] + [
             page(r) for r in rows[i + per_query : i + 2 * per_query - 1]
         ]
         i += 2 * per_query

@@ -48,7 +48,7 @@ def test_pipeline_keeps_grounded_examples_with_real_provenance(
     examples = _read(req.out)
     assert report.kept == len(examples) == 12 and report.new == 12
     assert report.dropped["grounding"] >= 2  # some answers were made up
-    assert report.dropped["duplicate"] >= 1  # the Spanish results repeat a page
+    assert report.dropped["duplicate"] >= 1  # a mirror page repeats a question
     assert report.attempts == report.new + sum(report.dropped.values())
     served = {
         hashlib.sha256(r["url"].encode()).hexdigest()[:16]: r

@@ -125,9 +125,12 @@ def _items(
     """(item key, query, passage, round), deterministic for a given request and sources."""
     plan = plan_queries(request.culture, request.task, languages=request.languages)
     for rnd in range(request.rounds):
+        used: set[str] = set()  # a passage found by several queries is taught from once a round
         for query in plan:
             for passage in sources.retrieve(query, request.culture):
-                yield f"{query.text}|{passage.id}|{rnd}", query, passage, rnd
+                if passage.id not in used:
+                    used.add(passage.id)
+                    yield f"{query.text}|{passage.id}|{rnd}", query, passage, rnd
 
 
 def synthesize(
