@@ -48,7 +48,7 @@ def test_train_save_load_generate_and_route(tiny_base, tmp_path: Path) -> None:
     )
     assert result.expert_id == task_adapter_id("KEN", "food_qa") == "KEN.food_qa.lora"
     manifest = json.loads((result.path / "manifest.json").read_text())
-    assert manifest["kind"] == "lora" and manifest["tasks"] == ["food_qa"]
+    assert manifest["kind"] == "lora" and manifest["tasks"] == ["food_qa", "open_qa"]
     assert manifest["base_fingerprint"] == tiny_base.fingerprint
     assert sorted(p.name for p in result.path.iterdir()) == ["manifest.json", "weights.safetensors"]
     losses = result.metrics["loss_by_epoch"]
@@ -64,6 +64,9 @@ def test_train_save_load_generate_and_route(tiny_base, tmp_path: Path) -> None:
 
     route = route_task_experts(registry, {"KEN": 0.9, "TZA": 0.1}, "food_qa")
     assert route.level == "task" and route.expert_ids == [result.expert_id]
+    # the graph routes by the task it detects: short-answer data serves `open_qa`
+    detected = route_task_experts(registry, {"KEN": 0.9}, "open_qa")
+    assert detected.level == "task" and detected.expert_ids == [result.expert_id]
 
 
 def test_router_falls_back_to_general_expert_then_committee(tiny_base, tmp_path: Path) -> None:

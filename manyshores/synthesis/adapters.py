@@ -5,9 +5,9 @@
     runner = AdapterRunner(base, ExpertRegistry.from_settings(settings, base))
     runner.generate(result.expert_id, task_messages("MEX", "What do kids eat?"))
 
-The experts store holds them like any LoRA expert (kind `lora`, `tasks=[task]`, culture `*`
-for a joint adapter over several cultures), so the registry lists them and `routing` can pick
-them. Training is plain supervised fine-tuning on the answer tokens (the prompt is masked), on a
+The experts store holds them like any LoRA expert (kind `lora`, `tasks=[task, the detected
+kind its format serves]`, culture `*` for a joint adapter over several cultures), so the registry
+lists them and `routing` can pick them. Training is plain supervised fine-tuning on the answer tokens (the prompt is masked), on a
 PEFT copy of the base model (the shared base is never modified), seeded, with a progress bar;
 the best epoch by held-out loss is kept. Only safetensors are written.
 """
@@ -36,6 +36,16 @@ if TYPE_CHECKING:
 
     from manyshores.experts.base_model import BaseModel
     from manyshores.experts.registry import ExpertRegistry
+
+
+DETECTED_TASK = {
+    "short_answer": "open_qa",
+    "multiple_choice": "multiple_choice",
+    "survey": "multiple_choice",
+    "classification": "classification",
+}
+"""The `detect_task` kind a format's data serves: a manifest lists it beside the task name, so
+the graph can route by the task it detects (`route_task_experts(..., task_info.kind)`)."""
 
 
 def task_adapter_id(culture: str, task: str) -> str:
@@ -206,7 +216,10 @@ def train_task_adapter(
         culture=culture,
         kind="lora",
         base_fingerprint=base.fingerprint,
-        tasks=[task],
+        tasks=[
+            task,
+            *sorted({DETECTED_TASK.get(e.get("format", ""), "open_qa") for e in examples} - {task}),
+        ],
         data_hash=hashlib.sha256(data.encode()).hexdigest()[:16],
         hyperparameters=hp,
         metrics=metrics,

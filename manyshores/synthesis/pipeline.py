@@ -168,7 +168,9 @@ def synthesize(
     )
     try:
         report.exhausted = True
-        for item, query, passage, rnd in _items(request, sources):
+        # Already complete: do not even search (a resumed, finished run costs nothing).
+        work = _items(request, sources) if report.kept < request.n else iter(())
+        for item, query, passage, rnd in work:
             if report.kept >= request.n:
                 report.exhausted = False
                 break
