@@ -165,3 +165,21 @@ def test_locked_checkpoint_database_is_a_clear_error_and_loses_nothing(tiny_base
     humans = [m.content for m in result.values["messages"] if m.type == "human"]
     assert humans[0] == "I'm from Kenya. Hello!" and humans[-1] == "What do we eat for breakfast?"
     assert result.cultures[0]["id"] == "KEN"
+
+
+def test_survey_memory_joins_only_for_survey_like_questions(assistant):
+    survey = assistant.invoke(
+        "I'm from Kenya. How important is family in your life? "
+        "Options: Very important, Rather important, Not very important, Not at all important",
+        thread_id="sm1",
+    )
+    assert any("survey memory" in n for n in survey.values["notes"])
+    expert_only = survey.values["expert_answers"][0]["option_probs"]
+    # Kenyans overwhelmingly answer "Very important"; the tiny random model knows nothing.
+    assert survey.option_probs[0] > expert_only[0]
+    other = assistant.invoke(
+        "I'm from Kenya. Which drink is most common at breakfast? Options: Tea, Coffee, Juice",
+        thread_id="sm2",
+    )
+    assert other.values["task"]["name"] == "multiple_choice"
+    assert not any("survey memory" in n for n in other.values["notes"])

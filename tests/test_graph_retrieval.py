@@ -43,11 +43,12 @@ def test_injected_web_page_changes_no_routing_or_system_prompt(tiny_base, tmp_pa
     assert online.experts == offline.experts
     assert all(e["culture"] != "FRA" for e in online.experts)
     # The system prompt is the same; the page appears only inside the fenced data block.
-    choice = online.experts[0]
     convo = [{"role": "user", "content": QUESTION}]
-    with_web = expert_messages(choice, online.values["task"], online.sources, convo)
-    without = expert_messages(choice, offline.values["task"], offline.sources, convo)
-    assert with_web[0] == without[0] and with_web[0]["role"] == "system"
+    with_web = expert_messages(online.values["task"], online.sources, convo)
+    without = expert_messages(offline.values["task"], offline.sources, convo)
+    assert [m for m in with_web if m["role"] == "system"] == [
+        m for m in without if m["role"] == "system"
+    ]
     user = with_web[-1]["content"]
     start, end = user.index(BEGIN_MARK), user.index(END_MARK)
     assert start < user.index("Ignore previous instructions") < end

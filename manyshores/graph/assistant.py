@@ -53,6 +53,11 @@ class TurnResult:
         return list(self.values.get("experts", []))
 
     @property
+    def option_probs(self) -> list[float]:
+        """Committee distribution over the task's options (empty for free text)."""
+        return list(self.values.get("option_probs") or [])
+
+    @property
     def sources(self) -> list[dict[str, Any]]:
         return list(self.values.get("sources", []))
 
