@@ -84,14 +84,20 @@ def test_run_is_resumable_and_reports_missing_adapters(small_blend: Path, tmp_pa
     qs = load_questions(small_blend, limit=4)
     calls: list[str | None] = []
 
-    def generate(expert: str | None, messages: list[dict[str, str]]) -> str:
-        calls.append(expert)
-        return "tacos" if "Mexico" in messages[0]["content"] else "chips"
+    def generate(expert: str | None, chats: list[list[dict[str, str]]]) -> list[str]:
+        calls.extend([expert] * len(chats))
+        return ["tacos" if "Mexico" in m[0]["content"] else "chips" for m in chats]
 
     out = tmp_path / "pred.jsonl"
     systems = ["base", "prompted", "task_adapter"]
     report = run_blend(
-        qs, systems, generate, out, available=lambda e: e.startswith("MEX"), progress=False
+        qs,
+        systems,
+        generate,
+        out,
+        available=lambda e: e.startswith("MEX"),
+        batch_size=3,
+        progress=False,
     )
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert {tuple(sorted(x)) for x in lines} == {("answer", "culture", "id", "system")}

@@ -9,13 +9,13 @@ from manyshores.experts.lora.config import LoraExpertConfig
 from manyshores.experts.registry import ExpertRegistry
 from manyshores.experts.store import ExpertManifest, save_expert
 from manyshores.synthesis.adapters import (
-    AdapterRunner,
     TaskAdapterConfig,
     task_adapter_id,
     train_task_adapter,
 )
 from manyshores.synthesis.prompts import task_messages
 from manyshores.synthesis.routing import route_task_experts
+from manyshores.synthesis.runner import AdapterRunner
 
 
 def _examples(culture: str, n: int = 6) -> list[dict]:
@@ -59,6 +59,11 @@ def test_train_save_load_generate_and_route(tiny_base, tmp_path: Path) -> None:
     msgs = task_messages("KEN", "What do people eat for breakfast?")
     with_adapter = runner.generate(result.expert_id, msgs, max_new_tokens=4)
     assert isinstance(with_adapter, str)
+    other = task_messages("KEN", "Which drink goes with mandazi in the morning, usually?")
+    batch = runner.generate_batch(result.expert_id, [msgs, other], max_new_tokens=4)
+    assert batch[0] == with_adapter  # left padding changes nothing (greedy)
+    assert batch[1] == runner.generate(result.expert_id, other, max_new_tokens=4)
+    assert runner.generate_batch(None, [msgs])[0] == runner.generate(None, msgs)
     # the shared base is untouched by the adapter
     assert not any("lora" in n for n, _ in tiny_base.model.named_parameters())
 

@@ -50,6 +50,7 @@ def eval_blend(
     kb_data: Path | None = typer.Option(None, help="BLEnD dir to ingest (default: --data)."),
     k: int = typer.Option(3, "--k", min=1, max=20, help="Passages per question for *rag."),
     max_new_tokens: int = typer.Option(24, min=1),
+    batch_size: int = typer.Option(8, min=1, help="Questions generated together."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Answer BLEnD questions with each system, score like BLEnD, print the report."""
@@ -57,7 +58,7 @@ def eval_blend(
     from manyshores.eval.blend import BlendQuestion, load_questions, run_blend
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.registry import ExpertRegistry
-    from manyshores.synthesis.adapters import AdapterRunner
+    from manyshores.synthesis.runner import AdapterRunner
 
     settings = get_settings()
     names = [s.strip() for s in systems.split(",") if s.strip()]
@@ -88,11 +89,12 @@ def eval_blend(
     report = run_blend(
         questions,
         names,
-        lambda e, m: runner.generate(e, m, max_new_tokens),
+        lambda e, ms: runner.generate_batch(e, ms, max_new_tokens),
         out,
         task=task,
         retrieve=retrieve,
         available=available,
+        batch_size=batch_size,
         progress=progress,
     )
     report["settings"] = {

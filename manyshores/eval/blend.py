@@ -151,22 +151,27 @@ def score_predictions(
     return report
 
 
-Generate = Callable[[str | None, list[dict[str, str]]], str]
-"""(expert id or None for the base model, messages) → answer text."""
+Generate = Callable[[str | None, list[list[dict[str, str]]]], list[str]]
+"""(expert id or None for the base model, a batch of chats) → one answer per chat."""
 Retrieve = Callable[[BlendQuestion], list[str]]
 """Passages for a question, its own annotations excluded."""
 
 
 def system_request(
-    system: str, q: BlendQuestion, task: str, retrieve: Retrieve | None
+    system: str,
+    q: BlendQuestion,
+    task: str,
+    retrieve: Retrieve | None,
+    *,
+    expert_only: bool = False,
 ) -> tuple[str | None, list[dict[str, str]]]:
-    """(expert id, messages) a system uses for question `q`."""
+    """(expert id, messages) a system uses for question `q` (`expert_only`: no retrieval)."""
     from manyshores.synthesis.adapters import task_adapter_id
 
     if system not in SYSTEMS:
         raise InvalidInputError(f"unknown system {system!r}; known: {', '.join(SYSTEMS)}")
     context: list[str] = []
-    if system.endswith("rag"):
+    if system.endswith("rag") and not expert_only:
         if retrieve is None:
             raise InvalidInputError(f"system {system!r} needs a knowledge base")
         context = retrieve(q)
@@ -202,34 +207,45 @@ def run_blend(
     task: str = "everyday_qa",
     retrieve: Retrieve | None = None,
     available: Callable[[str], bool] = lambda _id: True,
+    batch_size: int = 8,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Answer every question with every system into `out` (resumable); return the report.
 
-    A system whose adapter is missing for a culture is skipped there and listed under `missing`.
+    Questions sharing a system and an expert are answered `batch_size` at a time. A system whose
+    adapter is missing for a culture is skipped there and listed under `missing_adapters`.
     """
     from tqdm import tqdm
 
     done = {(p["system"], p["culture"], p["id"]) for p in read_predictions(out)}
     out.parent.mkdir(parents=True, exist_ok=True)
     missing: dict[str, set[str]] = defaultdict(set)
+    total = len(questions) * len(systems)
     with (
         out.open("a", encoding="utf-8") as fh,
-        tqdm(total=len(questions) * len(systems), disable=not progress, desc="eval blend") as bar,
+        tqdm(total=total, disable=not progress, desc="eval blend") as bar,
     ):
         for system in systems:
+            pending: dict[str | None, list[BlendQuestion]] = defaultdict(list)
             for q in questions:
-                bar.update(1)
                 if (system, q.culture, q.id) in done:
+                    bar.update(1)
                     continue
-                expert, messages = system_request(system, q, task, retrieve)
+                expert = system_request(system, q, task, None, expert_only=True)[0]
                 if expert is not None and not available(expert):
                     missing[system].add(q.culture)
+                    bar.update(1)
                     continue
-                answer = generate(expert, messages)
-                row = {"system": system, "culture": q.culture, "id": q.id, "answer": answer}
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                fh.flush()
+                pending[expert].append(q)
+            for expert, qs in pending.items():
+                for i in range(0, len(qs), batch_size):
+                    chunk = qs[i : i + batch_size]
+                    chats = [system_request(system, q, task, retrieve)[1] for q in chunk]
+                    for q, answer in zip(chunk, generate(expert, chats), strict=True):
+                        row = {"system": system, "culture": q.culture, "id": q.id, "answer": answer}
+                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    fh.flush()
+                    bar.update(len(chunk))
     report = score_predictions(read_predictions(out), questions)
     report["missing_adapters"] = {s: sorted(c) for s, c in missing.items()}
     return report

@@ -2,7 +2,7 @@
 
     result = train_task_adapter(base, examples, culture="MEX", task="everyday_qa",
                                 root=settings.user_experts_dir)
-    runner = AdapterRunner(base, ExpertRegistry.from_settings(settings, base))
+    runner = AdapterRunner(base, ExpertRegistry.from_settings(settings, base))  # .runner
     runner.generate(result.expert_id, task_messages("MEX", "What do kids eat?"))
 
 The experts store holds them like any LoRA expert (kind `lora`, `tasks=[task, the detected
@@ -20,14 +20,14 @@ import json
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.experts.generation import chat_input_ids, generate_text
+from manyshores.experts.generation import chat_input_ids
 from manyshores.experts.lora.config import LoraExpertConfig
-from manyshores.experts.lora.model import LoraHost, adapter_names, peft_config
+from manyshores.experts.lora.model import peft_config
 from manyshores.experts.store import ExpertManifest, save_expert
 from manyshores.synthesis.prompts import task_messages
 
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     import torch
 
     from manyshores.experts.base_model import BaseModel
-    from manyshores.experts.registry import ExpertRegistry
 
 
 DETECTED_TASK = {
@@ -226,28 +225,3 @@ def train_task_adapter(
     )
     path = save_expert(root, manifest, best)
     return TrainedAdapter(manifest.id, path, metrics)
-
-
-@dataclass
-class AdapterRunner:
-    """Generates with the base model or with one LoRA expert from the registry."""
-
-    base: BaseModel
-    """The shared base model (untouched; LoRA runs on the host's copy)."""
-    registry: ExpertRegistry
-    """Where experts are found and loaded."""
-    host: LoraHost | None = None
-    """PEFT copy holding the loaded adapters (built on first use)."""
-
-    def generate(
-        self, expert_id: str | None, messages: list[dict[str, str]], max_new_tokens: int = 24
-    ) -> str:
-        """The answer of `expert_id` (None: the bare base model)."""
-        if expert_id is None:
-            return generate_text(self.base, messages, max_new_tokens)
-        expert = self.registry.get(expert_id)
-        if self.host is None:
-            self.host = LoraHost(self.base)
-        model = self.host.ensure([expert])
-        model.set_adapter(adapter_names([expert])[0])
-        return generate_text(replace(self.base, model=model), messages, max_new_tokens)
