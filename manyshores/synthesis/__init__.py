@@ -3,7 +3,8 @@
 `synthesize(SynthesisRequest(...), teacher, PassageSources(web=..., kb=...))` writes validated,
 grounded, de-duplicated examples with provenance to a JSONL file, resumably;
 `manyshores data synthesize` is the command-line front end. Task adapters trained on that data
-and the router helper live in `manyshores.synthesis.adapters` and `.routing`.
+live in `.adapters` (training) and `.runner` (generation), the task-aware router helper for the
+graph in `.routing` (`route_task_experts`).
 """
 
 from manyshores.synthesis.ground import PassageSources
