@@ -46,7 +46,9 @@ def eval_blend(
     limit: int | None = typer.Option(None, min=1, help="Questions per culture."),
     cultures: str | None = typer.Option(None, help="Comma-separated culture ids (default: all)."),
     task: str = typer.Option("everyday_qa", help="Task whose adapters are evaluated."),
-    kb_dir: Path | None = typer.Option(None, "--kb", help="Chroma dir (default home/blend-eval)."),
+    kb_dir: Path | None = typer.Option(
+        None, "--kb", help="Chroma dir, ingested on first use (default home/blend-eval)."
+    ),
     kb_data: Path | None = typer.Option(None, help="BLEnD dir to ingest (default: --data)."),
     k: int = typer.Option(3, "--k", min=1, max=20, help="Passages per question for *rag."),
     max_new_tokens: int = typer.Option(24, min=1),
