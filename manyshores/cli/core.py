@@ -118,8 +118,11 @@ def demo(
     from manyshores.graph.assistant import CultureAssistant
 
     thread_id = thread or f"demo-{uuid.uuid4().hex[:8]}"
-    _seed_knowledge_base()
     assistant = CultureAssistant()
+    # Load the base model first: a bad model spec must fail in seconds, before any other work.
+    base = assistant.components.get_base()
+    console.print(f"[dim]base model {base.spec} ({base.path}) loaded[/dim]", highlight=False)
+    _seed_knowledge_base()
     first_answer: float | None = None
     for i, text in enumerate(DEMO_TURNS, 1):
         console.rule(f"turn {i}")
