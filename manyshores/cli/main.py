@@ -7,16 +7,19 @@ import sys
 import typer
 
 from manyshores import __version__
-from manyshores.cli import (  # noqa: F401  (registers commands)
+
+# Importing each command module registers its commands on the Typer apps.
+from manyshores.cli import (  # noqa: F401
     blend,
     core,
     data,
-    detect,  # noqa: F401
+    detect,
+    experts,
     graph,
     kb,
     profile,
+    wvs,
 )
-from manyshores.cli import experts, wvs  # noqa: F401  (registers commands)
 from manyshores.cli.app import app
 from manyshores.errors import ManyshoresError
 
