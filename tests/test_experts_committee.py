@@ -65,3 +65,28 @@ def test_generate_equals_solo(tiny_committee):
     together = committee.generate(messages, choices, max_new_tokens=6, ignore_eos=True)
     alone = committee.generate_solo(messages, choices, max_new_tokens=6, ignore_eos=True)
     assert [a["text"] for a in together] == [b["text"] for b in alone]
+
+
+@pytest.mark.slow
+def test_shipped_experts_committee_on_default_model(default_base):
+    from manyshores.config import get_settings
+
+    registry = ExpertRegistry.from_settings(get_settings(), default_base)
+    infos = registry.available("softprompt")
+    assert len({i.culture for i in infos if i.shipped}) >= 16
+    choices = [
+        {"id": i.id, "culture": i.culture, "kind": "softprompt", "weight": 1.0, "reason": "test"}
+        for i in infos[:4]
+    ]
+    committee = Committee(default_base, registry)
+    together = committee.score_options(
+        "How important is family in your life?", OPTIONS, None, choices
+    )
+    alone = committee.score_options_solo(
+        "How important is family in your life?", OPTIONS, None, choices
+    )
+    for a, b in zip(together, alone, strict=True):
+        assert (
+            max(abs(x - y) for x, y in zip(a["option_probs"], b["option_probs"], strict=True))
+            < 1e-4
+        )

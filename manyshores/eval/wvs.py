@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
 from manyshores.eval.scores import expected_position_choice
-from manyshores.experts.aggregate import mix_with_memory, mixture, nearest_cultures
+from manyshores.experts.aggregate import mixture, nearest_cultures, product_with_memory
 from manyshores.experts.persona.model import culture_name
 
 if TYPE_CHECKING:
@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 
 SYSTEMS = ("base", "prompted", "joint", "softprompt", "memory", "experts", "graph")
 JOINT_ID = "wvs-joint-softprompt"
-MEMORY_WEIGHT = 0.5
-"""Share of survey memory in the `experts` mixture; chosen by cross-validation (see README)."""
+EXPERT_WEIGHT = 0.2
+"""Exponent of the expert in the `experts` product with survey memory (chosen on the train
+questions the experts held out, never on dev; see `manyshores.eval.wvs_tune`)."""
+CHOICE_SHARPEN = 1.5
+"""The `experts` answer is the expected position of the product raised to this power: a sharper
+belief moves the answer toward the mode (chosen like EXPERT_WEIGHT)."""
 
 
 @dataclass
@@ -43,8 +47,10 @@ class WvsEvaluator:
     """Experts to use."""
     memory: SurveyMemory
     """Known answers (the train split)."""
-    memory_weight: float = MEMORY_WEIGHT
-    """Share of memory in `experts`."""
+    expert_weight: float = EXPERT_WEIGHT
+    """Exponent of the expert in `experts`."""
+    choice_sharpen: float = CHOICE_SHARPEN
+    """Sharpening of the `experts` belief before deciding the answer."""
 
     def expert_choices(self, culture: str) -> list[ExpertChoice]:
         """The culture's own soft-prompt expert, else its nearest cultures' experts."""
@@ -135,6 +141,7 @@ class WvsEvaluator:
         from manyshores.experts.committee import Committee
 
         out: dict[tuple[str, str], list[float]] = {}
+        decided: dict[tuple[str, str], int] = {}
         opts = list(q.options)
         llm = {"base", "joint", "softprompt", "experts", "prompted"} & set(systems)
         if llm:
@@ -195,9 +202,10 @@ class WvsEvaluator:
                 mem = self.memory_probs(c, q)
                 out[("memory", c)] = mem
                 if "experts" in systems:
-                    out[("experts", c)] = mix_with_memory(
-                        out[("softprompt", c)], mem, self.memory_weight
-                    )
+                    sp = out[("softprompt", c)]
+                    out[("experts", c)] = product_with_memory(sp, mem, self.expert_weight)
+                    sharp = product_with_memory(sp, mem, self.expert_weight, self.choice_sharpen)
+                    decided[("experts", c)] = expected_position_choice(sharp)
             if graph is not None:
                 out[("graph", c)] = graph(c, q)
         return [
@@ -206,7 +214,7 @@ class WvsEvaluator:
                 "country": c,
                 "qid": q.id,
                 "probs": [round(x, 6) for x in p],
-                "choice": expected_position_choice(p),
+                "choice": decided.get((s, c), expected_position_choice(p)),
             }
             for (s, c), p in out.items()
             if s in systems

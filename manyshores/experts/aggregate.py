@@ -148,6 +148,26 @@ def mix_with_memory(expert: list[float], memory: list[float] | None, weight: flo
     return [(1 - weight) * e + weight * m for e, m in zip(expert, memory, strict=True)]
 
 
+def product_with_memory(
+    expert: list[float], memory: list[float] | None, expert_weight: float, sharpen: float = 1.0
+) -> list[float]:
+    """Product of experts: memory**sharpen * expert**(expert_weight * sharpen), renormalised.
+
+    With `sharpen` > 1 the result is a sharper version used only to decide the answer.
+    """
+    if memory is None:
+        return list(expert)
+    eps = 1e-6  # keeps an option that one side rules out from zeroing the product
+    logs = [
+        sharpen * (math.log(m + eps) + expert_weight * math.log(e + eps))
+        for e, m in zip(expert, memory, strict=True)
+    ]
+    top = max(logs)
+    probs = [math.exp(x - top) for x in logs]
+    total = sum(probs)
+    return [p / total for p in probs]
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"\w+", text.lower()))
 

@@ -36,7 +36,11 @@ class SoftPromptExpert:
     def from_tensors(
         cls, info: ExpertInfo, manifest: ExpertManifest, tensors: dict[str, torch.Tensor]
     ) -> SoftPromptExpert:
-        return cls(info=info, prompt=tensors["prompt"])
+        return cls(
+            info=info,
+            prompt=tensors["prompt"],
+            suffix=str(manifest.hyperparameters.get("suffix", "")),
+        )
 
     def embeddings(self, base: BaseModel, culture_name: str | None = None) -> torch.Tensor:
         """The rows this expert appends after the prefix (virtual tokens, then any suffix text)."""

@@ -52,6 +52,9 @@ class PromptExample:
     """Human answer shares."""
     qid: str = ""
     """Question id, for reporting."""
+    suffix: str = ""
+    """Text after the virtual tokens (the joint expert names the culture there, so that all
+    cultures still share the question's prefix)."""
 
 
 @dataclass
@@ -85,12 +88,25 @@ def _groups(examples: list[PromptExample]) -> list[list[PromptExample]]:
     return list(by_prefix.values())
 
 
+def _suffix_ids(base: BaseModel, text: str) -> list[int]:
+    return list(base.tokenizer.encode(text, add_special_tokens=False))
+
+
 def _group_loss(base: BaseModel, group: list[PromptExample], params: torch.Tensor) -> torch.Tensor:
     import torch
 
     msgs = [{"role": r, "content": c} for r, c in group[0].messages]
     prefix = run_prefix(base, prompt_ids(base, msgs))
-    hidden = run_virtual(base, prefix, [params[ex.slot] for ex in group])
+    rows = [params[ex.slot] for ex in group]
+    if any(ex.suffix for ex in group):
+        embed = base.model.get_input_embeddings()
+        rows = [
+            torch.cat([r, embed(torch.tensor(_suffix_ids(base, ex.suffix), device=base.device))])
+            if ex.suffix
+            else r
+            for r, ex in zip(rows, group, strict=True)
+        ]
+    hidden = run_virtual(base, prefix, rows)
     logp = label_logprobs(base, hidden, label_token_ids(base, group[0].n_options))
     target = torch.tensor([ex.target for ex in group], dtype=logp.dtype, device=logp.device)
     return -(target * logp).sum(-1)  # per row
