@@ -7,6 +7,7 @@ import pytest
 from manyshores.experts.committee import Committee
 from manyshores.experts.registry import ExpertRegistry
 from manyshores.experts.store import ExpertManifest, save_expert
+from manyshores.state import ExpertChoice
 
 OPTIONS = ["Very important", "Rather important", "Not very important", "Not at all important"]
 
@@ -51,7 +52,10 @@ def test_scores_sum_to_one_and_equal_solo(tiny_committee):
         assert a["expert_id"] == b["expert_id"]
         assert sum(a["option_probs"]) == pytest.approx(1.0, abs=1e-5)
         assert (
-            max(abs(x - y) for x, y in zip(a["option_probs"], b["option_probs"], strict=True))
+            max(
+                abs(x - y)
+                for x, y in zip(a["option_probs"] or [], b["option_probs"] or [], strict=True)
+            )
             < 1e-4
         )
         assert a["text"] in OPTIONS
@@ -74,7 +78,7 @@ def test_shipped_experts_committee_on_default_model(default_base):
     registry = ExpertRegistry.from_settings(get_settings(), default_base)
     infos = registry.available("softprompt")
     assert len({i.culture for i in infos if i.shipped}) >= 16
-    choices = [
+    choices: list[ExpertChoice] = [
         {"id": i.id, "culture": i.culture, "kind": "softprompt", "weight": 1.0, "reason": "test"}
         for i in infos[:4]
     ]
@@ -87,6 +91,9 @@ def test_shipped_experts_committee_on_default_model(default_base):
     )
     for a, b in zip(together, alone, strict=True):
         assert (
-            max(abs(x - y) for x, y in zip(a["option_probs"], b["option_probs"], strict=True))
+            max(
+                abs(x - y)
+                for x, y in zip(a["option_probs"] or [], b["option_probs"] or [], strict=True)
+            )
             < 1e-4
         )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.experts.persona.model import culture_name
 from manyshores.experts.scoring import (
+    common_length,
     hidden_size,
     label_logprobs,
     label_token_ids,
@@ -118,11 +119,27 @@ class Committee:
                     strict=True,
                 ):
                     probs[i] = p
-            for i, c in enumerate(choices):
-                if i not in probs:  # personas: the culture is named in the prefix itself
-                    msgs = survey_messages(question, options, context, culture_name(c["culture"]))
-                    pre = run_prefix(self.base, prompt_ids(self.base, msgs))
-                    probs[i] = label_logprobs(self.base, pre.last_hidden, labels).exp().tolist()
+            personas = [i for i, c in enumerate(choices) if i not in probs]
+            if personas:  # the culture is named after the question: reuse the question's cache
+                shared_ids = prompt_ids(self.base, messages)
+                full = {}
+                for i in personas:
+                    name = culture_name(choices[i]["culture"])
+                    full[i] = prompt_ids(
+                        self.base, survey_messages(question, options, context, name)
+                    )
+                keep = min(common_length(shared_ids, ids) for ids in full.values())
+                keep = min(keep, min(len(ids) for ids in full.values()) - 1)
+                base_prefix = run_prefix(self.base, shared_ids[:keep])
+                embed = self.base.model.get_input_embeddings()
+                rows = [
+                    embed(torch.tensor(full[i][keep:], device=self.base.device)) for i in personas
+                ]
+                hidden = run_virtual(self.base, base_prefix, rows)
+                for i, lp in zip(
+                    personas, label_logprobs(self.base, hidden, labels).exp(), strict=True
+                ):
+                    probs[i] = lp.tolist()
         # One batched pass serves all: each answer carries an equal share of the wall time.
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [
@@ -141,6 +158,20 @@ class Committee:
         out = []
         with torch.no_grad():
             for c in choices:
+                if c["kind"] == "persona":  # its whole prompt, culture named, in one pass
+                    start = time.perf_counter()
+                    msgs = survey_messages(question, options, context, culture_name(c["culture"]))
+                    pre = run_prefix(self.base, prompt_ids(self.base, msgs))
+                    p = label_logprobs(self.base, pre.last_hidden, labels).exp().tolist()
+                    out.append(
+                        _answer(
+                            c,
+                            options[max(range(len(p)), key=p.__getitem__)],
+                            p,
+                            time.perf_counter() - start,
+                        )
+                    )
+                    continue
                 if c["kind"] not in ("softprompt", "base") and c["id"] != BASE_ID:
                     out.extend(self.score_options(question, options, context, [c]))
                     continue

@@ -37,10 +37,12 @@ def survey_messages(
     parts = []
     if context:
         parts.append(f"Context:\n{context.strip()}\n")
-    if culture_name:
-        parts.append(f"Answer as a typical person from {culture_name} would.")
     parts.append(question.strip())
     parts.extend(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
+    if culture_name:
+        # After the question, so that prompts naming different cultures share the whole
+        # question's KV cache and differ only in their last few tokens.
+        parts.append(f"Answer as a typical person from {culture_name} would.")
     parts.append("Answer with one letter.")
     return [
         {"role": "system", "content": SURVEY_INSTRUCTION},
@@ -96,6 +98,26 @@ class PrefixCache:
             for k, v in zip(self.keys, self.values, strict=True)
         ]
         return DynamicCache(data)
+
+
+def crop_prefix(prefix: PrefixCache, length: int) -> PrefixCache:
+    """The first `length` tokens of a prefix (its `last_hidden` is then not meaningful)."""
+    return PrefixCache(
+        [k[:, :, :length] for k in prefix.keys],
+        [v[:, :, :length] for v in prefix.values],
+        prefix.last_hidden,
+        length,
+    )
+
+
+def common_length(a: list[int], b: list[int]) -> int:
+    """Length of the common start of two token id lists."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def run_prefix(base: BaseModel, ids: list[int]) -> PrefixCache:
