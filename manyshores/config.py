@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     retrieval_k: int = 4
     """Passages kept per source (memory, web) in a turn."""
 
+    retrieval_min_similarity: float = 0.45
+    """Knowledge-base passages less similar than this to the message are left out of a turn."""
+
     detect_cultures: str | None = None
     """Comma-separated culture ids the deployment serves (detection candidates); None: all."""
 

@@ -28,6 +28,7 @@ def test_retrieve_memory_and_web(tmp_path):
             tavily_base_url=server.url,
             web_timeout_s=1.0,
             retrieval_k=2,
+            retrieval_min_similarity=0.0,
         )
         kb = KnowledgeBase.open(settings)
         kb.add(CORPUS)
@@ -57,3 +58,19 @@ def test_retrieve_degrades_without_store_or_key(tmp_path):
     assert sources == []
     assert any("knowledge base unavailable" in n for n in notes)
     assert any("no Tavily API key" in n for n in notes)
+
+
+def test_off_topic_passages_are_left_out_with_a_note(tmp_path):
+    settings = Settings(home=tmp_path, tavily_api_key=None, retrieval_k=4)
+    kb = KnowledgeBase.open(settings)
+    kb.add(CORPUS)
+    retriever = CulturalRetriever.from_settings(settings, kb=kb, use_web=False)
+    loose = CulturalRetriever.from_settings(
+        settings.model_copy(update={"retrieval_min_similarity": 0.0}), kb=kb, use_web=False
+    )
+    query = "What is breakfast like?"
+    kept, notes = retriever.retrieve(query, POSTERIOR)
+    everything, _ = loose.retrieve(query, POSTERIOR)
+    assert all(s["score"] >= settings.retrieval_min_similarity for s in kept)
+    assert len(kept) < len(everything)
+    assert any("left out" in n for n in notes)

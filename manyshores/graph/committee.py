@@ -84,7 +84,10 @@ class CommitteeBackend:
         return self._parts[name]
 
     def route(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
-        return route_experts(posterior, task, self._part("registry"))
+        # The shipped soft prompts were trained to answer survey options; on free text they
+        # derail a small model, so open questions go to persona experts of the same cultures.
+        kind = "softprompt" if task["options"] else "persona"
+        return route_experts(posterior, task, self._part("registry"), kind=kind)
 
     def answer(
         self,

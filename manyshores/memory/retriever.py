@@ -66,11 +66,24 @@ class CulturalRetriever:
         self, text: str, posterior: CulturePosterior | None
     ) -> tuple[list[Passage], str | None]:
         try:
-            return self._get_kb().query(
+            found = self._get_kb().query(
                 text, posterior_cultures(posterior), self.settings.retrieval_k
-            ), None
+            )
         except RetrievalError as exc:
             return [], f"knowledge base unavailable, answering without it: {exc}"
+        # Off-topic passages only distract a small model (it tends to copy them).
+        relevant = [
+            p
+            for p in found
+            if p.extra.get("similarity", p.score) >= self.settings.retrieval_min_similarity
+        ]
+        note = None
+        if len(relevant) < len(found):
+            note = (
+                f"{len(found) - len(relevant)} knowledge-base passages below similarity "
+                f"{self.settings.retrieval_min_similarity} left out"
+            )
+        return relevant, note
 
     def web_search(
         self, text: str, posterior: CulturePosterior | None
