@@ -183,3 +183,14 @@ def test_survey_memory_joins_only_for_survey_like_questions(assistant):
     )
     assert other.values["task"]["name"] == "multiple_choice"
     assert not any("survey memory" in n for n in other.values["notes"])
+
+
+def test_stream_yields_each_node_and_the_answer_token_by_token(assistant):
+    events = list(assistant.stream("I'm from Kenya. What is a typical breakfast?", thread_id="st"))
+    steps = [e.node for e in events if e.is_step]
+    assert _dedupe(steps) == NODES
+    tokens = [e for e in events if e.node == "token"]
+    answer = assistant.result("st").answer
+    assert "".join(e.update["text"] for e in tokens).strip() == answer
+    last_token = max(i for i, e in enumerate(events) if e.node == "token") if tokens else -1
+    assert last_token < [e.node for e in events].index("aggregate")  # tokens come before the end

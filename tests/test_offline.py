@@ -40,7 +40,7 @@ def test_demo_runs_with_network_blocked(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "network access blocked" not in proc.stderr
-    assert "first answer" in proc.stdout
+    assert "first token" in proc.stdout
 
 
 def test_guard_really_blocks(tmp_path):

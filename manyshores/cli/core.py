@@ -123,19 +123,30 @@ def demo(
     base = assistant.components.get_base()
     console.print(f"[dim]base model {base.spec} ({base.path}) loaded[/dim]", highlight=False)
     _seed_knowledge_base()
-    first_answer: float | None = None
+    first_token: float | None = None
     for i, text in enumerate(DEMO_TURNS, 1):
         console.rule(f"turn {i}")
         console.print(f"[bold cyan]you>[/bold cyan] {text}", highlight=False)
         started = time.perf_counter()
-        result = assistant.invoke(text, thread_id=thread_id)
-        if first_answer is None:
-            first_answer = _since_process_start()
-        print_turn(result)
+        steps, streamed = [], False
+        for event in assistant.stream(text, thread_id=thread_id):
+            if event.node == "token":  # a lone generating expert streams its answer
+                if first_token is None:
+                    first_token = _since_process_start()
+                console.print(event.update["text"], end="", style="bold", highlight=False)
+                streamed = True
+            elif event.is_step:
+                steps.append(event.node)
+        if streamed:
+            console.print()
+        result = assistant.result(thread_id, steps)
+        if first_token is None:
+            first_token = _since_process_start()
+        print_turn(result, show_answer=not streamed)
         console.print(f"[dim]{time.perf_counter() - started:.1f}s[/dim]")
     console.rule(f"trace of thread {thread_id}")
     _print_trace(assistant.trace(thread_id))
     console.print(
-        f"[dim]first answer {first_answer:.1f}s after the command started; "
+        f"[dim]first token {first_token:.1f}s after the command started; "
         f"inspect again with `manyshores trace {thread_id}`[/dim]"
     )

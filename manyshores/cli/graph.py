@@ -22,10 +22,11 @@ def _assistant() -> Any:
     return CultureAssistant()
 
 
-def print_turn(result: Any) -> None:
+def print_turn(result: Any, show_answer: bool = True) -> None:
     """Human-readable view of one turn: answer, cultures, experts, sources."""
     data = result.to_json()
-    console.print(f"[bold]{data['answer'] or '(no answer)'}[/bold]", highlight=False)
+    if show_answer:
+        console.print(f"[bold]{data['answer'] or '(no answer)'}[/bold]", highlight=False)
     cultures = ", ".join(f"{c['id']} {c['p']:.2f}" for c in data["cultures"][:3]) or "unknown"
     flag = " [yellow](ambiguous)[/yellow]" if data["ambiguous"] else ""
     console.print(f"[dim]culture:[/dim] {cultures}{flag}   [dim]task:[/dim] {data['task']}")

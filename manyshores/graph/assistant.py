@@ -85,11 +85,16 @@ class TurnResult:
 
 @dataclass
 class StepEvent:
-    """One node finished (yielded by `stream`)."""
+    """One node finished, or (node `token`) a piece of an answer being generated."""
 
     thread_id: str
     node: str
     update: dict[str, Any]
+    """The node's state update; for `token` events `{"text": piece, "expert": id}`."""
+
+    @property
+    def is_step(self) -> bool:
+        return not self.node.startswith("__") and self.node != "token"
 
 
 def _check_thread_id(thread_id: str) -> str:
@@ -144,11 +149,15 @@ class CultureAssistant:
             )
         self.graph.invoke(None, config, durability="sync")
 
-    def _result(self, thread_id: str, steps: list[str]) -> TurnResult:
+    def result(self, thread_id: str, steps: list[str] | None = None) -> TurnResult:
+        """The thread's state after its latest step, as a `TurnResult`."""
         snap = self.graph.get_state(self._config(thread_id))
         pending = snap.interrupts[0].value if snap.interrupts else None
         return TurnResult(
-            thread_id=thread_id, values=dict(snap.values), steps=steps, interrupt=pending
+            thread_id=thread_id,
+            values=dict(snap.values),
+            steps=list(steps or []),
+            interrupt=pending,
         )
 
     def stream(
@@ -168,9 +177,12 @@ class CultureAssistant:
 
     def _run(self, payload: Any, config: dict[str, Any], thread_id: str) -> Iterator[StepEvent]:
         try:
-            for chunk in self.graph.stream(
-                payload, config, stream_mode="updates", durability="sync"
+            for mode, chunk in self.graph.stream(
+                payload, config, stream_mode=["updates", "custom"], durability="sync"
             ):
+                if mode == "custom":  # tokens written by the expert node as they are generated
+                    yield StepEvent(thread_id=thread_id, node="token", update=dict(chunk))
+                    continue
                 for node, update in chunk.items():
                     yield StepEvent(thread_id=thread_id, node=node, update=update or {})
         except sqlite3.OperationalError as exc:
@@ -194,21 +206,17 @@ class CultureAssistant:
         steps = [
             e.node
             for e in self.stream(text, thread_id, culture, user_id, confirm_culture)
-            if not e.node.startswith("__")
+            if e.is_step
         ]
-        return self._result(thread_id, steps)
+        return self.result(thread_id, steps)
 
     def resume(self, thread_id: str, answer: str) -> TurnResult:
         """Continue a run paused by an interrupt (e.g. the culture question) with the user's answer."""
         config = self._config(thread_id)
         if not self.graph.get_state(config).interrupts:
             raise InvalidInputError(f"thread '{thread_id}' is not waiting for an answer")
-        steps = [
-            e.node
-            for e in self._run(Command(resume=answer), config, thread_id)
-            if not e.node.startswith("__")
-        ]
-        return self._result(thread_id, steps)
+        steps = [e.node for e in self._run(Command(resume=answer), config, thread_id) if e.is_step]
+        return self.result(thread_id, steps)
 
     # -- inspecting and replaying -----------------------------------------------------------
 
@@ -246,8 +254,8 @@ class CultureAssistant:
         # Writing "as" the node that produced this checkpoint keeps the same next step.
         writer = self._last_writer(before)
         forked = self.graph.update_state(config, overrides, as_node=writer)
-        ran = [e.node for e in self._run(None, forked, thread_id) if not e.node.startswith("__")]
-        return self._result(thread_id, ran)
+        ran = [e.node for e in self._run(None, forked, thread_id) if e.is_step]
+        return self.result(thread_id, ran)
 
     def _last_writer(self, snapshot: Any) -> str:
         if snapshot.parent_config is None:

@@ -11,6 +11,8 @@ the `experts` system of `manyshores eval wvs`.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from manyshores.eval.scores import expected_position_choice
@@ -21,6 +23,7 @@ from manyshores.experts.aggregate import (
     mixture,
     route_experts,
 )
+from manyshores.experts.generation import generate_text
 from manyshores.experts.scoring import survey_messages
 from manyshores.web.sanitize import format_context_block
 
@@ -49,6 +52,17 @@ def expert_messages(
     if context and turns and turns[-1]["role"] == "user":
         turns[-1]["content"] = f"{context}\n\n{turns[-1]['content']}"
     return turns
+
+
+def _answer_base(choice: ExpertChoice) -> ExpertAnswer:
+    return {
+        "expert_id": choice["id"],
+        "culture": choice["culture"],
+        "weight": choice["weight"],
+        "text": "",
+        "option_probs": None,
+        "seconds": 0.0,
+    }
 
 
 class CommitteeBackend:
@@ -97,6 +111,7 @@ class CommitteeBackend:
         task: TaskInfo,
         sources: list[Source],
         conversation: list[dict[str, str]],
+        on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
         committee = self._part("committee")
         if task["options"]:
@@ -104,10 +119,19 @@ class CommitteeBackend:
             return committee.score_options(  # type: ignore[no-any-return]
                 task["question"], task["options"], context, choices
             )
+        messages = expert_messages(task, sources, conversation)
+        max_new = self.components.settings.max_new_tokens
+        if on_token is not None and len(choices) == 1 and choices[0]["kind"] == "persona":
+            # One persona answering alone: stream its tokens to the caller as they come.
+            start = time.perf_counter()
+            persona = self._part("registry").get(choices[0]["id"])
+            chat = [{"role": "system", "content": persona.system_prompt()}, *messages]
+            text = generate_text(self.components.get_base(), chat, max_new, on_token=on_token)
+            return [
+                {**_answer_base(choices[0]), "text": text, "seconds": time.perf_counter() - start}
+            ]
         return committee.generate(  # type: ignore[no-any-return]
-            expert_messages(task, sources, conversation),
-            choices,
-            max_new_tokens=self.components.settings.max_new_tokens,
+            messages, choices, max_new_tokens=max_new
         )
 
     def _survey_memory(self, answers: list[ExpertAnswer], task: TaskInfo) -> list[float] | None:

@@ -64,8 +64,11 @@ class ExpertBackend(Protocol):
         task: TaskInfo,
         sources: list[Source],
         conversation: list[dict[str, str]],
+        on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
-        """Answers of a batch of experts that run together (see `nodes.route.expert_batches`)."""
+        """Answers of a batch of experts that run together (see `nodes.route.expert_batches`).
+
+        `on_token` receives a single generating expert's text as it is produced."""
         ...
 
     def aggregate(
