@@ -29,13 +29,17 @@ QUESTION = "How important is family in your life? Please say how important it is
 OPTIONS = ["Very important", "Rather important", "Not very important", "Not at all important"]
 
 
-def _best(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
+def _pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Best times of `a` and `b`, run alternately so that load from other processes on a shared
+    machine hits both paths alike."""
+    ta: list[float] = []
+    tb: list[float] = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for fn, times in ((a, ta), (b, tb)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return min(ta), min(tb)
 
 
 def _rss() -> int:
@@ -86,11 +90,10 @@ def run_bench(repeats: int = 3, new_tokens: int = 32) -> dict[str, Any]:
                 for x, y in zip(com, solo, strict=True)
                 for a, b in zip(x["option_probs"] or [], y["option_probs"] or [], strict=True)
             )
-            t_com = _best(
-                partial(committee.score_options, QUESTION, OPTIONS, CONTEXT, sub), repeats
-            )
-            t_solo = _best(
-                partial(committee.score_options_solo, QUESTION, OPTIONS, CONTEXT, sub), repeats
+            t_com, t_solo = _pair(
+                partial(committee.score_options, QUESTION, OPTIONS, CONTEXT, sub),
+                partial(committee.score_options_solo, QUESTION, OPTIONS, CONTEXT, sub),
+                repeats,
             )
             options_rows.append(
                 {
@@ -101,8 +104,11 @@ def run_bench(repeats: int = 3, new_tokens: int = 32) -> dict[str, Any]:
                     "max_abs_prob_diff": diff,
                 }
             )
-            t_com = _best(partial(committee.generate, messages, sub, new_tokens, True), 1)
-            t_solo = _best(partial(committee.generate_solo, messages, sub, new_tokens, True), 1)
+            t_com, t_solo = _pair(
+                partial(committee.generate, messages, sub, new_tokens, True),
+                partial(committee.generate_solo, messages, sub, new_tokens, True),
+                max(1, repeats // 3),
+            )
             text_rows.append(
                 {
                     "k": k,
