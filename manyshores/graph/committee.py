@@ -16,11 +16,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from manyshores.eval.scores import expected_position_choice
+from manyshores.eval.wvs import CHOICE_SHARPEN, EXPERT_WEIGHT
 from manyshores.experts.aggregate import (
     aggregate_options,
     aggregate_text,
-    mix_with_memory,
     mixture,
+    product_with_memory,
     route_experts,
 )
 from manyshores.experts.generation import generate_text
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from manyshores.graph.components import Components
     from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, Source, TaskInfo
 
-MEMORY_WEIGHT = 0.5
-"""Share of survey memory in the mixture (the `experts` system's cross-validated weight)."""
 MEMORY_MIN_SIMILARITY = 0.6
 """Survey memory joins only when a known survey question is this similar to the one asked:
 below it the "neighbours" are unrelated questions and would only blur the experts' answer."""
@@ -164,8 +163,11 @@ class CommitteeBackend:
             probs, choice, disagreement = aggregate_options(answers, ordinal=memory is not None)
             notes = []
             if memory is not None:
-                probs = mix_with_memory(probs, memory, MEMORY_WEIGHT)
-                choice = expected_position_choice(probs)
+                # The same product of experts as `manyshores eval wvs --systems experts`.
+                belief = probs
+                probs = product_with_memory(belief, memory, EXPERT_WEIGHT)
+                sharp = product_with_memory(belief, memory, EXPERT_WEIGHT, CHOICE_SHARPEN)
+                choice = expected_position_choice(sharp)
                 notes.append("survey memory: the cultures' known answers to similar questions")
             return options[choice], probs, choice, disagreement, notes
         text, disagreement = aggregate_text(answers)
