@@ -6,7 +6,6 @@ calls them lazily the first time a node needs that collaborator.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
         ProfileStore,
         Retriever,
     )
-
-log = logging.getLogger(__name__)
 
 
 def default_base(components: Components) -> BaseModel:

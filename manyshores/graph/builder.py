@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,17 +20,16 @@ from manyshores.state import CultureState
 NODE_ORDER = ("detect", "retrieve", "route", "expert", "aggregate", "respond")
 
 
-def _timed(
-    name: str, fn: Callable[[Any], dict[str, Any]], components: Components
-) -> Callable[[Any], dict[str, Any]]:
+def _timed(name: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
     """Wrap a node so it records its own duration in the state (traces read only checkpoints)."""
-    clock = components.clock or (lambda: 0.0)
 
     def node(state: Any) -> dict[str, Any]:
-        start = clock()
+        start = time.perf_counter()
         update = fn(state)
         turn = update.get("turn", state.get("turn", 0))
-        update["steps"] = [{"node": name, "seconds": round(clock() - start, 6), "turn": turn}]
+        update["steps"] = [
+            {"node": name, "seconds": round(time.perf_counter() - start, 6), "turn": turn}
+        ]
         return update
 
     node.__name__ = name
@@ -49,7 +49,7 @@ def build_graph(components: Components | None = None) -> Any:
     }
     graph: Any = StateGraph(CultureState)
     for name in NODE_ORDER:
-        graph.add_node(name, _timed(name, makers[name](components), components))
+        graph.add_node(name, _timed(name, makers[name](components)))
     graph.add_edge(START, "detect")
     graph.add_edge("detect", "retrieve")
     graph.add_edge("retrieve", "route")

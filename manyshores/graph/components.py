@@ -100,14 +100,7 @@ class Components:
     """Routing, expert answers and aggregation."""
     profiles: ProfileStore | None = None
     """Long-term per-user culture profiles."""
-    clock: Callable[[], float] | None = None
-    """Time source for step durations (tests may freeze it)."""
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        import time
-
-        self.clock = self.clock or time.perf_counter
 
     def _get(self, name: str) -> Any:
         # Re-entrant lock: building the experts needs the base model.
