@@ -23,7 +23,7 @@ from manyshores.errors import InvalidInputError
 from manyshores.graph.builder import build_graph
 from manyshores.graph.checkpoints import open_checkpointer
 from manyshores.graph.components import Components
-from manyshores.graph.trace import TraceStep, branch_snapshots, read_trace
+from manyshores.graph.trace import TraceStep, read_trace
 
 MAX_THREAD_ID = 200
 
@@ -247,10 +247,8 @@ class CultureAssistant:
                 "checkpoint_id": target.checkpoint_id,
             }
         }
-        before = {
-            s.config["configurable"]["checkpoint_id"]: s
-            for s in branch_snapshots(self.graph, self._config(thread_id))
-        }[target.checkpoint_id]
+        # The trace already found this checkpoint on the branch: read it directly, no second walk.
+        before = self.graph.get_state(config)
         # Writing "as" the node that produced this checkpoint keeps the same next step.
         writer = self._last_writer(before)
         forked = self.graph.update_state(config, overrides, as_node=writer)
