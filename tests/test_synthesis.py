@@ -210,3 +210,42 @@ def test_cli_synthesize_reports_and_resumes(
         assert len(_read(out)) == 5
     finally:
         get_settings.cache_clear()
+
+
+class _BatchingTeacher:
+    """A scripted teacher that also answers batches (as the local base-model teacher does)."""
+
+    def __init__(self) -> None:
+        self.inner = ChatModelTeacher(ScriptedTeacherModel(hallucinate_every=4))
+        self.name = self.inner.name
+        self.batches: list[int] = []
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        return self.inner.complete(messages)
+
+    def complete_batch(self, batch: list[list[dict[str, str]]]) -> list[str]:
+        self.batches.append(len(batch))
+        return [self.inner.complete(m) for m in batch]
+
+
+def test_batched_teacher_calls_give_the_same_run(server: TavilyTestServer, tmp_path: Path) -> None:
+    one = SynthesisRequest("MEX", "everyday_qa", "short_answer", 10, tmp_path / "one.jsonl")
+    synthesize(one, _BatchingTeacher(), web_sources(server, tmp_path), progress=False)
+    teacher = _BatchingTeacher()
+    many = SynthesisRequest("MEX", "everyday_qa", "short_answer", 10, tmp_path / "many.jsonl")
+    report = synthesize(many, teacher, web_sources(server, tmp_path), progress=False, batch_size=4)
+    assert max(teacher.batches) == 4  # really batched
+    assert [e["id"] for e in _read(many.out)] == [e["id"] for e in _read(one.out)]
+    assert report.attempts == report.new + sum(report.dropped.values()) == len(_read(many.log_path))
+    assert [r["item"] for r in _read(many.log_path)] == [r["item"] for r in _read(one.log_path)]
+
+
+def test_base_teacher_batch_matches_one_by_one(tiny_base) -> None:
+    from manyshores.synthesis.teacher import teacher_messages
+
+    teacher = BaseModelTeacher(tiny_base, max_new_tokens=8)
+    chats = [
+        teacher_messages("short_answer", "Mexico", "everyday_qa", text, "food in Mexico")
+        for text in ("Tacos are eaten daily.", "People in Mexico drink a lot of atole at dawn.")
+    ]
+    assert teacher.complete_batch(chats) == [teacher.complete(c) for c in chats]

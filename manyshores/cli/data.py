@@ -46,6 +46,9 @@ def synthesize_cmd(
         None, help="`base` or `provider:model` (overrides the teacher_model setting)."
     ),
     k: int = typer.Option(4, "--k", min=1, max=20, help="Passages per source and query."),
+    batch_size: int = typer.Option(
+        8, min=1, help="Teacher requests generated together (local base model teacher)."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Synthesise grounded, validated examples in a task's format; prints the run report."""
@@ -75,7 +78,13 @@ def synthesize_cmd(
         rounds=rounds,
         languages=1 if english_only else 2,
     )
-    report = synthesize(request, teacher_from_settings(settings), sources, progress=progress)
+    report = synthesize(
+        request,
+        teacher_from_settings(settings),
+        sources,
+        progress=progress,
+        batch_size=batch_size,
+    )
     typer.echo(json.dumps({"out": str(out), **report.as_dict()}, indent=2))
     if report.exhausted:
         typer.echo(

@@ -139,8 +139,14 @@ def synthesize(
     sources: PassageSources,
     *,
     progress: bool = True,
+    batch_size: int = 1,
 ) -> SynthesisReport:
-    """Run (or resume) a synthesis; see the module docstring."""
+    """Run (or resume) a synthesis; see the module docstring.
+
+    `batch_size` > 1 asks a teacher with `complete_batch` (the local base model) for that many
+    items' replies in one call; they are then checked and logged one by one in item order, so
+    the output is the same as one call at a time (greedy) and resuming works the same way.
+    """
     from tqdm import tqdm
 
     if request.fmt not in FORMATS:
@@ -166,25 +172,25 @@ def synthesize(
         desc=f"synthesise {request.culture}/{request.task}",
         unit="ex",
     )
+    state = _State(asked, seen, balancer, report)
     try:
         report.exhausted = True
         # Already complete: do not even search (a resumed, finished run costs nothing).
         work = _items(request, sources) if report.kept < request.n else iter(())
-        for item, query, passage, rnd in work:
+        pending: list[tuple[str, PlannedQuery, Passage, int]] = []
+        for entry in work:
+            if entry[0] in tried:
+                continue
+            if any(entry[2].id == p[2].id for p in pending):  # a later round asks it again
+                pending = _run_batch(request, teacher, name, pending, state, bar)
+            pending.append(entry)
+            if len(pending) >= max(batch_size, 1):
+                pending = _run_batch(request, teacher, name, pending, state, bar)
             if report.kept >= request.n:
                 report.exhausted = False
                 break
-            if item in tried:
-                continue
-            status, detail = _attempt(
-                request, teacher, name, item, query, passage, rnd, asked, seen, balancer, report
-            )
-            _append(request.log_path, {"item": item, "status": status, "detail": detail})
-            if status == "kept":
-                bar.update(1)
-            else:
-                report.dropped[status] += 1
         else:
+            pending = _run_batch(request, teacher, name, pending, state, bar)
             report.exhausted = report.kept < request.n
     finally:
         bar.close()
@@ -193,28 +199,88 @@ def synthesize(
     return report
 
 
-def _attempt(
+@dataclass
+class _State:
+    """What the checks of a run read and update."""
+
+    asked: dict[str, list[str]]
+    seen: set[str]
+    balancer: Balancer
+    report: SynthesisReport
+
+
+def _messages(
     request: SynthesisRequest,
-    teacher: Teacher,
     name: str,
-    item: str,
     query: PlannedQuery,
     passage: Passage,
     rnd: int,
     asked: dict[str, list[str]],
-    seen: set[str],
-    balancer: Balancer,
-    report: SynthesisReport,
-) -> tuple[str, str]:
-    """One teacher call and its checks: (`kept` or a drop reason, detail)."""
+) -> list[dict[str, str]]:
+    """The teacher request for one item (later rounds list the passage's questions so far)."""
     messages = teacher_messages(request.fmt, name, request.task, passage.text, query.text)
     if rnd and asked.get(passage.id):
         messages[-1]["content"] += "\nAsk something different from: " + "; ".join(asked[passage.id])
-    report.attempts += 1
-    try:
-        reply = teacher.complete(messages)
-    except Exception as exc:  # a flaky hosted teacher must not end a long run
-        return "teacher_error", f"{type(exc).__name__}: {exc!s:.200}"
+    return messages
+
+
+def _run_batch(
+    request: SynthesisRequest,
+    teacher: Teacher,
+    name: str,
+    items: list[tuple[str, PlannedQuery, Passage, int]],
+    state: _State,
+    bar: Any,
+) -> list[tuple[str, PlannedQuery, Passage, int]]:
+    """Ask the teacher for every item, check and log the replies in order; returns `[]`.
+
+    Replies past the `n`-th kept example are neither checked nor logged (a later run with a
+    larger `n` asks again).
+    """
+    if not items:
+        return []
+    batch = [_messages(request, name, q, p, rnd, state.asked) for _, q, p, rnd in items]
+    replies: list[str | Exception]
+    complete_batch = getattr(teacher, "complete_batch", None)
+    if complete_batch is not None and len(batch) > 1:
+        try:
+            replies = list(complete_batch(batch))
+        except Exception as exc:  # a failing batch: every item of it failed
+            replies = [exc] * len(batch)
+    else:
+        replies = []
+        for messages in batch:
+            try:
+                replies.append(teacher.complete(messages))
+            except Exception as exc:  # a flaky hosted teacher must not end a long run
+                replies.append(exc)
+    report = state.report
+    for (item, query, passage, _rnd), reply in zip(items, replies, strict=True):
+        if report.kept >= request.n:
+            break
+        report.attempts += 1
+        if isinstance(reply, Exception):
+            status, detail = "teacher_error", f"{type(reply).__name__}: {reply!s:.200}"
+        else:
+            status, detail = _check(request, teacher, item, query, passage, reply, state)
+        _append(request.log_path, {"item": item, "status": status, "detail": detail})
+        if status == "kept":
+            bar.update(1)
+        else:
+            report.dropped[status] += 1
+    return []
+
+
+def _check(
+    request: SynthesisRequest,
+    teacher: Teacher,
+    item: str,
+    query: PlannedQuery,
+    passage: Passage,
+    reply: str,
+    state: _State,
+) -> tuple[str, str]:
+    """The checks of one teacher reply: (`kept` or a drop reason, detail)."""
     raw = parse_json_object(reply)
     if raw is None:
         return "unparseable", reply[:200]
@@ -229,13 +295,13 @@ def _attempt(
     if why is not None:
         return "grounding", f"{why}: {json.dumps(fields, ensure_ascii=False)[:200]}"
     key = dedup_key(fields, request.fmt)
-    if key in seen:
+    if key in state.seen:
         return "duplicate", fields["question"][:200]
-    admitted = balancer.admit(fields)
+    admitted = state.balancer.admit(fields)
     if admitted is None:
         return "balance", f"label {fields['answer']!r} is over its quota"
-    seen.add(key)
-    asked.setdefault(passage.id, []).append(fields["question"])
+    state.seen.add(key)
+    state.asked.setdefault(passage.id, []).append(fields["question"])
     example = {
         "id": hashlib.sha256(key.encode()).hexdigest()[:16],
         "culture": request.culture,
@@ -254,6 +320,6 @@ def _attempt(
         },
     }
     _append(request.out, example)
-    report.kept += 1
-    report.new += 1
+    state.report.kept += 1
+    state.report.new += 1
     return "kept", example["id"]

@@ -81,7 +81,9 @@ class BaseModelTeacher:
     """The local base model as the teacher (greedy generation).
 
     Small models rarely start a JSON object on request, so the reply is *prefilled* with the
-    object's opening (`{"`) and the model only continues it.
+    object's opening (`{"`) and the model only continues it. Generation stops at the first `}`
+    (the formats' objects hold no nested object), and `complete_batch` writes several replies
+    in one left-padded pass — both measured faster on CPU with the same greedy replies.
     """
 
     base: BaseModel
@@ -90,6 +92,8 @@ class BaseModelTeacher:
     """Room for one JSON example."""
     prefill: str = '{"'
     """Text the assistant turn starts with (returned as part of the reply)."""
+    stop_at_close: bool = True
+    """Stop a reply once it has written `}` (the end of the one object asked for)."""
     name: str = field(default="")
     """Provenance name; defaults to `base:<spec>`."""
 
@@ -97,25 +101,43 @@ class BaseModelTeacher:
         self.name = self.name or f"base:{self.base.spec}"
 
     def complete(self, messages: list[dict[str, str]]) -> str:
+        return self.complete_batch([messages])[0]
+
+    def complete_batch(self, batch: list[list[dict[str, str]]]) -> list[str]:
+        """Replies to several requests in one greedy, left-padded `generate` call."""
         import torch
 
         from manyshores.experts.generation import chat_input_ids
 
+        if not batch:
+            return []
         tok: Any = self.base.tokenizer
-        ids = chat_input_ids(self.base, messages, reserve=self.max_new_tokens)
-        if self.prefill:
-            extra = tok(self.prefill, add_special_tokens=False, return_tensors="pt")["input_ids"]
-            ids = torch.cat([ids, extra.to(ids.device)], dim=1)
+        extra = tok(self.prefill, add_special_tokens=False)["input_ids"] if self.prefill else []
+        rows = []
+        for messages in batch:
+            ids = chat_input_ids(self.base, messages, reserve=self.max_new_tokens + len(extra))
+            rows.append(ids[0].cpu().tolist() + list(extra))
+        width = max(len(r) for r in rows)
+        pad = int(tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            input_ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+            mask[i, width - len(r) :] = 1
+        stop: dict[str, Any] = (
+            {"stop_strings": ["}"], "tokenizer": tok} if self.stop_at_close else {}
+        )
         with torch.inference_mode():
             out = self.base.model.generate(  # type: ignore[operator]
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
+                input_ids=input_ids.to(self.base.device),
+                attention_mask=mask.to(self.base.device),
                 max_new_tokens=self.max_new_tokens,
                 do_sample=False,
-                pad_token_id=tok.pad_token_id,
+                pad_token_id=pad,
+                **stop,
             )
-        text = tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
-        return self.prefill + str(text)
+        texts = tok.batch_decode(out[:, width:], skip_special_tokens=True)
+        return [self.prefill + str(t) for t in texts]
 
 
 def teacher_from_settings(
