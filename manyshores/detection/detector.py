@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from manyshores.config import Settings, get_settings
+from manyshores.content import content_text
 from manyshores.cultures import CultureRegistry, get_registry
 from manyshores.detection.language import LanguageGuess, LanguageIdentifier
 from manyshores.detection.mentions import Mention, MentionIndex
@@ -398,20 +399,6 @@ def _shared_index(registry: CultureRegistry) -> MentionIndex:
         return index
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, dict) and block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-        return "\n".join(parts)
-    return "" if content is None else str(content)
-
-
 _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
 
 
@@ -427,7 +414,7 @@ def _messages(messages: Sequence[Any] | str) -> list[_Message]:
             role, content = getattr(m, "type", "user"), getattr(m, "content", "")
         role = _ROLES.get(str(role))
         if role is not None:
-            out.append(_Message(role, _content_text(content)))
+            out.append(_Message(role, content_text(content)))
     return out
 
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from langchain_core.messages import AnyMessage, BaseMessage
 
+from manyshores.content import content_text
 from manyshores.errors import InvalidInputError
 
 
 def message_text(message: AnyMessage | BaseMessage) -> str:
     """Plain text of a message whose content may be a string or a list of content blocks."""
-    content = message.content
-    if isinstance(content, str):
-        return content
-    parts = [b if isinstance(b, str) else str(b.get("text", "")) for b in content]
-    return "".join(parts)
+    return content_text(message.content)
 
 
 def truncate_message(text: str, limit: int) -> tuple[str, str | None]:
