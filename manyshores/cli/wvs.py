@@ -19,16 +19,24 @@ def eval_wvs(
     out: Path = typer.Option(..., help="Predictions JSONL."),
     json_out: Path = typer.Option(None, "--json", help="Report JSON."),
     plot: Path = typer.Option(None, help="Plot PNG."),
+    resume: bool = typer.Option(
+        False, help="Keep the questions already complete in OUT and predict only the rest."
+    ),
 ) -> None:
-    """Predict every (country, question) of DATA with each system and score it."""
+    """Predict every (country, question) of DATA with each system and score it.
+
+    Predictions are appended to OUT question by question, so an interrupted run loses at most
+    one question: rerun it with `--resume`.
+    """
     from tqdm import tqdm
 
     from manyshores.eval.wvs import WvsEvaluator
     from manyshores.eval.wvs_report import (
+        complete_questions,
         markdown_table,
         plot_report,
+        read_jsonl,
         score_predictions,
-        write_jsonl,
     )
     from manyshores.experts.survey_data import load_questions, load_split
     from manyshores.memory.survey import SurveyMemory
@@ -50,9 +58,24 @@ def eval_wvs(
         bar.n = done
         bar.refresh()
 
-    records = evaluator.predict(load_questions(questions), split, names, progress)
+    kept = [r for r in read_jsonl(out) if r["system"] in names] if resume and out.exists() else []
+    done = complete_questions(kept, split, names)
+    kept = [r for r in kept if r["qid"] in done]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w") as fh:
+        for r in kept:
+            fh.write(json.dumps(r) + "\n")
+        fh.flush()
+
+        def save(recs: list[dict[str, object]]) -> None:
+            for r in recs:
+                fh.write(json.dumps(r) + "\n")
+            fh.flush()
+
+        records = kept + evaluator.predict(
+            load_questions(questions), split, names, progress, skip=done, on_records=save
+        )
     bar.close()
-    write_jsonl(records, out)
     report = score_predictions(records, split)
     typer.echo(markdown_table(report))
     if json_out:

@@ -103,8 +103,14 @@ class WvsEvaluator:
         data: dict[str, dict[str, list[float]]],
         systems: list[str],
         progress: Callable[[int, int], None] | None = None,
+        skip: set[str] | frozenset[str] = frozenset(),
+        on_records: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> list[dict[str, Any]]:
-        """One record per system, country and question: system, country, qid, probs, choice."""
+        """One record per system, country and question: system, country, qid, probs, choice.
+
+        Questions in `skip` are not predicted (a resumed run); `on_records` receives each
+        question's records as soon as they exist (to save progress).
+        """
         unknown = [s for s in systems if s not in SYSTEMS]
         if unknown:
             raise InvalidInputError(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
@@ -126,7 +132,11 @@ class WvsEvaluator:
                 by_q.setdefault(qid, []).append(country)
         records: list[dict[str, Any]] = []
         for n, (qid, countries) in enumerate(sorted(by_q.items()), 1):
-            records.extend(self._question(questions[qid], countries, systems, graph))
+            if qid not in skip:
+                recs = self._question(questions[qid], countries, systems, graph)
+                records.extend(recs)
+                if on_records:
+                    on_records(recs)
             if progress:
                 progress(n, len(by_q))
         return records

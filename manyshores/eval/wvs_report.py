@@ -74,6 +74,33 @@ def plot_report(report: dict[str, Any], path: Path, metric: str = "spa") -> None
     plt.close(fig)
 
 
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Records of a predictions file (a torn last line from an interrupted run is dropped)."""
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def complete_questions(
+    records: list[dict[str, Any]], data: dict[str, dict[str, list[float]]], systems: list[str]
+) -> set[str]:
+    """Question ids for which `records` hold every (system, country) pair that `data` asks."""
+    have = {(r["system"], r["country"], r["qid"]) for r in records}
+    need: dict[str, list[str]] = {}
+    for country, answers in data.items():
+        for qid in answers:
+            need.setdefault(qid, []).append(country)
+    return {
+        qid
+        for qid, countries in need.items()
+        if all((s, c, qid) in have for s in systems for c in countries)
+    }
+
+
 def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as fh:

@@ -1,100 +1,363 @@
-"""Choosing the `experts` mixture weight without looking at dev answers.
+"""Choosing the `experts` combination constants by cross-validation with folds by question.
 
-The default experts held out a seeded share of the train questions to stop early
-(`SoftPromptConfig.val_fraction`): the experts never trained on them, so their predictions
-there are out-of-sample. Survey memory answers them leaving the question out. Question folds
-over those held-out questions pick the memory weight; run `python -m manyshores.eval.wvs_tune`.
+`python -m manyshores.eval.wvs_tune --data ../shared/data/wvs/dev.json [--cache C.json]`.
+
+The expensive part, the 16 soft-prompt experts' distributions on every question, is computed
+once (one committee pass per question: the shared prefix once, 16 rows of virtual tokens) and
+cached; survey memory is cheap and is recomputed for each setting. Two steps, each honest about
+which predictions are out of sample:
+
+1. *Memory and the answer rule* (`k`, `temperature`, `same_scale_bonus` of survey memory and the
+   sharpening used to decide the answer): memory leaves the asked question out, so every train
+   and dev question is out of sample for it. Folds by question over train and dev together.
+2. *The expert weight* (`EXPERT_WEIGHT`, exponent of the expert in the product with memory): the
+   experts were fitted on most train questions, so only the dev questions and the train questions
+   the experts held out to stop early are out of sample. Folds by question over those.
+
+Each step picks the setting with the highest mean `spa + jsd_align` on the training folds and
+reports the held-out folds' scores of what it picked (repeated with several seeds), beside the
+plain `memory` system on the same folds. The final constants are the setting best on all rows of
+the step. Held-back data is never read. Every step also reports the same constants for a country
+without an expert or answers of its own (its nearest cultures' experts and memories), so they
+are checked for an unseen culture too.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
+import math
 import random
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from manyshores.eval.scores import country_scores, expected_position_choice
-from manyshores.experts.aggregate import mix_with_memory
+from manyshores.eval.scores import argmax, expected_position_choice, jsd
+from manyshores.experts.aggregate import mixture, nearest_cultures, product_with_memory
 
-GRID = [round(0.1 * i, 1) for i in range(11)]
+if TYPE_CHECKING:
+    from manyshores.experts.survey_data import SurveyQuestion
+    from manyshores.memory.survey import SurveyMemory
+
+MEMORY_GRID: dict[str, list[Any]] = {
+    "k": [8, 16, 32],
+    "temperature": [0.05, 0.1, 0.2],
+    "same_scale_bonus": [0.0, 0.2],
+}
+SHARPEN_GRID = [1.0, 1.25, 1.5, 2.0, 3.0]
+WEIGHT_GRID = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]
 
 
-def fold_scores(rows: list[dict[str, Any]], weight: float) -> dict[str, float]:
-    """Mean spa / jsd_align over countries of `rows` ({country, expert, memory, truth})."""
-    by_c: dict[str, list[dict[str, Any]]] = {}
+@dataclass
+class Row:
+    """One (country, question) with the human answer and the parts the combination uses."""
+
+    country: str
+    qid: str
+    truth: list[float]
+    expert: list[float] | None
+    """The culture's expert (or its nearest cultures' mixture); None when not needed."""
+    memory: list[float]
+
+
+def combine(row: Row, expert_weight: float, sharpen: float) -> tuple[list[float], int]:
+    """The `experts` system: probs = memory x expert**w; answer from the sharpened product."""
+    expert = row.expert if row.expert is not None and expert_weight > 0 else None
+    if expert is None:
+        probs = list(row.memory)
+        sharp = product_with_memory([1.0] * len(probs), probs, 0.0, sharpen)
+    else:
+        probs = product_with_memory(expert, row.memory, expert_weight)
+        sharp = product_with_memory(expert, row.memory, expert_weight, sharpen)
+    return probs, expected_position_choice(sharp)
+
+
+Stats = list[tuple[str, str, float, float, float, float]]
+"""Per row: country, qid, squared distance of the answer to the majority, (n - 1)**2, JSD,
+majority hit. Scores of any subset of questions add up from these."""
+
+
+def row_stats(rows: Sequence[Row], predict: Callable[[Row], tuple[list[float], int]]) -> Stats:
+    out = []
     for r in rows:
-        by_c.setdefault(r["country"], []).append(r)
-    spa = jsd = 0.0
-    for rs in by_c.values():
-        probs = [mix_with_memory(r["expert"], r["memory"], weight) for r in rs]
-        s = country_scores(
-            probs, [r["truth"] for r in rs], [expected_position_choice(p) for p in probs]
+        probs, choice = predict(r)
+        g = argmax(r.truth)
+        n = len(r.truth)
+        out.append(
+            (
+                r.country,
+                r.qid,
+                float((choice - g) ** 2),
+                float((n - 1) ** 2),
+                jsd(probs, r.truth),
+                float(argmax(probs) == g),
+            )
         )
-        spa += s["spa"]
-        jsd += s["jsd_align"]
-    return {"spa": spa / len(by_c), "jsd_align": jsd / len(by_c)}
+    return out
 
 
-def cross_validate(rows: list[dict[str, Any]], folds: int = 5, seed: int = 0) -> dict[str, Any]:
-    """Pick the weight by spa + jsd_align on training folds; report the held-out folds' scores."""
-    qids = sorted({r["qid"] for r in rows})
-    random.Random(seed).shuffle(qids)
-    chosen, held = [], []
-    for f in range(folds):
-        test = set(qids[f::folds])
-        fit = [r for r in rows if r["qid"] not in test]
-        best = max(GRID, key=lambda w: sum(fold_scores(fit, w).values()))
-        chosen.append(best)
-        held.append(fold_scores([r for r in rows if r["qid"] in test], best))
-    final = max(GRID, key=lambda w: sum(fold_scores(rows, w).values()))
+def aggregate(stats: Stats, keep: Callable[[str], bool] = lambda q: True) -> dict[str, float]:
+    """spa / jsd_align / majority_acc per country over the kept questions, averaged over
+    countries (the definitions of `manyshores.eval.scores.country_scores`)."""
+    per: dict[str, list[float]] = {}
+    for country, qid, num, den, j, hit in stats:
+        if keep(qid):
+            acc = per.setdefault(country, [0.0, 0.0, 0.0, 0.0, 0.0])
+            acc[0] += num
+            acc[1] += den
+            acc[2] += j
+            acc[3] += hit
+            acc[4] += 1
+    if not per:
+        return {"spa": math.nan, "jsd_align": math.nan, "majority_acc": math.nan}
+    spa = [1 - math.sqrt(a[0]) / math.sqrt(a[1]) for a in per.values() if a[1] > 0]
     return {
-        "weight": final,
-        "fold_weights": chosen,
-        "held_out": {m: sum(h[m] for h in held) / folds for m in ("spa", "jsd_align")},
-        "grid": {w: fold_scores(rows, w) for w in GRID},
+        "spa": sum(spa) / len(spa),
+        "jsd_align": sum(1 - a[2] / a[4] for a in per.values()) / len(per),
+        "majority_acc": sum(a[3] / a[4] for a in per.values()) / len(per),
     }
 
 
-def collect_rows() -> list[dict[str, Any]]:
-    from manyshores.config import get_settings
-    from manyshores.eval.wvs import WvsEvaluator
-    from manyshores.experts.base_model import load_base_model
+def mean_scores(
+    rows: Sequence[Row], predict: Callable[[Row], tuple[list[float], int]]
+) -> dict[str, float]:
+    """spa / jsd_align / majority_acc per country, averaged over countries."""
+    return aggregate(row_stats(rows, predict))
+
+
+def objective(s: dict[str, float]) -> float:
+    return s["spa"] + s["jsd_align"]
+
+
+def cross_validate(
+    rows_of: Callable[[Any], list[Row]],
+    settings: list[Any],
+    predict_of: Callable[[Any], Callable[[Row], tuple[list[float], int]]],
+    baseline: Callable[[Row], tuple[list[float], int]],
+    folds: int = 5,
+    repeats: int = 4,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Folds by question: pick the setting on the other folds, score it on the held-out fold.
+
+    `rows_of(setting)` gives the rows under a setting (memory depends on it); `predict_of(setting)`
+    the prediction function; `baseline` is scored on the same held-out folds (with the rows of the
+    first setting) for comparison. Predictions do not depend on the fold, so each setting is
+    predicted once and only the per-question statistics are regrouped per fold.
+    """
+    keys = [json.dumps(s) for s in settings]
+    stats = {k: row_stats(rows_of(s), predict_of(s)) for k, s in zip(keys, settings, strict=True)}
+    base_stats = row_stats(rows_of(settings[0]), baseline)
+    qids = sorted({st[1] for st in base_stats})
+    held: list[dict[str, float]] = []
+    base: list[dict[str, float]] = []
+    picked: dict[str, int] = {}
+    for rep in range(repeats):
+        order = list(qids)
+        random.Random(seed + rep).shuffle(order)
+        for f in range(folds):
+            test = set(order[f::folds])
+            fit = set(qids) - test
+            best = max(keys, key=lambda k: objective(aggregate(stats[k], fit.__contains__)))
+            picked[best] = picked.get(best, 0) + 1
+            held.append(aggregate(stats[best], test.__contains__))
+            base.append(aggregate(base_stats, test.__contains__))
+    final = max(keys, key=lambda k: objective(aggregate(stats[k])))
+
+    def avg(xs: list[dict[str, float]]) -> dict[str, float]:
+        return {m: round(sum(x[m] for x in xs) / len(xs), 4) for m in xs[0]}
+
+    return {
+        "chosen": json.loads(final),
+        "questions": len(qids),
+        "folds": folds,
+        "repeats": repeats,
+        "picked_in_folds": picked,
+        "held_out": avg(held),
+        "baseline_held_out": avg(base),
+        "all_rows": {k: {m: round(v, 4) for m, v in aggregate(stats[k]).items()} for k in keys},
+    }
+
+
+class Cache:
+    """Expert distributions per question (`{qid: {culture: probs}}`), computed once and saved."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: dict[str, dict[str, list[float]]] = (
+            json.loads(path.read_text()) if path.is_file() else {}
+        )
+
+    def fill(self, questions: dict[str, SurveyQuestion], qids: list[str]) -> None:
+        todo = [q for q in qids if q not in self.data]
+        if not todo:
+            return
+        from tqdm import tqdm
+
+        from manyshores.config import get_settings
+        from manyshores.experts.base_model import load_base_model
+        from manyshores.experts.committee import Committee
+        from manyshores.experts.registry import ExpertRegistry
+        from manyshores.state import ExpertChoice
+
+        base = load_base_model()
+        registry = ExpertRegistry.from_settings(get_settings(), base)
+        choices: list[ExpertChoice] = []
+        for c in registry.cultures("softprompt"):
+            info = registry.for_culture(c, "softprompt")
+            assert info is not None
+            choices.append(
+                {"id": info.id, "culture": c, "kind": "softprompt", "weight": 1.0, "reason": ""}
+            )
+        committee = Committee(base, registry)
+        for n, qid in enumerate(tqdm(todo, desc="expert distributions"), 1):
+            q = questions[qid]
+            answers = committee.score_options(q.question, list(q.options), None, choices)
+            self.data[qid] = {a["culture"]: list(a["option_probs"] or []) for a in answers}
+            if n % 10 == 0 or n == len(todo):
+                self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data))
+        tmp.replace(self.path)
+
+
+def build_rows(
+    split: dict[str, dict[str, list[float]]],
+    questions: dict[str, SurveyQuestion],
+    memory: SurveyMemory,
+    params: Any,
+    experts: dict[str, dict[str, list[float]]] | None,
+    unseen: bool = False,
+) -> list[Row]:
+    """Rows of `split`; with `unseen`, each country is served as if it had no expert and no
+    answers of its own (its nearest cultures' experts and memories, weighted by similarity)."""
+    rows = []
+    cultures = memory.cultures()
+    for c, answers in split.items():
+        near = nearest_cultures(c, [o for o in cultures if o != c]) if unseen else [(c, 1.0)]
+        for qid, truth in answers.items():
+            q = questions[qid]
+            mems, ws = [], []
+            for o, w in near:
+                a = memory.predict(o, q.question, q.options, exclude={qid}, params=params, qid=qid)
+                if a is not None:
+                    mems.append(a.probs)
+                    ws.append(w)
+            expert = None
+            if experts is not None and qid in experts:
+                have = [(o, w) for o, w in near if o in experts[qid]]
+                if have:
+                    expert = mixture([experts[qid][o] for o, _ in have], [w for _, w in have])
+            rows.append(Row(c, qid, list(truth), expert, mixture(mems, ws)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     from manyshores.experts.defaults import DEFAULT_CONFIG
-    from manyshores.experts.registry import ExpertRegistry
     from manyshores.experts.survey_data import (
         PACKAGE_WVS,
         load_questions,
         load_split,
         split_questions,
     )
-    from manyshores.memory.survey import SurveyMemory
+    from manyshores.memory.survey import MemoryParams, SurveyMemory
 
-    base = load_base_model()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="dev split ({country: {qid: shares}})")
+    ap.add_argument("--cache", default=str(Path.home() / ".cache/manyshores/wvs_tune_experts.json"))
+    ap.add_argument("--out", help="write the result JSON here too")
+    ap.add_argument("--repeats", type=int, default=4)
+    args = ap.parse_args(argv)
+
     questions = load_questions()
     train = load_split(PACKAGE_WVS / "train.json")
-    _, val_q = split_questions(
-        sorted(questions.keys() & train["USA"].keys()),
+    dev = load_split(args.data)
+    memory = SurveyMemory.from_package()
+    both = {c: {**train.get(c, {}), **dev.get(c, {})} for c in set(train) | set(dev)}
+    _, expert_val = split_questions(
+        sorted(questions.keys() & train[sorted(train)[0]].keys()),
         DEFAULT_CONFIG.val_fraction,
         DEFAULT_CONFIG.seed,
     )
-    ev = WvsEvaluator(
-        base, ExpertRegistry.from_settings(get_settings(), base), SurveyMemory.from_package()
-    )
-    data = {c: {q: v for q, v in a.items() if q in val_q} for c, a in train.items()}
-    recs = ev.predict(questions, data, ["softprompt", "memory"])
-    by = {(r["system"], r["country"], r["qid"]): r["probs"] for r in recs}
-    return [
-        {
-            "country": c,
-            "qid": q,
-            "truth": t,
-            "expert": by[("softprompt", c, q)],
-            "memory": by[("memory", c, q)],
-        }
-        for c, a in data.items()
-        for q, t in a.items()
+    # Out of sample for the experts: dev and the train questions they held out.
+    oos = {
+        c: {q: v for q, v in a.items() if q in expert_val or q in dev.get(c, {})}
+        for c, a in both.items()
+    }
+    cache = Cache(Path(args.cache))
+    cache.fill(questions, sorted({q for a in oos.values() for q in a}))
+
+    def plain(r: Row) -> tuple[list[float], int]:
+        return r.memory, expected_position_choice(r.memory)
+
+    # Step 1: memory hyperparameters and the answer rule, folds over train + dev questions.
+    mem_settings = [
+        dict(zip(MEMORY_GRID, v, strict=True)) for v in itertools.product(*MEMORY_GRID.values())
     ]
+    step1_settings = [{**m, "sharpen": s} for m in mem_settings for s in SHARPEN_GRID]
+    mem_rows: dict[str, list[Row]] = {}
+
+    def rows1(s: dict[str, Any], unseen: bool = False) -> list[Row]:
+        key = json.dumps({k: s[k] for k in MEMORY_GRID}) + str(unseen)
+        if key not in mem_rows:
+            params = MemoryParams(**{k: s[k] for k in MEMORY_GRID})
+            mem_rows[key] = build_rows(both, questions, memory, params, None, unseen)
+        return mem_rows[key]
+
+    def predict1(s: dict[str, Any]) -> Callable[[Row], tuple[list[float], int]]:
+        return lambda r: combine(r, 0.0, s["sharpen"])
+
+    default = {"k": 16, "temperature": 0.1, "same_scale_bonus": 0.2, "sharpen": 1.0}
+    step1_settings.remove(default)
+    step1_settings.insert(0, default)  # the baseline's rows: the shipped memory
+    step1 = cross_validate(rows1, step1_settings, predict1, plain, repeats=args.repeats)
+    best1 = step1["chosen"]
+    params = MemoryParams(**{k: best1[k] for k in MEMORY_GRID})
+
+    # Step 2: the expert weight, folds over the questions that are out of sample for the experts.
+    def rows2(s: dict[str, Any], unseen: bool = False) -> list[Row]:
+        key = f"oos{unseen}"
+        if key not in mem_rows:
+            mem_rows[key] = build_rows(oos, questions, memory, params, cache.data, unseen)
+        return mem_rows[key]
+
+    def predict2(s: dict[str, Any]) -> Callable[[Row], tuple[list[float], int]]:
+        return lambda r: combine(r, s["expert_weight"], best1["sharpen"])
+
+    step2_settings = [{"expert_weight": w} for w in WEIGHT_GRID]
+    step2 = cross_validate(rows2, step2_settings, predict2, plain, repeats=args.repeats)
+    w = step2["chosen"]["expert_weight"]
+
+    # The chosen constants for countries served as unseen (nearest cultures only), dev only.
+    def dev_only(rows: list[Row]) -> list[Row]:
+        return [r for r in rows if r.qid in dev.get(r.country, {})]
+
+    unseen_rows = dev_only(rows2({}, unseen=True))
+    seen_rows = dev_only(rows2({}))
+    result = {
+        "step1_memory_and_answer_rule": step1,
+        "step2_expert_weight": step2,
+        "constants": {**best1, "expert_weight": w},
+        "dev": {
+            "memory": mean_scores(seen_rows, plain),
+            "experts": mean_scores(seen_rows, lambda r: combine(r, w, best1["sharpen"])),
+            "memory_unseen_country": mean_scores(unseen_rows, plain),
+            "experts_unseen_country": mean_scores(
+                unseen_rows, lambda r: combine(r, w, best1["sharpen"])
+            ),
+        },
+    }
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return result
 
 
 if __name__ == "__main__":
-    result = cross_validate(collect_rows())
-    print(json.dumps(result, indent=1))
+    main()
