@@ -142,3 +142,9 @@ def test_balancer_rotates_multiple_choice_answers() -> None:
 def test_teacher_request_carries_passage_and_shape() -> None:
     msgs = teacher_messages("survey", "Mexico", "everyday_qa", PASSAGE, "food in Mexico")
     assert PASSAGE in msgs[-1]["content"] and '"options"' in msgs[-1]["content"]
+
+
+def test_short_answer_list_is_cut_to_its_first_answer() -> None:
+    raw = {"question": "What is a common snack?", "answer": "egg / eggs; sandwich; fruit"}
+    fields, why = check_format(raw, "short_answer")
+    assert why is None and fields is not None and fields["answer"] == "egg / eggs"

@@ -79,6 +79,10 @@ def check_format(raw: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, 
             "evidence": evidence,
         }, None
     question, answer = _text(raw, "question"), _text(raw, "answer")
+    if fmt == "short_answer" and ";" in answer:
+        # A teacher copying a passage's answer list ("egg; sandwich; fruit"): the format asks
+        # for one answer, and passages list the most common first.
+        answer = answer.split(";", 1)[0].strip()
     if not question or not answer:
         return None, "question and answer are required"
     if len(answer) > 120:
