@@ -126,3 +126,45 @@ def test_joint_adapter_prompts_each_example_with_its_culture(tiny_base, tmp_path
     )
     assert result.expert_id == "joint.food_qa.lora"
     assert json.loads((result.path / "manifest.json").read_text())["culture"] == "*"
+
+
+def test_graph_committee_prefers_the_culture_task_adapter(tiny_base, tmp_path: Path) -> None:
+    from manyshores.graph.committee import TASK_ADAPTER_REASON, CommitteeBackend
+    from tests.graph_fixtures import tiny_components
+
+    components = tiny_components(tiny_base, tmp_path)
+    train_task_adapter(
+        tiny_base,
+        _examples("KEN"),
+        culture="KEN",
+        task="everyday_qa",
+        root=components.settings.user_experts_dir,
+        config=_cfg(),
+        progress=False,
+    )
+    backend = CommitteeBackend(components)
+
+    def posterior(culture: str, p: float) -> dict:
+        rest = {"id": "TZA", "name": "Tanzania", "p": 1 - p}
+        top = {"id": culture, "name": culture, "p": p}
+        return {"cultures": [top, rest], "ambiguous": False, "unknown": False, "signals": []}
+
+    task = {"name": "open_qa", "question": "What do people eat for breakfast?", "options": []}
+    choices = backend.route(posterior("KEN", 0.9), task)  # type: ignore[arg-type]
+    assert [c["id"] for c in choices] == ["KEN.everyday_qa.lora"]
+    assert choices[0]["reason"].startswith(TASK_ADAPTER_REASON) and choices[0]["kind"] == "lora"
+    answers = backend.answer(choices, text=task["question"], task=task, sources=[], conversation=[])  # type: ignore[arg-type]
+    runner = AdapterRunner(tiny_base, ExpertRegistry.from_settings(components.settings, tiny_base))
+    expected = runner.generate(
+        "KEN.everyday_qa.lora",
+        task_messages("KEN", task["question"]),
+        components.settings.max_new_tokens,
+    )
+    assert answers[0]["text"] == expected
+    # no adapter for the culture, an ambiguous posterior, or a survey question: routing as before
+    for post, t in (
+        (posterior("UGA", 0.9), task),
+        (posterior("KEN", 0.5), task),
+        (posterior("KEN", 0.9), {**task, "name": "multiple_choice", "options": ["a", "b"]}),
+    ):
+        assert all(c["kind"] != "lora" for c in backend.route(post, t))  # type: ignore[arg-type]

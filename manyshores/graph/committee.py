@@ -6,6 +6,11 @@ else a persona; `Committee` runs a batch sharing all it can (one KV cache of the
 for soft prompts, one mixed batch for LoRA); options are mixed by router weight and, for
 questions close to a known survey question, with the culture's known answers (survey memory),
 the `experts` system of `manyshores eval wvs`.
+
+An open question whose culture is clear goes first to that culture's task adapter for the
+detected task (`manyshores.synthesis.routing.route_task_experts`, level `task`), which answers
+with the prompt it was trained on (`synthesis.prompts.task_messages`, retrieved passages as
+notes); without one, routing is unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from manyshores.web.sanitize import format_context_block
 if TYPE_CHECKING:
     from manyshores.graph.components import Components
     from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, Source, TaskInfo
+
+TASK_ADAPTER_REASON = "task adapter: "
+"""Prefix of the router reason of a (culture, task) adapter choice."""
 
 MEMORY_MIN_SIMILARITY = 0.6
 """Survey memory joins only when a known survey question is this similar to the one asked:
@@ -87,6 +95,10 @@ class CommitteeBackend:
             from manyshores.experts.committee import Committee
 
             return Committee(self.components.get_base(), self._get_unlocked("registry"))
+        if name == "runner":
+            from manyshores.synthesis.runner import AdapterRunner
+
+            return AdapterRunner(self.components.get_base(), self._get_unlocked("registry"))
         from manyshores.memory.survey import SurveyMemory
 
         return SurveyMemory.from_package()
@@ -96,7 +108,31 @@ class CommitteeBackend:
             self._parts[name] = self._build(name)
         return self._parts[name]
 
+    def _task_adapter(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
+        """The confident culture's adapter for the detected task, as the only expert, or []."""
+        from manyshores.synthesis.routing import route_task_experts
+
+        if task["options"] or posterior.get("unknown") or not posterior.get("cultures"):
+            return []
+        dist = {c["id"]: c["p"] for c in posterior["cultures"]}
+        found = route_task_experts(self._part("registry"), dist, task["name"])
+        if found.level != "task":
+            return []  # general experts and committees: the routing below knows them better
+        culture = max(dist, key=lambda c: dist[c])
+        return [
+            {
+                "id": found.expert_ids[0],
+                "culture": culture,
+                "kind": "lora",
+                "weight": 1.0,
+                "reason": TASK_ADAPTER_REASON + found.reason,
+            }
+        ]
+
     def route(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
+        adapter = self._task_adapter(posterior, task)
+        if adapter:
+            return adapter
         # The shipped soft prompts were trained to answer survey options; on free text they
         # derail a small model, so open questions go to persona experts of the same cultures.
         kind = "softprompt" if task["options"] else "persona"
@@ -118,8 +154,23 @@ class CommitteeBackend:
             return committee.score_options(  # type: ignore[no-any-return]
                 task["question"], task["options"], context, choices
             )
-        messages = expert_messages(task, sources, conversation)
         max_new = self.components.settings.max_new_tokens
+        if len(choices) == 1 and choices[0]["reason"].startswith(TASK_ADAPTER_REASON):
+            from manyshores.synthesis.prompts import task_messages
+
+            start = time.perf_counter()
+            chat = task_messages(
+                choices[0]["culture"],
+                task["question"],
+                context=[s["snippet"] for s in sources if s["snippet"]],
+            )
+            text = self._part("runner").generate(choices[0]["id"], chat, max_new)
+            if on_token is not None:
+                on_token(text)
+            return [
+                {**_answer_base(choices[0]), "text": text, "seconds": time.perf_counter() - start}
+            ]
+        messages = expert_messages(task, sources, conversation)
         if on_token is not None and len(choices) == 1 and choices[0]["kind"] == "persona":
             # One persona answering alone: stream its tokens to the caller as they come.
             start = time.perf_counter()
