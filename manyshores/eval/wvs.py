@@ -29,12 +29,17 @@ if TYPE_CHECKING:
 
 SYSTEMS = ("base", "prompted", "joint", "softprompt", "memory", "experts", "graph")
 JOINT_ID = "wvs-joint-softprompt"
-EXPERT_WEIGHT = 0.2
-"""Exponent of the expert in the `experts` product with survey memory (chosen on the train
-questions the experts held out, never on dev; see `manyshores.eval.wvs_tune`)."""
-CHOICE_SHARPEN = 1.5
-"""The `experts` answer is the expected position of the product raised to this power: a sharper
-belief moves the answer toward the mode (chosen like EXPERT_WEIGHT)."""
+EXPERT_WEIGHT = 0.0
+"""Exponent of the expert in the `experts` product with survey memory. Chosen by 5-fold
+cross-validation with folds by question (4 reshuffles) over the questions that are out of sample
+for the experts (dev and the train questions they held out to stop early): the shipped one-epoch
+soft prompts add nothing that survey memory does not already give, so the choice is 0 (see
+`python -m manyshores.eval.wvs_tune` and the README)."""
+CHOICE_SHARPEN = 1.25
+"""The `experts` answer is the option nearest the expected position of the belief raised to this
+power: a sharper belief moves the answer toward the mode. Chosen by question-fold CV over train
+and dev questions together (survey memory leaves the asked question out, so all are out of
+sample), like EXPERT_WEIGHT."""
 
 
 @dataclass
@@ -146,7 +151,7 @@ class WvsEvaluator:
         q: SurveyQuestion,
         countries: list[str],
         systems: list[str],
-        graph: Callable[[str, SurveyQuestion], list[float]] | None,
+        graph: Callable[[str, SurveyQuestion], tuple[list[float], int]] | None,
     ) -> list[dict[str, Any]]:
         from manyshores.experts.committee import Committee
 
@@ -217,7 +222,7 @@ class WvsEvaluator:
                     sharp = product_with_memory(sp, mem, self.expert_weight, self.choice_sharpen)
                     decided[("experts", c)] = expected_position_choice(sharp)
             if graph is not None:
-                out[("graph", c)] = graph(c, q)
+                out[("graph", c)], decided[("graph", c)] = graph(c, q)
         return [
             {
                 "system": s,
@@ -231,15 +236,17 @@ class WvsEvaluator:
         ]
 
 
-def _graph_runner() -> Callable[[str, SurveyQuestion], list[float]]:
-    """The whole graph on a user message that names the country and lists the options."""
+def _graph_runner() -> Callable[[str, SurveyQuestion], tuple[list[float], int]]:
+    """The whole graph on a user message that names the country and lists the options.
+
+    Returns the graph's option distribution and the option it answered with."""
     try:
         from manyshores.graph.assistant import CultureAssistant
     except ImportError as exc:
         raise InvalidInputError(f"system `graph` is not available yet: {exc}") from exc
     assistant = CultureAssistant()
 
-    def run(country: str, q: SurveyQuestion) -> list[float]:
+    def run(country: str, q: SurveyQuestion) -> tuple[list[float], int]:
         opts = "\n".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(q.options))
         text = (
             f"I live in {culture_name(country)}. {q.question}\n{opts}\n"
@@ -249,10 +256,14 @@ def _graph_runner() -> Callable[[str, SurveyQuestion], list[float]]:
         probs = list(
             getattr(result, "option_probs", None) or result.to_json().get("option_probs") or []
         )
+        choice = result.values.get("choice")
         if len(probs) != len(q.options):  # the graph did not see a multiple-choice task
-            probs = [1.0 / len(q.options)] * len(q.options)
+            probs, choice = [1.0 / len(q.options)] * len(q.options), None
         total = sum(probs) or 1.0
-        return [p / total for p in probs]
+        probs = [p / total for p in probs]
+        if not isinstance(choice, int) or not 0 <= choice < len(probs):
+            choice = expected_position_choice(probs)
+        return probs, choice
 
     return run
 
