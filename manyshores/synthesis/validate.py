@@ -59,6 +59,12 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
     return None
 
 
+def _is_placeholder(value: str) -> bool:
+    """A value copied from the requested shape instead of written (`...`, `<the answer>`)."""
+    low = value.lower()
+    return low in _PLACEHOLDERS or (low.startswith("<") and low.endswith(">"))
+
+
 def _text(raw: dict[str, Any], key: str) -> str:
     value = raw.get(key)
     return " ".join(str(value).split()) if isinstance(value, (str, int, float)) else ""
@@ -87,7 +93,7 @@ def check_format(raw: dict[str, Any], fmt: str) -> tuple[dict[str, Any] | None, 
         return None, "question and answer are required"
     if len(answer) > 120:
         return None, "answer too long for its format"
-    if answer.lower() in _PLACEHOLDERS or evidence.lower() in _PLACEHOLDERS:
+    if any(_is_placeholder(v) for v in (question, answer, evidence)):
         return None, "the reply copies the requested shape's placeholders"
     fields: dict[str, Any] = {
         "question": question,
