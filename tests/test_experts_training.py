@@ -40,3 +40,40 @@ def test_lora_training_steps(tiny_base):
     hist = metrics["history"]
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert any("lora_A" in k for k in weights)
+
+
+def test_prior_is_multiplied_into_the_trained_answer(tiny_base):
+    from dataclasses import replace
+
+    import torch
+
+    from manyshores.experts.softprompt.train import _group_loss
+
+    params = torch.zeros(1, 3, tiny_base.model.config.hidden_size)
+    plain = _ex(0, "Is tea good?", (1.0, 0.0, 0.0))
+    right = replace(plain, prior=(0.98, 0.01, 0.01))  # knows the answer already: loss near 0
+    wrong = replace(plain, prior=(0.01, 0.01, 0.98))
+    with torch.no_grad():
+        base_loss = _group_loss(tiny_base, [plain], params).item()
+        assert _group_loss(tiny_base, [right], params).item() < min(0.1, base_loss)
+        assert _group_loss(tiny_base, [wrong], params).item() > base_loss
+
+
+def test_trained_expert_leaves_its_survey_for_memory(tiny_base, tmp_path):
+    from manyshores.experts.survey_data import SurveyQuestion
+    from manyshores.experts.training import SURVEY_FILE, train_expert
+    from manyshores.memory.survey import SurveyMemory
+
+    opts = ("Agree", "Neither", "Disagree")
+    texts = ["Is tea good?", "Do you like rain?", "Should parks be free?", "Is work important?"]
+    questions = {f"q{i}": SurveyQuestion(f"q{i}", t, opts) for i, t in enumerate(texts, 1)}
+    data = {"XYZ": {q: [0.1, 0.1, 0.8] for q in questions}}
+    cfg = SoftPromptConfig(num_virtual_tokens=2, epochs=1, val_fraction=0.25)
+    manifest = train_expert(tiny_base, tmp_path, "XYZ", "softprompt", questions, data, cfg)
+    assert (tmp_path / manifest.id / SURVEY_FILE).is_file()
+    memory = SurveyMemory.from_package(user_store=tmp_path)
+    assert "XYZ" in memory.cultures() and "USA" in memory.cultures()
+    assert "Q1" in memory.questions and f"{manifest.id}:q1" in memory.questions
+    found = memory.predict("XYZ", "Are teas good?", list(opts))
+    assert found is not None and found.probs[2] > 0.7
+    assert "XYZ" not in SurveyMemory.from_package(user_store=False).cultures()

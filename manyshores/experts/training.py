@@ -19,7 +19,7 @@ from manyshores.experts.survey_data import data_hash, items_for, split_questions
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
-    from manyshores.experts.survey_data import SurveyQuestion
+    from manyshores.experts.survey_data import SurveyItem, SurveyQuestion
 
 
 def train_expert(
@@ -71,5 +71,25 @@ def train_expert(
         hyperparameters=asdict(config),
         metrics=metrics,
     )
-    save_expert(root, manifest, tensors)
+    path = save_expert(root, manifest, tensors)
+    save_survey(path, culture, items)
     return manifest
+
+
+SURVEY_FILE = "survey.json"
+"""Beside an expert trained on survey data: its questions and the culture's answer shares, so
+that survey memory (`manyshores.memory.survey`) can answer from them too."""
+
+
+def save_survey(path: Path, culture: str, items: list[SurveyItem]) -> None:
+    """Write the training survey of an expert into its directory (`SURVEY_FILE`)."""
+    import json
+
+    payload = {
+        "questions": [
+            {"id": i.question.id, "question": i.question.question, "options": i.question.options}
+            for i in items
+        ],
+        "answers": {culture: {i.question.id: list(i.target) for i in items}},
+    }
+    (path / SURVEY_FILE).write_text(json.dumps(payload))

@@ -76,11 +76,54 @@ class SurveyMemory:
     _vectors: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_package(cls, params: MemoryParams | None = None) -> SurveyMemory:
-        """The WVS train split shipped in `manyshores/data/wvs`."""
+    def from_package(
+        cls, params: MemoryParams | None = None, user_store: Path | None | bool = True
+    ) -> SurveyMemory:
+        """The WVS train split shipped in `manyshores/data/wvs`, plus the surveys that experts
+        in the user's store were trained on (`user_store`: that store's directory; True for the
+        configured one, False for none)."""
         from manyshores.experts.survey_data import PACKAGE_WVS
 
-        return cls.from_files(PACKAGE_WVS / "questions.json", PACKAGE_WVS / "train.json", params)
+        memory = cls.from_files(PACKAGE_WVS / "questions.json", PACKAGE_WVS / "train.json", params)
+        if user_store is True:
+            from manyshores.config import get_settings
+
+            user_store = get_settings().user_experts_dir
+        if isinstance(user_store, Path):
+            memory.add_store_surveys(user_store)
+        return memory
+
+    def add_store_surveys(self, root: Path) -> int:
+        """Add the survey beside each expert of a store (written by `manyshores experts train`).
+
+        Question ids are namespaced by the expert id (`<id>:<question id>`), so a user's `Q1`
+        never overwrites the WVS `Q1`. Returns the number of answers added."""
+        import json
+
+        from manyshores.experts.training import SURVEY_FILE
+
+        added = 0
+        if not root.is_dir():
+            return 0
+        for path in sorted(root.glob(f"*/{SURVEY_FILE}")):
+            try:
+                raw = json.loads(path.read_text())
+                qs = {q["id"]: (str(q["question"]), tuple(q["options"])) for q in raw["questions"]}
+                answers = raw["answers"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged file must not break memory for everyone
+            ns = path.parent.name
+            for qid, q in qs.items():
+                self.questions[f"{ns}:{qid}"] = q
+            for culture, shares in answers.items():
+                known = self.answers.setdefault(culture, {})
+                for qid, dist in shares.items():
+                    if qid in qs and len(dist) == len(qs[qid][1]):
+                        known[f"{ns}:{qid}"] = [float(x) for x in dist]
+                        added += 1
+        if self._vectors:  # already embedded: embed the new questions too
+            self._embed_all()
+        return added
 
     @classmethod
     def from_files(

@@ -55,6 +55,13 @@ class PromptExample:
     suffix: str = ""
     """Text after the virtual tokens (the joint expert names the culture there, so that all
     cultures still share the question's prefix)."""
+    prior: tuple[float, ...] | None = None
+    """A distribution the expert's answer is multiplied with during training (product of
+    experts), e.g. survey memory's: the expert then learns what the prior misses."""
+
+
+PRIOR_EPS = 1e-6
+"""Added to a prior before its log (the same floor as `experts.aggregate.product_with_memory`)."""
 
 
 @dataclass
@@ -108,6 +115,14 @@ def _group_loss(base: BaseModel, group: list[PromptExample], params: torch.Tenso
         ]
     hidden = run_virtual(base, prefix, rows)
     logp = label_logprobs(base, hidden, label_token_ids(base, group[0].n_options))
+    if any(ex.prior is not None for ex in group):
+        n = group[0].n_options
+        prior = torch.tensor(
+            [ex.prior if ex.prior is not None else [1.0 / n] * n for ex in group],
+            dtype=logp.dtype,
+            device=logp.device,
+        )
+        logp = torch.log_softmax(logp + torch.log(prior + PRIOR_EPS), dim=-1)
     target = torch.tensor([ex.target for ex in group], dtype=logp.dtype, device=logp.device)
     return -(target * logp).sum(-1)  # per row
 
