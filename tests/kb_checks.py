@@ -81,10 +81,46 @@ def check_unknown_culture_searches_everything(kb: KnowledgeBase) -> None:
     assert hits[0].culture == "JPN"
 
 
+def check_topic_digests(kb: KnowledgeBase) -> None:
+    """A digest is found by its index vector even when specific passages are closer, takes the
+    slots after the best specific passage, and leaving any of its questions out leaves it out."""
+    from manyshores.memory.embeddings import embed
+
+    specific = [
+        Document(
+            f"In Peru: What is eaten for {meal}? People from Peru answer: {dish}.",
+            "PER",
+            f"d#{i}",
+            kind="blend",
+            question_id=f"q-{meal}",
+        )
+        for i, (meal, dish) in enumerate(
+            [("breakfast", "bread"), ("lunch", "ceviche"), ("dinner", "soup"), ("dessert", "flan")]
+        )
+    ]
+    centre = embed(["What food do people eat at meals?"])[0]
+    digest = Document(
+        "In Peru, answers people gave to related questions: rice, potatoes, lomo saltado.",
+        "PER",
+        "d#digest",
+        kind="blend-digest",
+        members=("q-lunch", "q-snack"),
+        vector=tuple(centre),
+    )
+    kb.add([*specific, digest])
+    hits = kb.query("What is eaten for lunch in Peru?", {"PER": 1.0}, k=2)
+    # the closest specific passage and the digest, best score first
+    assert {h.source for h in hits} == {"d#1", "d#digest"}
+    assert hits[0].score >= hits[1].score
+    hits = kb.query("What is eaten for lunch?", {"PER": 1.0}, k=3, exclude_question_ids={"q-snack"})
+    assert all(h.kind != "blend-digest" for h in hits) and len(hits) == 3
+
+
 ALL_CHECKS = [
     check_add_is_idempotent,
     check_culture_filter_and_sources,
     check_weighting_and_dedup,
     check_exclude_question_ids,
     check_unknown_culture_searches_everything,
+    check_topic_digests,
 ]

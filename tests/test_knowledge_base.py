@@ -191,3 +191,100 @@ def test_blend_groups_cover_related_questions():
     assert doc is not None and doc.group_ids == ("a", "b")
     assert "ans-a" in doc.text and "ans-b" in doc.text
     assert doc.metadata()["g1"] == "b"
+
+
+# --------------------------------------------------------------------------- topic digests
+def _row(qid: str, question: str, answers: list[tuple[str, int]], culture: str = "KEN") -> dict:
+    return {
+        "id": qid,
+        "culture": culture,
+        "blend_name": "Kenya",
+        "language": "sw",
+        "question": question,
+        "en_question": question,
+        "annotations": [{"answers": [a], "en_answers": [a], "count": c} for a, c in answers],
+    }
+
+
+def test_query_text_strips_the_filtered_cultures_names():
+    from manyshores.memory.knowledge_base import query_text
+
+    assert query_text("What is the most popular fruit in Algeria?", {"DZA": 1.0}) == (
+        "What is the most popular fruit?"
+    )
+    assert query_text("Who is the best player in the US?", {"USA": 1.0, "GBR": 0.5}) == (
+        "Who is the best player?"
+    )
+    assert query_text("Fruit in Algeria?", None) == "Fruit in Algeria?"  # unfiltered: unchanged
+
+
+def test_blend_digest_ranks_answers_and_fits_the_snippet():
+    from manyshores.memory.ingest import DIGEST_CHARS, blend_digest_document, cluster_questions
+
+    rows = [
+        _row("a", "What is eaten for breakfast in Kenya?", [("chai", 5), ("mandazi", 2)]),
+        _row("b", "What is a common snack in Kenya?", [("mandazi", 1), ("samosa", 4)]),
+        _row(
+            "c",
+            "What is drunk in the morning in Kenya?",
+            [("chai", 1)] + [(f"drink {i}", 1) for i in range(80)],
+        ),
+    ]
+    doc = blend_digest_document(rows, "Kenya.json", [1.0, 0.0])
+    assert doc is not None and doc.kind == "blend-digest" and doc.culture == "KEN"
+    assert doc.members == ("a", "b", "c") and doc.metadata()["members"] == ["a", "b", "c"]
+    assert doc.vector == (1.0, 0.0)
+    # chai (3 questions) before mandazi (2) before samosa (1, but 4 votes) before the rest
+    assert doc.text.index("chai") < doc.text.index("mandazi") < doc.text.index("samosa")
+    assert len(doc.text) <= DIGEST_CHARS and "drink 79" not in doc.text
+    texts = {
+        "a": "What is eaten for breakfast?",
+        "b": "What do people eat in the morning?",
+        "c": "Which sport is most popular?",
+        "d": "What is the favourite team sport?",
+    }
+    clusters = cluster_questions(texts, size=2)
+    assert sorted(sorted(ids) for ids, _ in clusters) == [["a", "b"], ["c", "d"]]
+    assert all(abs(sum(v * v for v in centre) - 1.0) < 1e-4 for _, centre in clusters)
+
+
+def test_load_blend_digests_only_from_the_given_questions(tmp_path):
+    from manyshores.memory.ingest import load_blend
+
+    blend = tmp_path / "blend"
+    blend.mkdir()
+    rows = [
+        _row("a", "What is eaten for breakfast in Kenya?", [("chai", 5)]),
+        _row("b", "What do people eat in the morning in Kenya?", [("mandazi", 2)]),
+        _row("c", "What is a breakfast drink in Kenya?", [("uji", 2)]),
+    ]
+    (blend / "Kenya.json").write_text(json.dumps(rows))
+    docs = list(load_blend(blend))
+    digests = [d for d in docs if d.kind == "blend-digest"]
+    assert digests and all(d.vector is not None for d in digests)
+    docs = list(load_blend(blend, question_ids={"a", "b"}))
+    assert {d.question_id for d in docs if d.kind == "blend"} == {"a", "b"}
+    assert all("c" not in d.members and "uji" not in d.text for d in docs)
+
+
+def test_blend_folds_never_see_the_asked_question_and_ceiling(tmp_path):
+    from manyshores.eval.kb import blend_answer_ceiling, evaluate_blend_folds, score_blend
+
+    blend = tmp_path / "blend"
+    blend.mkdir()
+    rows = [
+        _row("a", "What is eaten for breakfast in Kenya?", [("chai", 5), ("bread", 1)]),
+        _row("b", "What do people eat in the morning in Kenya?", [("chai", 2)]),
+        _row("c", "What is a breakfast drink in Kenya?", [("uji", 2)]),
+        _row("d", "What is the favourite sport in Kenya?", [("running", 3)]),
+        _row("e", "Which sport do children play in Kenya?", [("football", 3), ("running", 1)]),
+    ]
+    (blend / "Kenya.json").write_text(json.dumps(rows))
+    preds = list(evaluate_blend_folds(blend, folds=2, k=5))
+    assert sorted(p["id"] for p in preds) == [f"KEN:{q}" for q in "abcde"]
+    for p in preds:
+        qid = p["id"].split(":")[1]
+        assert all(not h["source"].endswith(f"#{qid}") for h in p["hits"])
+    assert set(score_blend(preds, blend)["per_culture"]) == {"KEN"}
+    # a, b (chai), d, e (running) have an answer among the others' annotations; c (uji) not
+    assert blend_answer_ceiling(blend)["per_culture"] == {"KEN": 0.8}

@@ -207,28 +207,52 @@ def eval_kb_blend(
     k: int = typer.Option(5, "--k", min=1, max=100),
     ingest: bool = typer.Option(False, help="Ingest the BLEnD files first (idempotent)."),
     exclude_own: bool = typer.Option(False, help="Leave each question's own passages out."),
+    folds: int = typer.Option(
+        0,
+        "--folds",
+        min=0,
+        help="Cross-validate instead: N temporary bases, each built without one fold of "
+        "questions, asked that fold (the stand-in for held-back questions).",
+    ),
     local_language: bool = typer.Option(False, help="Query with the local-language question."),
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON report here."),
 ) -> None:
     """Top-k hit rate on BLEnD questions (a passage containing a human answer), per culture."""
-    from manyshores.eval.kb import blend_queries, evaluate_rows, score_blend
+    from manyshores.eval.kb import (
+        blend_answer_ceiling,
+        blend_queries,
+        evaluate_blend_folds,
+        evaluate_rows,
+        score_blend,
+    )
     from manyshores.memory.ingest import load_blend
     from manyshores.memory.knowledge_base import KnowledgeBase
 
-    kb = KnowledgeBase.open(get_settings())
-    if ingest:
-        _ingest(kb, f"BLEnD {blend}", load_blend(blend))
     rows = blend_queries(blend, local_language=local_language)
-    preds = _with_progress(
-        rows,
-        "retrieving",
-        lambda adv: evaluate_rows(kb, rows, k=k, exclude_own=exclude_own, progress=adv),
-    )
+    if folds:
+        preds = _with_progress(
+            rows,
+            f"{folds}-fold",
+            lambda adv: evaluate_blend_folds(
+                blend, folds=folds, k=k, local_language=local_language, progress=adv
+            ),
+        )
+    else:
+        kb = KnowledgeBase.open(get_settings())
+        if ingest:
+            _ingest(kb, f"BLEnD {blend}", load_blend(blend))
+        preds = _with_progress(
+            rows,
+            "retrieving",
+            lambda adv: evaluate_rows(kb, rows, k=k, exclude_own=exclude_own, progress=adv),
+        )
     report = {
         "k": k,
         "exclude_own": exclude_own,
+        "folds": folds,
         "query_language": "local" if local_language else "en",
         **score_blend(preds, blend),
+        "ceiling": blend_answer_ceiling(blend),
     }
     text = json.dumps(report, indent=2)
     if out:

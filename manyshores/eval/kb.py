@@ -5,22 +5,29 @@ Output lines, same order: `{"id": str, "hits": [{"culture", "source", "text", "s
 
 `blend_queries` builds such an input from BLEnD files; `score_blend` counts, per culture, the
 questions with a passage containing one of the human answers among the hits. With
-`exclude_own=True` a line's own question (`qid`) is left out of the search, which measures how
-well the knowledge base serves questions it has no passage for (the held-back ones).
+`exclude_own=True` a line's own question (`qid`) is left out of the search (with every grouped
+passage and digest carrying its answers). `evaluate_blend_folds` is the faithful stand-in for
+held-back questions: the knowledge base of each fold is built (digests included) from the other
+folds' questions only, as the real base is built without the held-back ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import tempfile
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from manyshores.config import Settings
 from manyshores.errors import InvalidInputError
-from manyshores.memory.ingest import blend_files
+from manyshores.memory.ingest import blend_files, load_blend
 from manyshores.memory.knowledge_base import KnowledgeBase
+from manyshores.memory.passages import Document
 
 CultureGuess = Callable[[str], dict[str, float] | None]
 
@@ -128,4 +135,87 @@ def score_blend(preds: Iterable[dict[str, Any]], blend_dir: Path) -> dict[str, A
         "mean": round(sum(per.values()) / len(per), 4) if per else 0.0,
         "min": min(per.values()) if per else 0.0,
         "questions": sum(n for _, n in totals.values()),
+    }
+
+
+def fold_of(question_id: str, folds: int) -> int:
+    """Stable fold of a question id (the same for every culture and every run)."""
+    return zlib.crc32(question_id.encode()) % folds
+
+
+def evaluate_blend_folds(
+    blend_dir: Path,
+    *,
+    folds: int = 10,
+    k: int = 5,
+    local_language: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Predictions for every BLEnD question, each from a base that never saw it.
+
+    Questions are split into `folds` by id; for each fold a fresh embedded store in a temporary
+    directory gets the passages and digests of the other folds' questions (digests clustered
+    and ranked without the fold), and the fold's questions are asked against it. Embeddings are
+    computed once and reused across folds.
+    """
+    if folds < 2:
+        raise InvalidInputError("--folds needs at least 2 folds")
+    from manyshores.memory.embeddings import embed
+
+    rows = blend_queries(blend_dir, local_language=local_language)
+    qids = {str(r["qid"]) for r in rows}
+    vectors: dict[str, tuple[float, ...]] = {}
+
+    def with_vectors(docs: list[Document]) -> list[Document]:
+        missing = list(
+            dict.fromkeys(d.text for d in docs if d.vector is None and d.text not in vectors)
+        )
+        for start in range(0, len(missing), 256):
+            chunk = missing[start : start + 256]
+            for text, vec in zip(chunk, embed(chunk), strict=True):
+                vectors[text] = tuple(vec)
+        return [
+            d if d.vector is not None else dataclasses.replace(d, vector=vectors[d.text])
+            for d in docs
+        ]
+
+    for fold in range(folds):
+        keep = {q for q in qids if fold_of(q, folds) != fold}
+        docs = with_vectors(list(load_blend(blend_dir, question_ids=keep)))
+        asked = [r for r in rows if fold_of(str(r["qid"]), folds) == fold]
+        with tempfile.TemporaryDirectory(prefix="manyshores-kb-fold-") as tmp:
+            kb = KnowledgeBase.open(Settings(home=Path(tmp)))
+            kb.add(docs)
+            yield from evaluate_rows(kb, asked, k=k, progress=progress)
+
+
+def blend_answer_ceiling(blend_dir: Path) -> dict[str, Any]:
+    """Per culture, the share of questions with a human answer found (same matching as
+    `score_blend`) anywhere in the other questions' annotations of that culture: no base built
+    from the files can do better for a question it has no passage of its own for."""
+    per: dict[str, float] = {}
+    for path in blend_files(blend_dir):
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        answers = {
+            str(r["id"]): "\n".join(
+                str(a)
+                for ann in r.get("annotations") or []
+                for a in [*ann.get("en_answers", []), *ann.get("answers", [])]
+            )
+            for r in rows
+        }
+        hit = n = 0
+        for row in rows:
+            pats = _answer_matchers(row)
+            if not pats:
+                continue
+            others = "\n".join(t for q, t in answers.items() if q != str(row["id"]))
+            hit += any(p.search(others) for p in pats)
+            n += 1
+        if n:
+            per[str(rows[0]["culture"])] = round(hit / n, 4)
+    return {
+        "per_culture": per,
+        "mean": round(sum(per.values()) / len(per), 4) if per else 0.0,
+        "min": min(per.values()) if per else 0.0,
     }

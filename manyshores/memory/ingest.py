@@ -3,22 +3,24 @@
 - `load_path`: JSONL (`{"text", "culture"?, "source"?, "lang"?, "kind"?}` per line), Markdown
   (split at headings, then into chunks) and plain text (split at blank lines, then chunks).
 - `load_blend`: BLEnD files (`../shared/data/blend/`): one English passage per question and
-  culture with the human answers, plus one in the local language; the question id is kept in
-  the metadata so an evaluation can leave its own questions out.
+  culture with the human answers, plus one in the local language, plus per-culture topic
+  digests (the most frequent answers across about a dozen related questions); question ids
+  are kept in the metadata so an evaluation can leave its own questions out.
 - `load_wvs`: World Values Survey answer shares (`../shared/data/wvs/train.json`) as one
   statement per country and question.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.memory.passages import MAX_GROUP, Document
+from manyshores.memory.passages import MAX_GROUP, SNIPPET_CHARS, Document
 
 CHUNK_CHARS = 800
 """Target passage length: long enough to carry a fact with its context, short for MiniLM."""
@@ -27,6 +29,11 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 
 CultureGuess = Callable[[str], str | None]
+
+DIGEST_QUESTIONS = 12
+"""Questions per topic digest on average (k-means over the question wording)."""
+DIGEST_CHARS = SNIPPET_CHARS
+"""A digest fits the snippet the graph keeps, so every answer it carries reaches the model."""
 
 
 def culture_name(culture: str) -> str:
@@ -260,29 +267,164 @@ def blend_group_document(rows: list[dict[str, Any]], file_name: str) -> Document
     )
 
 
-def load_blend(directory: Path, *, groups: bool = True) -> Iterator[Document]:
-    """Every passage of every BLEnD file in `directory`.
+def strip_place(text: str, names: Iterable[str]) -> str:
+    """`text` without the place names ("... for kids in Algeria?" → "... for kids?"): the
+    culture filter already says where, and the name only pulls all of a culture's questions
+    together."""
+    for name in names:
+        if not name:
+            continue
+        n = re.escape(name)
+        text = re.sub(
+            rf"\b(?:in|of|from|for|at|to|across) (?:the )?{n}(?:'s)?(?!\w)", "", text, flags=re.I
+        )
+        text = re.sub(rf"(?<!\w)(?:the )?{n}(?:'s)?(?!\w)", "", text, flags=re.I)
+    return " ".join(text.split()).replace(" ?", "?").replace(" .", ".")
 
-    Per question and culture: an English and a local-language passage. With `groups`, also one
-    passage per group of up to MAX_GROUP related questions (grouped once over all files by their
-    English wording), so a question the base has no passage for still finds the answers to
-    several neighbouring questions in one retrieved passage.
+
+def cluster_questions(
+    texts: dict[str, str], size: int = DIGEST_QUESTIONS, iterations: int = 20
+) -> list[tuple[list[str], list[float]]]:
+    """Topic clusters of about `size` questions: `(ids, unit centroid)` per cluster.
+
+    Spherical k-means over the MiniLM embeddings of the (place-free) wordings, started from
+    farthest-point seeds in sorted id order, so the same questions always give the same clusters.
+    """
+    import numpy as np
+
+    from manyshores.memory.embeddings import embed
+
+    ids = sorted(texts)
+    if len(ids) < 2:
+        return []
+    x = np.asarray(embed([texts[i] for i in ids]), dtype=np.float32)
+    k = max(1, min(len(ids), round(len(ids) / max(size, 1))))
+    seeds = [0]
+    dist = 1.0 - x @ x[0]
+    for _ in range(1, k):
+        seeds.append(int(np.argmax(dist)))
+        dist = np.minimum(dist, 1.0 - x @ x[seeds[-1]])
+    centres = x[seeds].copy()
+    for _ in range(iterations):
+        labels = np.argmax(x @ centres.T, axis=1)
+        for j in range(k):
+            members = x[labels == j]
+            if len(members):
+                v = members.sum(axis=0)
+                centres[j] = v / max(float(np.linalg.norm(v)), 1e-9)
+    labels = np.argmax(x @ centres.T, axis=1)
+    out = []
+    for j in range(k):
+        members = [ids[i] for i in np.flatnonzero(labels == j)]
+        if len(members) > 1:
+            out.append((members, centres[j].tolist()))
+    return out
+
+
+def ranked_answers(rows: list[dict[str, Any]]) -> list[str]:
+    """English answers over several questions: named by the most questions first, then by
+    annotators; each answer once (its first English wording)."""
+    questions: dict[str, set[str]] = {}
+    votes: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for row in rows:
+        for ann in row.get("annotations") or []:
+            en = [str(a).strip() for a in ann.get("en_answers") or [] if str(a).strip()]
+            if not en:
+                continue
+            key = en[0].lower()
+            shown.setdefault(key, en[0])
+            questions.setdefault(key, set()).add(str(row["id"]))
+            votes[key] = votes.get(key, 0) + int(ann.get("count", 1))
+    order = sorted(shown, key=lambda a: (-len(questions[a]), -votes[a], a))
+    return [shown[a] for a in order]
+
+
+def blend_digest_document(
+    rows: list[dict[str, Any]],
+    file_name: str,
+    vector: Sequence[float] | None = None,
+    *,
+    max_chars: int = DIGEST_CHARS,
+) -> Document | None:
+    """A culture's most frequent answers across related questions, in one passage.
+
+    Indexed by `vector` (the centroid of the questions' wording) when given: the passage is a
+    list of answers, so its own embedding says little about which questions it serves.
+    """
+    rows = [r for r in rows if r.get("annotations")]
+    if len(rows) < 2:
+        return None
+    culture = str(rows[0]["culture"])
+    name = str(rows[0].get("blend_name") or culture_name(culture)).replace("_", " ")
+    text = f"In {name}, answers people gave to related questions:"
+    first = True
+    for answer in ranked_answers(rows):
+        piece = f"{' ' if first else ', '}{answer}"
+        if len(text) + len(piece) + 1 > max_chars:
+            break
+        text += piece
+        first = False
+    if first:
+        return None
+    ids = tuple(sorted(str(r["id"]) for r in rows))
+    key = hashlib.sha256("+".join(ids).encode()).hexdigest()[:12]
+    return Document(
+        text + ".",
+        culture,
+        f"blend:{file_name}#digest:{key}",
+        kind="blend-digest",
+        lang="en",
+        members=ids,
+        vector=tuple(float(v) for v in vector) if vector is not None else None,
+    )
+
+
+def load_blend(
+    directory: Path,
+    *,
+    groups: bool = False,
+    digests: bool = True,
+    question_ids: Collection[str] | None = None,
+) -> Iterator[Document]:
+    """Every passage of every BLEnD file in `directory` (only `question_ids` when given).
+
+    Per question and culture: an English and a local-language passage. With `digests`, also
+    per culture one topic digest per cluster of about DIGEST_QUESTIONS related questions
+    (clustered once over all files by their place-free English wording), so a question the base
+    has no passage for still finds the answers its culture gave to a dozen neighbouring
+    questions in one passage. With `groups`, the older passages of up to MAX_GROUP related
+    questions with each question's top answers.
     """
     files = [(path, _read_blend(path)) for path in blend_files(directory)]
+    if question_ids is not None:
+        keep = set(question_ids)
+        files = [(p, [r for r in rows if str(r["id"]) in keep]) for p, rows in files]
     for path, rows in files:
         for row in rows:
             yield from blend_documents(row, path.name)
-    if not groups:
-        return
     texts: dict[str, str] = {}
     for _, rows in files:
         for row in rows:
-            texts.setdefault(str(row["id"]), str(row.get("en_question") or row.get("question")))
+            name = str(row.get("blend_name") or "").replace("_", " ")
+            question = str(row.get("en_question") or row.get("question"))
+            texts.setdefault(str(row["id"]), strip_place(question, [name]))
+    if digests:
+        for members, centre in cluster_questions(texts):
+            for path, rows in files:
+                by_id = {str(r["id"]): r for r in rows}
+                doc = blend_digest_document(
+                    [by_id[q] for q in members if q in by_id], path.name, centre
+                )
+                if doc is not None:
+                    yield doc
+    if not groups:
+        return
     for group in group_questions(texts):
         for path, rows in files:
             by_id = {str(r["id"]): r for r in rows}
-            members = [by_id[q] for q in group if q in by_id]
-            doc = blend_group_document(members, path.name) if len(members) > 1 else None
+            group_rows = [by_id[q] for q in group if q in by_id]
+            doc = blend_group_document(group_rows, path.name) if len(group_rows) > 1 else None
             if doc is not None:
                 yield doc
 

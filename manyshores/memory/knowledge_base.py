@@ -15,6 +15,8 @@ hung server gives an error, never a hang.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import re
 import threading
@@ -31,6 +33,7 @@ from manyshores.config import Settings, get_settings
 from manyshores.errors import ManyshoresError, RetrievalError
 from manyshores.memory.chroma_embedding import ManyshoresMiniLM
 from manyshores.memory.embeddings import embed
+from manyshores.memory.ingest import strip_place
 from manyshores.memory.passages import MAX_GROUP, Document, Passage
 
 DEFAULT_COLLECTION = "manyshores"
@@ -45,6 +48,15 @@ NEAR_DUPLICATE_JACCARD = 0.8
 """Two passages sharing this much of their character 4-grams say the same thing; only the
 better-scored one is kept. (Text shingles rather than vectors: fetching the stored vectors with
 every query costs more than the whole comparison.)"""
+DIGEST_KINDS = frozenset({"blend-digest"})
+"""Passage kinds that gather many questions' answers (topic digests)."""
+DIGEST_CACHE_TTL_S = 60.0
+"""How long a culture's digests (scored in memory, see `KnowledgeBase._digest_search`) are reused
+before they are read again; this process's own `add` refreshes them at once."""
+SPECIFIC_SLOTS = 1
+"""Of the k passages, this many go to the best question-specific passages; topic digests
+(which carry the answers of a dozen related questions each) fill the rest. A specific
+passage answers the closest question precisely; the digests cover what it misses."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ class KnowledgeBase:
         """Path (embedded) or URL (server); named in every error."""
         self._collections: dict[str, Any] = {}
         self._missing: dict[str, float] = {}
+        self._digests: dict[str, tuple[float, Any, list[Passage]]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
@@ -224,7 +237,9 @@ class KnowledgeBase:
                 new = [d for d in group if d.id not in present]
                 skipped += len(group) - len(new)
                 if new:
-                    vectors = embed([d.text for d in new])
+                    to_embed = [d.text for d in new if d.vector is None]
+                    embedded = iter(embed(to_embed) if to_embed else [])
+                    vectors = [list(d.vector) if d.vector else next(embedded) for d in new]
                     with self._guard("add"):
                         col.add(
                             ids=[d.id for d in new],
@@ -233,6 +248,9 @@ class KnowledgeBase:
                             metadatas=[d.metadata() for d in new],  # type: ignore[arg-type]
                         )
                     added += len(new)
+                if any(d.kind in DIGEST_KINDS for d in new):
+                    with self._lock:
+                        self._digests.pop(culture, None)
             if progress and batch:
                 progress(len(batch))
             batch.clear()
@@ -257,9 +275,16 @@ class KnowledgeBase:
         *,
         exclude_question_ids: Collection[str] = (),
     ) -> list[Passage]:
-        """Top-`k` passages for `text`, restricted to `cultures` (a posterior) when given."""
+        """Top-`k` passages for `text`, restricted to `cultures` (a posterior) when given.
+
+        The names of the searched cultures are taken out of the text first: the filter already
+        says where, and "... in Algeria?" would otherwise pull towards every passage that names
+        Algeria rather than towards the topic."""
         return self.query_vector(
-            embed([text])[0], cultures, k, exclude_question_ids=exclude_question_ids
+            embed([query_text(text, cultures)])[0],
+            cultures,
+            k,
+            exclude_question_ids=exclude_question_ids,
         )
 
     def query_batch(
@@ -271,7 +296,9 @@ class KnowledgeBase:
         exclude_question_ids: Sequence[Collection[str]] | None = None,
     ) -> list[list[Passage]]:
         """`query` for many texts with one embedding pass (batch evaluation)."""
-        vectors = embed(list(texts)) if texts else []
+        vectors = (
+            embed([query_text(t, c) for t, c in zip(texts, cultures, strict=True)]) if texts else []
+        )
         excl = exclude_question_ids or [()] * len(texts)
         return [
             self.query_vector(v, c, k, exclude_question_ids=e)
@@ -291,11 +318,13 @@ class KnowledgeBase:
         n = max(k * 3, k + 4)
         candidates: list[Passage] = []
         for culture, weight in weights.items():
-            for passage in self._search(vector, culture, n, exclude_question_ids):
+            found = self._search(vector, culture, n, exclude_question_ids)
+            found += self._digest_search(vector, culture, exclude_question_ids)
+            for passage in found:
                 passage.score = passage.extra["similarity"] * weight
                 candidates.append(passage)
         candidates.sort(key=lambda p: -p.score)
-        return _drop_near_duplicates(candidates, k)
+        return _select(candidates, k)
 
     def _search(
         self, vector: list[float], culture: str, n: int, exclude: Collection[str]
@@ -305,9 +334,12 @@ class KnowledgeBase:
             return []
         where: dict[str, Any] | None = None
         if exclude:
-            # Documents without a key match `$nin`, so one clause per group slot is enough.
+            # Documents without a key match `$nin` / `$not_contains`, so one clause per group
+            # slot and one per excluded question for the digests' `members` array is enough.
             keys = ["qid", *(f"g{i}" for i in range(MAX_GROUP))]
-            where = {"$and": [{key: {"$nin": sorted(exclude)}} for key in keys]}
+            clauses: list[dict[str, Any]] = [{key: {"$nin": sorted(exclude)}} for key in keys]
+            clauses += [{"members": {"$not_contains": q}} for q in sorted(exclude)]
+            where = {"$and": clauses}
         with self._guard("query"):
             res = col.query(
                 query_embeddings=[vector],
@@ -332,6 +364,68 @@ class KnowledgeBase:
                 extra={"similarity": sim},
             )
             out.append(passage)
+        return out
+
+    def _digest_search(
+        self, vector: list[float], culture: str, exclude: Collection[str]
+    ) -> list[Passage]:
+        """Every topic digest of the culture, scored exactly in memory.
+
+        A culture has a few dozen digests among hundreds of specific passages; they score lower
+        than the closest specific passages (a centroid is never as close as a near-duplicate
+        question), so the nearest-neighbour search would rarely reach them. Scoring all of them
+        costs microseconds once their vectors are in memory.
+        """
+        import numpy as np
+
+        with self._lock:
+            cached = self._digests.get(culture)
+        if cached is None or time.monotonic() - cached[0] > DIGEST_CACHE_TTL_S:
+            col = self._collection(culture)
+            if col is None:
+                return []
+            with self._guard("read digests"):
+                got = col.get(
+                    where={"kind": {"$in": sorted(DIGEST_KINDS)}},
+                    include=["embeddings", "documents", "metadatas"],
+                )
+            passages = []
+            for i, doc_id in enumerate(got["ids"]):
+                meta = (got["metadatas"] or [])[i] or {}
+                passages.append(
+                    Passage(
+                        id=doc_id,
+                        text=(got["documents"] or [])[i] or "",
+                        culture=str(meta.get("culture") or culture),
+                        source=str(meta.get("source", "")),
+                        score=0.0,
+                        origin="memory",
+                        kind=str(meta.get("kind", "")),
+                        lang=str(meta.get("lang", "")),
+                        extra={"members": list(meta.get("members") or [])},  # type: ignore[arg-type]
+                    )
+                )
+            emb = got["embeddings"]
+            matrix = (
+                np.asarray(emb, dtype=np.float32)
+                if passages and emb is not None
+                else np.zeros((0, len(vector)), dtype=np.float32)
+            )
+            cached = (time.monotonic(), matrix, passages)
+            with self._lock:
+                self._digests[culture] = cached
+        _, matrix, passages = cached
+        if not passages:
+            return []
+        sims = matrix @ np.asarray(vector, dtype=np.float32)
+        excluded = set(exclude)
+        out = []
+        for sim, p in zip(sims.tolist(), passages, strict=True):
+            if excluded and not excluded.isdisjoint(p.extra["members"]):
+                continue
+            out.append(
+                dataclasses.replace(p, score=sim, extra={**p.extra, "similarity": float(sim)})
+            )
         return out
 
     def stats(self) -> dict[str, Any]:
@@ -368,6 +462,28 @@ class KnowledgeBase:
         return total
 
 
+def query_text(text: str, cultures: Mapping[str, float] | None) -> str:
+    """The text a query is embedded from: `text` without the English names of the cultures it
+    is restricted to (`culture_weights`); unchanged for an unfiltered query."""
+    names: list[str] = []
+    for culture in culture_weights(cultures):
+        names += _english_names(culture)
+    if not names:
+        return text
+    stripped = strip_place(text, sorted(set(names), key=len, reverse=True))
+    return stripped or text
+
+
+@functools.lru_cache(maxsize=512)
+def _english_names(culture: str) -> list[str]:
+    try:
+        from manyshores.cultures import get_registry
+
+        return list(get_registry().get(culture).names.get("en", []))
+    except Exception:  # an id the registry does not know: nothing to strip
+        return []
+
+
 def _set_http_timeout(client: Any, timeout_s: float) -> None:
     """chromadb's HTTP client is built with `timeout=None`: a hung server would hang us forever."""
     import httpx
@@ -380,6 +496,17 @@ def _set_http_timeout(client: Any, timeout_s: float) -> None:
 def _shingles(text: str, n: int = 4) -> set[str]:
     norm = " ".join(text.lower().split())
     return {norm[i : i + n] for i in range(max(len(norm) - n + 1, 1))}
+
+
+def _select(candidates: list[Passage], k: int) -> list[Passage]:
+    """The k passages of a query from candidates sorted by score: near-duplicates dropped, the
+    best SPECIFIC_SLOTS question-specific passages, then the best topic digests (whichever kind
+    runs short, the other fills in), returned best score first."""
+    specific = _drop_near_duplicates([p for p in candidates if p.kind not in DIGEST_KINDS], k)
+    digests = _drop_near_duplicates([p for p in candidates if p.kind in DIGEST_KINDS], k)
+    n_specific = max(min(SPECIFIC_SLOTS, k), k - len(digests))
+    chosen = (specific[:n_specific] + digests)[:k] if digests else specific[:k]
+    return sorted(chosen, key=lambda p: -p.score)
 
 
 def _drop_near_duplicates(candidates: list[Passage], k: int) -> list[Passage]:

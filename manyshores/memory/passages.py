@@ -30,7 +30,7 @@ class Document:
     source: str
     """Where it came from: a file path with an anchor, `blend:<file>#<qid>`, `wvs7:<qid>`."""
     kind: str = "text"
-    """`text`, `markdown`, `jsonl`, `blend`, `survey`."""
+    """`text`, `markdown`, `jsonl`, `blend`, `blend-group`, `blend-digest`, `survey`."""
     lang: str = "en"
     """ISO 639-1 language of `text`."""
     question_id: str = ""
@@ -38,6 +38,12 @@ class Document:
     group_ids: tuple[str, ...] = ()
     """Question ids a grouped passage covers (at most MAX_GROUP), stored as `g0`, `g1`, ...;
     leaving a question out also leaves out every group that contains it."""
+    members: tuple[str, ...] = ()
+    """Question ids a topic digest draws its answers from, stored as the array `members`;
+    leaving a question out also leaves out every digest that contains its answers."""
+    vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)
+    """Index vector when the passage is indexed by something other than its own text (a digest
+    is indexed by the centroid of the questions it answers); None embeds `text`."""
 
     @property
     def id(self) -> str:
@@ -45,7 +51,7 @@ class Document:
         digest = hashlib.sha256(f"{self.source}\x00{self.text}".encode()).hexdigest()
         return digest[:32]
 
-    def metadata(self) -> dict[str, str]:
+    def metadata(self) -> dict[str, str | list[str]]:
         # Chroma metadata cannot hold None; "" keeps `$nin` filters matching every document.
         return {
             "culture": self.culture,
@@ -54,6 +60,7 @@ class Document:
             "lang": self.lang,
             "qid": self.question_id,
             **{f"g{i}": q for i, q in enumerate(self.group_ids[:MAX_GROUP])},
+            **({"members": list(self.members)} if self.members else {}),
         }
 
 
