@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from manyshores.errors import InvalidInputError
@@ -116,6 +117,8 @@ class CultureAssistant:
         )
         # Typed Any: LangGraph's overloads want RunnableConfig TypedDicts for plain config dicts.
         self.graph: Any = build_graph(self.components).compile(checkpointer=self.checkpointer)
+        # thread id -> its head checkpoint after a run this process ended cleanly
+        self._settled: dict[str, str] = {}
 
     # -- running turns -------------------------------------------------------------------
 
@@ -138,6 +141,10 @@ class CultureAssistant:
 
     def _finish_pending(self, config: dict[str, Any]) -> None:
         """Complete a turn cut off mid-way (crash, kill) before starting the next one."""
+        thread_id = config["configurable"]["thread_id"]
+        head = self._head_id(thread_id)
+        if head is None or self._settled.get(thread_id) == head:
+            return  # a new thread, or its last run ended cleanly here and nothing wrote since
         snap = self.graph.get_state(config)
         if not snap.next:
             return
@@ -148,6 +155,19 @@ class CultureAssistant:
                 "call resume(thread_id, answer) (or /culture ID in chat)"
             )
         self.graph.invoke(None, config, durability="sync")
+
+    def _head_id(self, thread_id: str) -> str | None:
+        """Id of the thread's newest checkpoint: one indexed read, nothing deserialised."""
+        if isinstance(self.checkpointer, SqliteSaver):
+            with self.checkpointer.cursor(transaction=False) as cur:
+                row = cur.execute(
+                    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
+                    "checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1",
+                    (thread_id,),
+                ).fetchone()
+            return row[0] if row else None
+        latest = self.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}})
+        return latest.config["configurable"]["checkpoint_id"] if latest else None
 
     def result(self, thread_id: str, steps: list[str] | None = None) -> TurnResult:
         """The thread's state after its latest step, as a `TurnResult`."""
@@ -175,15 +195,35 @@ class CultureAssistant:
         self._finish_pending(config)
         yield from self._run(payload, config, thread_id)
 
-    def _run(self, payload: Any, config: dict[str, Any], thread_id: str) -> Iterator[StepEvent]:
+    def _run(
+        self,
+        payload: Any,
+        config: dict[str, Any],
+        thread_id: str,
+        tokens: bool = True,
+        final: dict[str, Any] | None = None,
+    ) -> Iterator[StepEvent]:
+        """Run the graph, yielding node updates (and answer tokens when `tokens`).
+
+        `final`, when given, receives the state after the last step (saves re-reading it).
+        Token events cost a thread hand-off per step inside LangGraph, so `invoke` turns them off.
+        """
+        modes = ["updates", "values", "custom"] if tokens else ["updates", "values"]
+        interrupted = False
         try:
             for mode, chunk in self.graph.stream(
-                payload, config, stream_mode=["updates", "custom"], durability="sync"
+                payload, config, stream_mode=modes, durability="sync"
             ):
+                if mode == "values":
+                    if final is not None:
+                        final.clear()
+                        final.update(chunk)
+                    continue
                 if mode == "custom":  # tokens written by the expert node as they are generated
                     yield StepEvent(thread_id=thread_id, node="token", update=dict(chunk))
                     continue
                 for node, update in chunk.items():
+                    interrupted = interrupted or node == "__interrupt__"
                     yield StepEvent(thread_id=thread_id, node=node, update=update or {})
         except sqlite3.OperationalError as exc:
             # Every finished step is already checkpointed; the next call resumes from there.
@@ -192,6 +232,19 @@ class CultureAssistant:
                 f"{self.components.settings.checkpoint_path}; try again — nothing already "
                 "answered in this thread is lost"
             ) from exc
+        if interrupted:
+            self._settled.pop(thread_id, None)
+        else:
+            head = self._head_id(thread_id)
+            if head is not None:
+                self._settled[thread_id] = head
+
+    def _run_to_result(self, payload: Any, config: dict[str, Any], thread_id: str) -> TurnResult:
+        final: dict[str, Any] = {}
+        steps = [e.node for e in self._run(payload, config, thread_id, False, final) if e.is_step]
+        if not final or thread_id not in self._settled:  # paused: read the interrupt too
+            return self.result(thread_id, steps)
+        return TurnResult(thread_id=thread_id, values=final, steps=steps)
 
     def invoke(
         self,
@@ -203,20 +256,17 @@ class CultureAssistant:
     ) -> TurnResult:
         """Run one turn and return its result. A new thread id is made when none is given."""
         thread_id = thread_id or uuid.uuid4().hex
-        steps = [
-            e.node
-            for e in self.stream(text, thread_id, culture, user_id, confirm_culture)
-            if e.is_step
-        ]
-        return self.result(thread_id, steps)
+        config = self._config(thread_id)
+        payload = self._turn_input(text, culture, user_id, confirm_culture)
+        self._finish_pending(config)
+        return self._run_to_result(payload, config, thread_id)
 
     def resume(self, thread_id: str, answer: str) -> TurnResult:
         """Continue a run paused by an interrupt (e.g. the culture question) with the user's answer."""
         config = self._config(thread_id)
         if not self.graph.get_state(config).interrupts:
             raise InvalidInputError(f"thread '{thread_id}' is not waiting for an answer")
-        steps = [e.node for e in self._run(Command(resume=answer), config, thread_id) if e.is_step]
-        return self.result(thread_id, steps)
+        return self._run_to_result(Command(resume=answer), config, thread_id)
 
     # -- inspecting and replaying -----------------------------------------------------------
 
@@ -252,8 +302,7 @@ class CultureAssistant:
         # Writing "as" the node that produced this checkpoint keeps the same next step.
         writer = self._last_writer(before)
         forked = self.graph.update_state(config, overrides, as_node=writer)
-        ran = [e.node for e in self._run(None, forked, thread_id) if e.is_step]
-        return self.result(thread_id, ran)
+        return self._run_to_result(None, forked, thread_id)
 
     def _last_writer(self, snapshot: Any) -> str:
         if snapshot.parent_config is None:
