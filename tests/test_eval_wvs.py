@@ -91,3 +91,14 @@ def test_cross_validation_finds_an_informative_expert() -> None:
     assert out["held_out"]["jsd_align"] > out["baseline_held_out"]["jsd_align"]
     assert out["held_out"]["spa"] > out["baseline_held_out"]["spa"]
     assert mean_scores(rows, plain)["spa"] < 1.0
+
+
+def test_expert_cache_is_dropped_when_the_experts_change(tmp_path: Path) -> None:
+    from manyshores.eval.wvs_tune import Cache
+
+    path = tmp_path / "c.json"
+    cache = Cache(path, "stamp-a")
+    cache.data["Q1"] = {"USA": [0.5, 0.5]}
+    cache.save()
+    assert Cache(path, "stamp-a").data == {"Q1": {"USA": [0.5, 0.5]}}
+    assert Cache(path, "stamp-b").data == {}

@@ -183,13 +183,32 @@ def cross_validate(
     }
 
 
-class Cache:
-    """Expert distributions per question (`{qid: {culture: probs}}`), computed once and saved."""
+def experts_stamp() -> str:
+    """A hash of the manifests of the soft-prompt experts the committee would use."""
+    import hashlib
 
-    def __init__(self, path: Path) -> None:
+    from manyshores.config import get_settings
+    from manyshores.experts.registry import ExpertRegistry
+
+    registry = ExpertRegistry.from_settings(get_settings(), None)
+    digest = hashlib.sha256()
+    for c in registry.cultures("softprompt"):
+        info = registry.for_culture(c, "softprompt")
+        if info is not None and info.path is not None:
+            digest.update((info.path / "manifest.json").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Cache:
+    """Expert distributions per question (`{qid: {culture: probs}}`), computed once and saved;
+    dropped when the experts change (`stamp`)."""
+
+    def __init__(self, path: Path, stamp: str = "") -> None:
         self.path = path
+        self.stamp = stamp
+        raw = json.loads(path.read_text()) if path.is_file() else {}
         self.data: dict[str, dict[str, list[float]]] = (
-            json.loads(path.read_text()) if path.is_file() else {}
+            raw.get("experts", {}) if raw.get("stamp") == stamp else {}
         )
 
     def fill(self, questions: dict[str, SurveyQuestion], qids: list[str]) -> None:
@@ -224,7 +243,7 @@ class Cache:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data))
+        tmp.write_text(json.dumps({"stamp": self.stamp, "experts": self.data}))
         tmp.replace(self.path)
 
 
@@ -292,7 +311,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         c: {q: v for q, v in a.items() if q in expert_val or q in dev.get(c, {})}
         for c, a in both.items()
     }
-    cache = Cache(Path(args.cache))
+    cache = Cache(Path(args.cache), experts_stamp())
     cache.fill(questions, sorted({q for a in oos.values() for q in a}))
 
     def plain(r: Row) -> tuple[list[float], int]:
