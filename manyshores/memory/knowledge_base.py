@@ -108,6 +108,7 @@ class KnowledgeBase:
         self._collections: dict[str, Any] = {}
         self._missing: dict[str, float] = {}
         self._digests: dict[str, tuple[float, Any, list[Passage]]] = {}
+        self._listed: tuple[float, list[str]] | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
@@ -170,6 +171,18 @@ class KnowledgeBase:
         prefix = f"{self.name}{_SEP}"
         return sorted(str(n)[len(prefix) :] for n in names if str(n).startswith(prefix))
 
+    def _listed_cultures(self) -> list[str]:
+        """`cultures()` remembered for `_MISS_TTL_S`: listing collections costs a turn several
+        ms, and a query with no culture (or one without documents) would list them each time.
+        This process's own new collections reset it; other processes' show within the TTL."""
+        with self._lock:
+            listed = self._listed
+        if listed is None or time.monotonic() - listed[0] >= _MISS_TTL_S:
+            listed = (time.monotonic(), self.cultures())
+            with self._lock:
+                self._listed = listed
+        return listed[1]
+
     def _collection(self, culture: str, *, create: bool = False) -> Any | None:
         with self._lock:
             col = self._collections.get(culture)
@@ -189,7 +202,7 @@ class KnowledgeBase:
                     metadata={"culture": culture},
                 )
             else:
-                if name not in {f"{self.name}{_SEP}{c}" for c in self.cultures()}:
+                if name not in {f"{self.name}{_SEP}{c}" for c in self._listed_cultures()}:
                     with self._lock:
                         self._missing[culture] = time.monotonic()
                     return None
@@ -197,6 +210,8 @@ class KnowledgeBase:
         with self._lock:
             self._collections[culture] = col
             self._missing.pop(culture, None)
+            if create:
+                self._listed = None
         return col
 
     @contextmanager
@@ -313,13 +328,13 @@ class KnowledgeBase:
         *,
         exclude_question_ids: Collection[str] = (),
     ) -> list[Passage]:
-        weights = culture_weights(cultures) or dict.fromkeys(self.cultures(), 1.0)
+        weights = culture_weights(cultures) or dict.fromkeys(self._listed_cultures(), 1.0)
         # Fetch extra candidates: some will be near-duplicates of better ones.
         n = max(k * 3, k + 4)
         candidates: list[Passage] = []
         for culture, weight in weights.items():
             found = self._search(vector, culture, n, exclude_question_ids)
-            found += self._digest_search(vector, culture, exclude_question_ids)
+            found += self._digest_search(vector, culture, n, exclude_question_ids)
             for passage in found:
                 passage.score = passage.extra["similarity"] * weight
                 candidates.append(passage)
@@ -367,9 +382,9 @@ class KnowledgeBase:
         return out
 
     def _digest_search(
-        self, vector: list[float], culture: str, exclude: Collection[str]
+        self, vector: list[float], culture: str, n: int, exclude: Collection[str]
     ) -> list[Passage]:
-        """Every topic digest of the culture, scored exactly in memory.
+        """The culture's `n` best topic digests, every digest scored exactly in memory.
 
         A culture has a few dozen digests among hundreds of specific passages; they score lower
         than the closest specific passages (a centroid is never as close as a near-duplicate
@@ -420,12 +435,14 @@ class KnowledgeBase:
         sims = matrix @ np.asarray(vector, dtype=np.float32)
         excluded = set(exclude)
         out = []
-        for sim, p in zip(sims.tolist(), passages, strict=True):
+        for i in np.argsort(-sims).tolist():
+            p = passages[i]
             if excluded and not excluded.isdisjoint(p.extra["members"]):
                 continue
-            out.append(
-                dataclasses.replace(p, score=sim, extra={**p.extra, "similarity": float(sim)})
-            )
+            sim = float(sims[i])
+            out.append(dataclasses.replace(p, score=sim, extra={**p.extra, "similarity": sim}))
+            if len(out) >= n:
+                break
         return out
 
     def stats(self) -> dict[str, Any]:
