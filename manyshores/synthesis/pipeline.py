@@ -184,7 +184,9 @@ def synthesize(
             if any(entry[2].id == p[2].id for p in pending):  # a later round asks it again
                 pending = _run_batch(request, teacher, name, pending, state, bar)
             pending.append(entry)
-            if len(pending) >= max(batch_size, 1):
+            # No bigger batch than the examples still missing: a last batch of 16 for one
+            # example costs as much as a full one.
+            if len(pending) >= max(min(batch_size, request.n - report.kept), 1):
                 pending = _run_batch(request, teacher, name, pending, state, bar)
             if report.kept >= request.n:
                 report.exhausted = False
