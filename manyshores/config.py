@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,12 @@ class Settings(BaseSettings):
 
     checkpoint_timeout_s: float = 10.0
     """How long a turn waits for a checkpoint database locked by another process."""
+
+    checkpoint_durability: Literal["turn", "step"] = "turn"
+    """When a turn is checkpointed. `turn`: when its message arrives (before any work, so a
+    crash never loses it: the next call completes the turn) and when it ends; each node's
+    record of what it read and wrote rides in the state, so traces stay step by step. `step`:
+    also after every node (LangGraph's `sync`), which costs ~1.5 ms more per node."""
 
     tavily_api_key: SecretStr | None = Field(
         default=None,

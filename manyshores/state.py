@@ -7,7 +7,7 @@ straight from the checkpoints. Plain TypedDicts (not classes) keep checkpoints J
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -94,11 +94,16 @@ class Turn(TypedDict):
 
 
 class StepRecord(TypedDict):
-    """How long one node took; written by the node itself so traces need no side channel."""
+    """One node run, written by the node itself into the checkpointed state: the trace reads
+    these, so a turn needs no checkpoint per step (see `CultureAssistant`)."""
 
     node: str
     seconds: float
     turn: int
+    read: NotRequired[dict[str, Any]]
+    """The state values the node read (long strings capped)."""
+    wrote: NotRequired[dict[str, Any]]
+    """The update it returned, without this record (long strings capped)."""
 
 
 def merge_expert_answers(

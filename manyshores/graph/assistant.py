@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -109,9 +109,17 @@ def _check_thread_id(thread_id: str) -> str:
 class CultureAssistant:
     """Multi-turn culture-aware assistant over the compiled graph with SQLite checkpoints."""
 
-    def __init__(self, components: Components | None = None, checkpointer: Any = None) -> None:
+    def __init__(
+        self,
+        components: Components | None = None,
+        checkpointer: Any = None,
+        durability: Literal["turn", "step"] | None = None,
+    ) -> None:
         self.components = components or Components()
         settings = self.components.settings
+        self.durability = durability or settings.checkpoint_durability
+        # LangGraph's names: "exit" writes when the run ends, "sync" after every step too.
+        self._langgraph_durability = "exit" if self.durability == "turn" else "sync"
         self.checkpointer = checkpointer or open_checkpointer(
             settings.checkpoint_path, settings.checkpoint_timeout_s
         )
@@ -154,7 +162,7 @@ class CultureAssistant:
                 f"{snap.interrupts[0].value.get('question', snap.interrupts[0].value)!s} — "
                 "call resume(thread_id, answer) (or /culture ID in chat)"
             )
-        self.graph.invoke(None, config, durability="sync")
+        self.graph.invoke(None, config, durability=self._langgraph_durability)
 
     def _head_id(self, thread_id: str) -> str | None:
         """Id of the thread's newest checkpoint: one indexed read, nothing deserialised."""
@@ -211,8 +219,11 @@ class CultureAssistant:
         modes = ["updates", "values", "custom"] if tokens else ["updates", "values"]
         interrupted = False
         try:
+            if isinstance(payload, dict):  # a new message: checkpoint it before any work
+                self.graph.update_state(config, payload, as_node="__start__")
+                payload = None
             for mode, chunk in self.graph.stream(
-                payload, config, stream_mode=modes, durability="sync"
+                payload, config, stream_mode=modes, durability=self._langgraph_durability
             ):
                 if mode == "values":
                     if final is not None:
@@ -226,7 +237,7 @@ class CultureAssistant:
                     interrupted = interrupted or node == "__interrupt__"
                     yield StepEvent(thread_id=thread_id, node=node, update=update or {})
         except sqlite3.OperationalError as exc:
-            # Every finished step is already checkpointed; the next call resumes from there.
+            # The message and every finished turn are checkpointed; the next call resumes.
             raise InvalidInputError(
                 f"the checkpoint database is busy ({exc}): another process holds a lock on "
                 f"{self.components.settings.checkpoint_path}; try again — nothing already "
@@ -275,38 +286,30 @@ class CultureAssistant:
         return read_trace(self.graph, _check_thread_id(thread_id))
 
     def fork(self, thread_id: str, step: int, **overrides: Any) -> TurnResult:
-        """Replay the thread from just before trace step `step`, with state overrides.
+        """Replay the turn of trace step `step` from its start, with state overrides.
 
         `culture="MEX"` is shorthand for `culture_override="MEX"`. The original branch stays in
         the checkpoints (reachable by its checkpoint ids); the thread's head moves to the fork.
+        A turn is replayed whole: every node after `detect` depends on the culture it found.
         """
         steps = self.trace(thread_id)
         if not 0 <= step < len(steps):
             raise InvalidInputError(
                 f"thread '{thread_id}' has steps 0-{len(steps) - 1}, not {step}"
             )
+        if not steps[step].checkpoint_id:
+            raise InvalidInputError(f"step {step} of thread '{thread_id}' has no checkpoint")
         if "culture" in overrides:
             overrides["culture_override"] = self.components.get_detector().normalize(
                 overrides.pop("culture")
             )
-        target = steps[step]
         config = {
             "configurable": {
                 "thread_id": thread_id,
                 "checkpoint_ns": "",
-                "checkpoint_id": target.checkpoint_id,
+                "checkpoint_id": steps[step].checkpoint_id,
             }
         }
-        # The trace already found this checkpoint on the branch: read it directly, no second walk.
-        before = self.graph.get_state(config)
-        # Writing "as" the node that produced this checkpoint keeps the same next step.
-        writer = self._last_writer(before)
-        forked = self.graph.update_state(config, overrides, as_node=writer)
+        # Written "as" the input, so `detect` is still next: the new branch replays the turn.
+        forked = self.graph.update_state(config, overrides, as_node="__start__")
         return self._run_to_result(None, forked, thread_id)
-
-    def _last_writer(self, snapshot: Any) -> str:
-        if snapshot.parent_config is None:
-            return "__start__"
-        parent = self.graph.get_state(snapshot.parent_config)
-        names = [t.name for t in parent.tasks if t.result is not None]
-        return names[-1] if names else "__start__"

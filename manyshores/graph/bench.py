@@ -13,8 +13,9 @@ import statistics
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 QUESTIONS = [
     "I'm from Kenya. What do families usually eat for breakfast?",
@@ -66,42 +67,95 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+@dataclass
+class _Series:
+    """Per-turn measurements of one way of running the graph."""
+
+    walls: list[float] = field(default_factory=list)
+    model: list[float] = field(default_factory=list)
+    node_walls: dict[str, list[float]] = field(default_factory=dict)
+    # What the nodes' own code took (model work included), to set against the run around
+    # them: LangGraph's step machinery, checkpoint writes, reading the state back.
+    in_nodes: list[float] = field(default_factory=list)
+
+    def add(self, wall: float, model: float, values: dict[str, Any]) -> None:
+        self.walls.append(wall)
+        self.model.append(model)
+        this_turn: dict[str, float] = {}
+        for record in values.get("steps", []):
+            if record.get("turn") == values.get("turn"):  # parallel expert tasks overlap
+                name = record["node"]
+                this_turn[name] = max(this_turn.get(name, 0.0), record["seconds"])
+        for name, seconds in this_turn.items():
+            self.node_walls.setdefault(name, []).append(seconds)
+        self.in_nodes.append(sum(this_turn.values()))
+
+    def report(self) -> dict[str, Any]:
+        overhead = [w - m for w, m in zip(self.walls, self.model)]
+        return {
+            "turn_wall_ms_p50": round(1000 * statistics.median(self.walls), 2),
+            "model_ms_p50": round(1000 * statistics.median(self.model), 2),
+            "graph_overhead_ms_p50": round(1000 * statistics.median(overhead), 2),
+            "graph_overhead_ms_p90": round(1000 * _percentile(overhead, 0.9), 2),
+            "overhead_share_of_turn_p50": round(
+                statistics.median(o / w for o, w in zip(overhead, self.walls)), 4
+            ),
+            "overhead_ms_each_turn": [round(1000 * o, 2) for o in overhead],
+            "node_wall_ms_p50": {
+                k: round(1000 * statistics.median(v), 2) for k, v in self.node_walls.items()
+            },
+            "outside_nodes_ms_p50": round(
+                1000 * statistics.median(w - n for w, n in zip(self.walls, self.in_nodes)), 2
+            ),
+        }
+
+
 def run_graph_bench(turns: int = 20, warmup: int = 3, out: Path | None = None) -> dict[str, Any]:
+    """Overhead per turn with checkpoints per turn (the default) and per step, turn by turn
+    side by side on the same components, so machine noise hits both alike."""
     from manyshores.config import Settings
     from manyshores.graph.assistant import CultureAssistant
     from manyshores.graph.components import Components
     from manyshores.memory.embeddings import load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(checkpoint_db=Path(tmp) / "bench.sqlite", tavily_api_key=None)
-        assistant = CultureAssistant(Components(settings=settings))
-        components = assistant.components
+        # Answers are capped at 16 new tokens: the overhead does not depend on answer length,
+        # and short answers keep the benchmark quick.
+        settings = Settings(
+            checkpoint_db=Path(tmp) / "bench.sqlite", tavily_api_key=None, max_new_tokens=16
+        )
+        components = Components(settings=settings)
+        modes: tuple[Literal["turn", "step"], ...] = ("turn", "step")
+        assistants = {mode: CultureAssistant(components, durability=mode) for mode in modes}
         recorder = IntervalRecorder()
         # Model work: every expert's forward passes and decoding, and the embedding model.
         recorder.wrap(components.get_experts(), "answer")
         recorder.wrap(load_embedder(), "encode")
         for i in range(warmup):
-            assistant.invoke(QUESTIONS[i % len(QUESTIONS)], thread_id="warmup")
-        walls: list[float] = []
-        model: list[float] = []
+            for mode in modes:
+                assistants[mode].invoke(QUESTIONS[i % len(QUESTIONS)], thread_id=f"warm-{mode}")
+        series = {mode: _Series() for mode in modes}
         for i in range(turns):
-            start = time.perf_counter()
-            assistant.invoke(QUESTIONS[i % len(QUESTIONS)], thread_id=f"t{i // len(QUESTIONS)}")
-            walls.append(time.perf_counter() - start)
-            model.append(recorder.covered(start))
-    overhead = [w - m for w, m in zip(walls, model)]
+            for mode in modes if i % 2 == 0 else modes[::-1]:
+                start = time.perf_counter()
+                result = assistants[mode].invoke(
+                    QUESTIONS[i % len(QUESTIONS)], thread_id=f"{mode}-{i // len(QUESTIONS)}"
+                )
+                series[mode].add(
+                    time.perf_counter() - start, recorder.covered(start), result.values
+                )
+    reports = {mode: series[mode].report() for mode in modes}
+    default = settings.checkpoint_durability
     report = {
         "benchmark": "graph",
         "turns": turns,
         "base_model": settings.base_model,
-        "turn_wall_ms_p50": round(1000 * statistics.median(walls), 2),
-        "model_ms_p50": round(1000 * statistics.median(model), 2),
-        "graph_overhead_ms_p50": round(1000 * statistics.median(overhead), 2),
-        "graph_overhead_ms_p90": round(1000 * _percentile(overhead, 0.9), 2),
-        "overhead_share_of_turn_p50": round(
-            statistics.median(o / w for o, w in zip(overhead, walls)), 4
+        "checkpoint_durability": default,
+        **{k: v for k, v in reports[default].items() if k != "overhead_ms_each_turn"},
+        "step_over_turn_overhead_ratio": round(
+            reports["step"]["graph_overhead_ms_p50"] / reports["turn"]["graph_overhead_ms_p50"], 3
         ),
-        "overhead_ms_each_turn": [round(1000 * o, 2) for o in overhead],
+        "by_durability": reports,
         "web": "skipped (no key): web time is excluded by construction",
     }
     if out:

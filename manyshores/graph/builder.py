@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from manyshores.graph.components import Components
+from manyshores.graph.trace import read_view, wrote_view
 from manyshores.nodes.aggregate import make_aggregate
 from manyshores.nodes.detect import make_detect
 from manyshores.nodes.expert import make_expert
@@ -21,14 +22,22 @@ NODE_ORDER = ("detect", "retrieve", "route", "expert", "aggregate", "respond")
 
 
 def _timed(name: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    """Wrap a node so it records its own duration in the state (traces read only checkpoints)."""
+    """Wrap a node so it records its duration, what it read and what it wrote in the state:
+    traces read only checkpoints, and a turn needs no checkpoint per step."""
 
     def node(state: Any) -> dict[str, Any]:
         start = time.perf_counter()
         update = fn(state)
+        seconds = round(time.perf_counter() - start, 6)
         turn = update.get("turn", state.get("turn", 0))
         update["steps"] = [
-            {"node": name, "seconds": round(time.perf_counter() - start, 6), "turn": turn}
+            {
+                "node": name,
+                "seconds": seconds,
+                "turn": turn,
+                "read": read_view(state, name),
+                "wrote": wrote_view(update),
+            }
         ]
         return update
 

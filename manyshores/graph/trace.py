@@ -1,7 +1,9 @@
-"""Reading a thread back from its checkpoints: the ordered steps, each with what it read and wrote.
+"""Traces: each node records what it read and wrote in the checkpointed state; `read_trace`
+turns a thread's records into ordered steps, each tied to the checkpoint its turn started from.
 
-Only checkpoints are read (no side channel): durations come from the `steps` records each node
-writes into the state, inputs from the snapshot the step started from.
+Only checkpoints are read (no side channel). A turn is checkpointed when its message arrives
+and when it ends (`CultureAssistant`), so the records — not one checkpoint per step — carry the
+step-by-step view.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from manyshores.errors import InvalidInputError
 from manyshores.state import NEW_TURN
 
-# The state keys each node reads, for showing "what it read" without a side channel.
+# The state keys each node reads, for showing "what it read".
 NODE_READS: dict[str, tuple[str, ...]] = {
     "detect": ("messages", "culture_override", "user_id", "history", "confirm_culture"),
     "retrieve": ("text", "posterior"),
@@ -21,6 +23,10 @@ NODE_READS: dict[str, tuple[str, ...]] = {
     "aggregate": ("expert_answers", "task"),
     "respond": ("answer", "posterior", "task", "user_id"),
 }
+
+# Strings longer than this are cut in trace records: a 1 MB message must not be copied into
+# the state once per step.
+MAX_TRACE_CHARS = 2000
 
 
 @dataclass
@@ -39,30 +45,56 @@ class TraceStep:
     wrote: dict[str, Any]
     """The update it returned (its writes to the state)."""
     checkpoint_id: str
-    """Checkpoint the step started from: fork here to replay it with other inputs."""
+    """Checkpoint the step's turn started from: fork here to replay the turn."""
     created_at: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Plain JSON-able data, messages as type/content, long strings capped."""
     if hasattr(value, "type") and hasattr(value, "content"):  # a langchain message
-        return {"type": value.type, "content": value.content}
+        return {"type": value.type, "content": jsonable(value.content)}
+    if isinstance(value, str) and len(value) > MAX_TRACE_CHARS:
+        return f"{value[:MAX_TRACE_CHARS]}[… {len(value) - MAX_TRACE_CHARS:,} more characters]"
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
-def _read_view(values: dict[str, Any], node: str) -> dict[str, Any]:
+def read_view(values: Any, node: str) -> dict[str, Any]:
+    """What `node` read from the state: its input keys, in short form where the full value is
+    already in the record of the node that wrote it (records ride in every checkpoint)."""
     view = {k: values.get(k) for k in NODE_READS.get(node, ()) if k in values}
     if "messages" in view:  # the newest message is what a node reads; the rest is history
         msgs = view["messages"] or []
-        view["messages"] = _jsonable(msgs[-1:])
+        view["messages"] = msgs[-1:]
         view["messages_count"] = len(msgs)
-    return _jsonable(view)
+    if isinstance(view.get("posterior"), dict):  # the evidence is in detect's record
+        posterior = view["posterior"]
+        view["posterior"] = {
+            "cultures": [{"id": c["id"], "p": c["p"]} for c in posterior.get("cultures", [])[:5]],
+            "ambiguous": posterior.get("ambiguous"),
+            "unknown": posterior.get("unknown"),
+        }
+    if view.get("sources"):  # the passages are in retrieve's record
+        view["sources"] = [{"kind": s.get("kind"), "ref": s.get("ref")} for s in view["sources"]]
+    if view.get("expert_answers"):  # the answers are in the expert records
+        view["expert_answers"] = [a.get("expert_id") for a in view["expert_answers"]]
+    if node == "expert" and "expert_batch" in values:
+        view["experts"] = [choice.get("id") for choice in values["expert_batch"]]
+    return jsonable(view)
+
+
+def wrote_view(update: dict[str, Any]) -> dict[str, Any]:
+    """A node's update as the trace shows it (without the per-turn notes marker)."""
+    wrote = {k: v for k, v in update.items() if k != "steps"}
+    if wrote.get("notes") and wrote["notes"][0] == NEW_TURN:
+        wrote["notes"] = wrote["notes"][1:]
+    return jsonable(wrote)
 
 
 def branch_snapshots(graph: Any, config: dict[str, Any]) -> list[Any]:
@@ -77,34 +109,33 @@ def branch_snapshots(graph: Any, config: dict[str, Any]) -> list[Any]:
     return list(reversed(snapshots))
 
 
+def turn_starts(snapshots: list[Any]) -> dict[int, Any]:
+    """Turn number -> the snapshot its turn started from (its message in, `detect` next)."""
+    starts: dict[int, Any] = {}
+    for snap in snapshots:
+        if snap.next and snap.next[0] == "detect":
+            starts[int(snap.values.get("turn", 0)) + 1] = snap
+    return starts
+
+
 def read_trace(graph: Any, thread_id: str) -> list[TraceStep]:
     config = {"configurable": {"thread_id": thread_id}}
-    steps: list[TraceStep] = []
     snapshots = branch_snapshots(graph, config)
-    for snap, child in zip(snapshots, [*snapshots[1:], None]):
-        if child is not None and (child.metadata or {}).get("source") == "update":
-            continue  # this snapshot's writes went to the branch a fork replaced
-        for task in snap.tasks:
-            if task.name.startswith("__") or task.result is None:
-                continue
-            wrote = dict(task.result)
-            if wrote.get("notes") and wrote["notes"][0] == NEW_TURN:
-                wrote["notes"] = wrote["notes"][1:]
-            records = wrote.pop("steps", None) or [{}]
-            record = records[0]
-            read = _read_view(snap.values, task.name)
-            if task.name == "expert":
-                read["experts"] = [a.get("expert_id") for a in wrote.get("expert_answers") or []]
-            steps.append(
-                TraceStep(
-                    index=len(steps),
-                    turn=int(record.get("turn", snap.values.get("turn", 0))),
-                    node=task.name,
-                    seconds=float(record.get("seconds", 0.0)),
-                    read=read,
-                    wrote=_jsonable(wrote),
-                    checkpoint_id=snap.config["configurable"]["checkpoint_id"],
-                    created_at=snap.created_at,
-                )
+    starts = turn_starts(snapshots)
+    steps: list[TraceStep] = []
+    for record in snapshots[-1].values.get("steps", []):
+        turn = int(record.get("turn", 0))
+        start = starts.get(turn)
+        steps.append(
+            TraceStep(
+                index=len(steps),
+                turn=turn,
+                node=record["node"],
+                seconds=float(record.get("seconds", 0.0)),
+                read=dict(record.get("read") or {}),
+                wrote=dict(record.get("wrote") or {}),
+                checkpoint_id=start.config["configurable"]["checkpoint_id"] if start else "",
+                created_at=start.created_at if start else None,
             )
+        )
     return steps
