@@ -136,6 +136,8 @@ def test_huge_message_is_truncated_but_kept(assistant):
     assert any("truncated" in n for n in result.values["notes"])
     assert len(result.values["text"]) <= assistant.components.settings.max_message_chars + 10
     assert result.values["messages"][0].content == text  # the user's message itself is kept whole
+    detect = assistant.trace("huge")[0]  # ...but not copied into the trace records
+    assert detect.node == "detect" and len(str(detect.read)) < 5_000
     assert result.cultures[0]["id"] == "ESP"
 
 

@@ -52,16 +52,26 @@ class TraceStep:
         return asdict(self)
 
 
+_PLAIN = (int, float, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON-able data, messages as type/content, long strings capped."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is str:
+        if len(value) > MAX_TRACE_CHARS:
+            return f"{value[:MAX_TRACE_CHARS]}[… {len(value) - MAX_TRACE_CHARS:,} more characters]"
+        return value
+    if kind is dict:
+        return {k: jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
     if hasattr(value, "type") and hasattr(value, "content"):  # a langchain message
         return {"type": value.type, "content": jsonable(value.content)}
-    if isinstance(value, str) and len(value) > MAX_TRACE_CHARS:
-        return f"{value[:MAX_TRACE_CHARS]}[… {len(value) - MAX_TRACE_CHARS:,} more characters]"
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
     return value
 
 
