@@ -41,9 +41,10 @@ if TYPE_CHECKING:
 BASE_ID = "base"
 
 
-def _answer(
+def expert_answer(
     choice: ExpertChoice, text: str, probs: list[float] | None, secs: float
 ) -> ExpertAnswer:
+    """The state's record of one expert's answer."""
     return {
         "expert_id": choice["id"],
         "culture": choice["culture"],
@@ -143,7 +144,9 @@ class Committee:
         # One batched pass serves all: each answer carries an equal share of the wall time.
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [
-            _answer(c, options[max(range(len(options)), key=probs[i].__getitem__)], probs[i], secs)
+            expert_answer(
+                c, options[max(range(len(options)), key=probs[i].__getitem__)], probs[i], secs
+            )
             for i, c in enumerate(choices)
         ]
 
@@ -164,7 +167,7 @@ class Committee:
                     pre = run_prefix(self.base, prompt_ids(self.base, msgs))
                     p = label_logprobs(self.base, pre.last_hidden, labels).exp().tolist()
                     out.append(
-                        _answer(
+                        expert_answer(
                             c,
                             options[max(range(len(p)), key=p.__getitem__)],
                             p,
@@ -184,7 +187,7 @@ class Committee:
                 hidden = self.base.model.model(inputs_embeds=full).last_hidden_state[0, -1]
                 p = label_logprobs(self.base, hidden, labels).exp().tolist()
                 out.append(
-                    _answer(
+                    expert_answer(
                         c,
                         options[max(range(len(p)), key=p.__getitem__)],
                         p,
@@ -245,7 +248,7 @@ class Committee:
                 )
                 texts[i] = generate_text(self.base, msgs, max_new_tokens=max_new_tokens)
         secs = (time.perf_counter() - start) / max(1, len(choices))
-        return [_answer(c, texts[i], None, secs) for i, c in enumerate(choices)]
+        return [expert_answer(c, texts[i], None, secs) for i, c in enumerate(choices)]
 
     def generate_solo(
         self,
@@ -263,5 +266,5 @@ class Committee:
             start = time.perf_counter()
             prefix = run_prefix(self.base, ids)
             text = decode_rows(self.base, prefix, self._rows([c]), max_new_tokens, ignore_eos)[0]
-            out.append(_answer(c, text, None, time.perf_counter() - start))
+            out.append(expert_answer(c, text, None, time.perf_counter() - start))
         return out

@@ -29,6 +29,7 @@ from manyshores.experts.aggregate import (
     product_with_memory,
     route_experts,
 )
+from manyshores.experts.committee import expert_answer
 from manyshores.experts.generation import generate_text
 from manyshores.experts.scoring import survey_messages
 from manyshores.web.sanitize import format_context_block
@@ -59,17 +60,6 @@ def expert_messages(
     if context and turns and turns[-1]["role"] == "user":
         turns[-1]["content"] = f"{context}\n\n{turns[-1]['content']}"
     return turns
-
-
-def _answer_base(choice: ExpertChoice) -> ExpertAnswer:
-    return {
-        "expert_id": choice["id"],
-        "culture": choice["culture"],
-        "weight": choice["weight"],
-        "text": "",
-        "option_probs": None,
-        "seconds": 0.0,
-    }
 
 
 class CommitteeBackend:
@@ -167,9 +157,7 @@ class CommitteeBackend:
             text = self._part("runner").generate(choices[0]["id"], chat, max_new)
             if on_token is not None:
                 on_token(text)
-            return [
-                {**_answer_base(choices[0]), "text": text, "seconds": time.perf_counter() - start}
-            ]
+            return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
         messages = expert_messages(task, sources, conversation)
         if on_token is not None and len(choices) == 1 and choices[0]["kind"] == "persona":
             # One persona answering alone: stream its tokens to the caller as they come.
@@ -177,9 +165,7 @@ class CommitteeBackend:
             persona = self._part("registry").get(choices[0]["id"])
             chat = [{"role": "system", "content": persona.system_prompt()}, *messages]
             text = generate_text(self.components.get_base(), chat, max_new, on_token=on_token)
-            return [
-                {**_answer_base(choices[0]), "text": text, "seconds": time.perf_counter() - start}
-            ]
+            return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
         return committee.generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new
         )
