@@ -168,3 +168,48 @@ def test_graph_committee_prefers_the_culture_task_adapter(tiny_base, tmp_path: P
         (posterior("KEN", 0.9), {**task, "name": "multiple_choice", "options": ["a", "b"]}),
     ):
         assert all(c["kind"] != "lora" for c in backend.route(post, t))  # type: ignore[arg-type]
+
+
+def test_notes_replace_the_source_passage_and_leave_out_the_own_question(
+    tiny_base, tmp_path: Path
+) -> None:
+    from manyshores.synthesis.adapters import example_messages, source_question_ids
+
+    ex = _examples("KEN", 1)[0]
+    ex["provenance"]["source"] = "https://pages.example.org/KEN/Al-en-01/local"
+    assert source_question_ids(ex, {"Al-en-01", "Al-en-02"}) == {"Al-en-01"}
+    assert source_question_ids({"provenance": {}}, {"Al-en-01"}) == set()
+
+    def notes(e: dict, culture: str) -> list[str]:
+        return [f"In {culture}: a related answer.", "Another note."]
+
+    with_notes = example_messages(ex, "KEN", True, notes)
+    assert with_notes == task_messages(
+        "KEN", ex["question"], context=["In KEN: a related answer.", "Another note."]
+    )  # exactly the prompt `task_adapter_rag` is asked with
+    assert "mandazi" not in with_notes[1]["content"]
+    assert "mandazi" in example_messages(ex, "KEN", True)[1]["content"]  # source passage
+    assert example_messages(ex, "KEN", False, notes) == task_messages("KEN", ex["question"])
+
+    seen: list[str] = []
+
+    def spy(e: dict, culture: str) -> list[str]:
+        seen.append(culture)
+        return notes(e, culture)
+
+    cfg = TaskAdapterConfig(
+        lora=LoraExpertConfig(r=2, alpha=4, epochs=3, lr=5e-3), batch_size=4, context_share=1.0
+    )
+    result = train_task_adapter(
+        tiny_base,
+        _examples("KEN", 4) + _examples("MEX", 4),
+        culture="*",
+        task="food_qa",
+        root=tmp_path,
+        config=cfg,
+        progress=False,
+        notes=spy,
+    )
+    assert sorted(set(seen)) == ["KEN", "MEX"] and len(seen) == 8  # each with its own culture
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert manifest["hyperparameters"]["notes"] == "given"

@@ -115,10 +115,28 @@ def train_adapter_cmd(
     lr: float = typer.Option(1e-3),
     batch_size: int = typer.Option(8, min=1),
     seed: int = typer.Option(0),
+    patience: int = typer.Option(
+        1, min=1, help="Epochs without a better held-out loss before stopping."
+    ),
+    context_share: float = typer.Option(
+        0.5, min=0.0, max=1.0, help="Share of examples trained with background notes."
+    ),
+    notes_kb: Path | None = typer.Option(
+        None,
+        help="Chroma dir (as `eval blend --kb`): noted examples get its top passages for their "
+        "question, like `task_adapter_rag` at evaluation, instead of their source passage.",
+    ),
+    notes_kb_data: Path | None = typer.Option(
+        None, help="BLEnD dir ingested into --notes-kb on first use (as `eval blend --kb-data`)."
+    ),
+    notes_k: int = typer.Option(3, min=1, max=20, help="Passages per noted example."),
     out_dir: Path | None = typer.Option(None, help="Expert store (default: the user store)."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
-    """Train the (culture, task) LoRA adapter on synthesised data; prints its id and metrics."""
+    """Train the (culture, task) LoRA adapter on synthesised data; prints its id and metrics.
+
+    With --notes-kb the notes leave out the BLEnD question an example was grounded in (its
+    source URL names it), as the evaluation leaves out the evaluated question's annotations."""
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.lora.config import LoraExpertConfig
     from manyshores.synthesis.adapters import TaskAdapterConfig, train_task_adapter
@@ -128,9 +146,27 @@ def train_adapter_cmd(
     if culture != "*":
         examples = [e for e in examples if e.get("culture", culture) == culture]
     cfg = TaskAdapterConfig(
-        lora=LoraExpertConfig(r=rank, alpha=2 * rank, epochs=epochs, lr=lr, seed=seed),
+        lora=LoraExpertConfig(
+            r=rank, alpha=2 * rank, epochs=epochs, lr=lr, seed=seed, patience=patience
+        ),
         batch_size=batch_size,
+        context_share=context_share,
     )
+    notes = None
+    if notes_kb is not None:
+        from manyshores.cli.blend import open_eval_kb
+        from manyshores.synthesis.adapters import source_question_ids
+
+        if notes_kb_data is None:
+            raise InvalidInputError("--notes-kb needs --notes-kb-data (the BLEnD dir it holds)")
+        kb = open_eval_kb(settings, notes_kb, notes_kb_data, progress)
+        known = blend_question_ids(notes_kb_data)
+
+        def notes(ex: dict, own: str) -> list[str]:
+            skip = source_question_ids(ex, known)
+            hits = kb.query(str(ex["question"]), {own: 1.0}, notes_k, exclude_question_ids=skip)
+            return [h.text for h in hits]
+
     result = train_task_adapter(
         load_base_model(settings=settings),
         examples,
@@ -139,6 +175,7 @@ def train_adapter_cmd(
         root=out_dir or settings.user_experts_dir,
         config=cfg,
         progress=progress,
+        notes=notes,
     )
     typer.echo(
         json.dumps(

@@ -20,6 +20,7 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,8 +64,14 @@ class TaskAdapterConfig:
     max_tokens: int = 384
     """Longer prompts are cut from the left (the question stays)."""
     context_share: float = 0.5
-    """Share of examples shown with their source passage as context, so the adapter also
-    learns to use retrieved notes (the `task_adapter_rag` system)."""
+    """Share of examples shown with background notes, so the adapter also learns to use
+    retrieved notes (the `task_adapter_rag` system): the notes `train_task_adapter` is given
+    (for example knowledge-base passages retrieved as at evaluation), else the example's source
+    passage."""
+
+
+Notes = Callable[[dict[str, Any], str], list[str]]
+"""(example, its culture) → the background notes it is trained with (`train_task_adapter`)."""
 
 
 @dataclass
@@ -79,9 +86,29 @@ class TrainedAdapter:
     """Losses, example counts, seconds."""
 
 
-def example_messages(ex: dict[str, Any], culture: str, with_context: bool) -> list[dict[str, str]]:
-    """The prompt a synthesised example is trained with (the adapter's culture names it)."""
-    context = [ex["provenance"]["passage"]] if with_context and ex.get("provenance") else []
+def source_question_ids(ex: dict[str, Any], known: frozenset[str] | set[str]) -> set[str]:
+    """The `known` question ids an example was grounded in: path segments of its source URL.
+
+    Pages built from BLEnD rows carry the row id in their URL; leaving that question out of the
+    example's training notes makes them like the notes at evaluation, which never hold the
+    evaluated question's own annotations."""
+    import re
+
+    source = str((ex.get("provenance") or {}).get("source") or "")
+    return {seg for seg in re.split(r"[/#:?&=]", source) if seg in known}
+
+
+def example_messages(
+    ex: dict[str, Any], culture: str, with_context: bool, notes: Notes | None = None
+) -> list[dict[str, str]]:
+    """The prompt a synthesised example is trained with (the adapter's culture names it).
+
+    With context: the passages `notes` gives for it, else its own source passage."""
+    context: list[str] = []
+    if with_context and notes is not None:
+        context = notes(ex, culture)
+    elif with_context and ex.get("provenance"):
+        context = [ex["provenance"]["passage"]]
     return task_messages(
         culture,
         ex["question"],
@@ -139,10 +166,14 @@ def train_task_adapter(
     root: Path,
     config: TaskAdapterConfig | None = None,
     progress: bool = True,
+    notes: Notes | None = None,
 ) -> TrainedAdapter:
     """Fine-tune a LoRA adapter on `examples` and save it as expert `task_adapter_id(...)`.
 
     For a joint adapter pass `culture="*"`: each example is then prompted with its own culture.
+    `notes` gives the background notes of the examples shown with context (`context_share`);
+    without it they are shown their source passage. Training stops after `lora.patience`
+    epochs without a better held-out loss (the best epoch is kept).
     """
     import torch
     from peft import get_peft_model, get_peft_model_state_dict
@@ -157,7 +188,7 @@ def train_task_adapter(
     rows = []
     for ex in examples:
         own = ex.get("culture", culture) if culture == "*" else culture
-        messages = example_messages(ex, own, rng.random() < cfg.context_share)
+        messages = example_messages(ex, own, rng.random() < cfg.context_share, notes)
         rows.append(_encode(base, messages, str(ex["answer"]), cfg.max_tokens))
     rng.shuffle(rows)
     n_val = int(len(rows) * cfg.lora.val_fraction) if len(rows) >= 10 else 0
@@ -169,7 +200,7 @@ def train_task_adapter(
     pad = int(base.tokenizer.pad_token_id or 0)
     device = base.device
     best: dict[str, torch.Tensor] | None = None
-    best_loss, history = math.inf, []
+    best_loss, history, stale = math.inf, [], 0
     steps = math.ceil(len(train) / cfg.batch_size) * cfg.lora.epochs
     bar = tqdm(total=steps, disable=not progress, desc=f"train {task_adapter_id(culture, task)}")
     for _epoch in range(cfg.lora.epochs):
@@ -191,8 +222,12 @@ def train_task_adapter(
         model.train()
         history.append(round(score, 4))
         if score < best_loss:
-            best_loss = score
+            best_loss, stale = score, 0
             best = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+        else:
+            stale += 1
+            if stale >= cfg.lora.patience:
+                break
     bar.close()
     assert best is not None
     data = json.dumps([e.get("id", e["question"]) for e in examples], sort_keys=True)
@@ -208,6 +243,7 @@ def train_task_adapter(
         "batch_size": cfg.batch_size,
         "max_tokens": cfg.max_tokens,
         "context_share": cfg.context_share,
+        "notes": "given" if notes is not None else "source_passage",
         "objective": "sft_answer_tokens",
     }
     manifest = ExpertManifest(
