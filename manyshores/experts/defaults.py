@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from manyshores.experts.softprompt.config import SoftPromptConfig
@@ -204,6 +204,15 @@ def main() -> None:
     parser.add_argument("--cultures", default="")
     parser.add_argument("--joint", action="store_true", help="Train the joint baseline instead.")
     parser.add_argument("--joint-questions", type=int, default=40)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=0,
+        help="Maximum epochs (default: the shipped configuration's). A run resumes from its saved "
+        "state, so raising this continues training the same run for more epochs.",
+    )
+    parser.add_argument("--lr", type=float, default=0.0, help="Learning rate (default: shipped).")
+    parser.add_argument("--patience", type=int, default=0, help="Early-stopping patience.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.threads:
@@ -217,10 +226,16 @@ def main() -> None:
         )
         log.info("built %s in %.0f s", jid, time.time() - started)
         return
+    config = replace(
+        DEFAULT_CONFIG,
+        epochs=args.epochs or DEFAULT_CONFIG.epochs,
+        lr=args.lr or DEFAULT_CONFIG.lr,
+        patience=args.patience or DEFAULT_CONFIG.patience,
+    )
     ids = build(
         args.out,
         args.data,
-        DEFAULT_CONFIG,
+        config,
         args.state_dir.expanduser(),
         [c for c in args.cultures.split(",") if c] or None,
     )
