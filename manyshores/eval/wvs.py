@@ -32,9 +32,9 @@ JOINT_ID = "wvs-joint-softprompt"
 EXPERT_WEIGHT = 0.0
 """Exponent of the expert in the `experts` product with survey memory. Chosen by 5-fold
 cross-validation with folds by question (4 reshuffles) over the questions that are out of sample
-for the experts (dev and the train questions they held out to stop early): the shipped one-epoch
-soft prompts add nothing that survey memory does not already give, so the choice is 0 (see
-`python -m manyshores.eval.wvs_tune` and the README)."""
+for the experts (dev and the train questions they held out to stop early): the shipped four-epoch
+soft prompts (as the one-epoch ones before them) add nothing that survey memory does not already
+give, so the choice is 0 (see `python -m manyshores.eval.wvs_tune` and the README)."""
 CHOICE_SHARPEN = 1.25
 """The `experts` answer is the option nearest the expected position of the belief raised to this
 power: a sharper belief moves the answer toward the mode. Chosen by question-fold CV over train
