@@ -213,3 +213,38 @@ def test_notes_replace_the_source_passage_and_leave_out_the_own_question(
     assert sorted(set(seen)) == ["KEN", "MEX"] and len(seen) == 8  # each with its own culture
     manifest = json.loads((result.path / "manifest.json").read_text())
     assert manifest["hyperparameters"]["notes"] == "given"
+
+
+def test_answer_loss_equals_the_full_logits_loss(tiny_base) -> None:
+    """The last-positions loss on left-padded rows is the model's own loss on unpadded rows."""
+    import torch
+
+    from manyshores.synthesis.adapters import _answer_loss, _batches
+
+    gen = torch.Generator().manual_seed(0)
+    vocab = tiny_base.model.config.vocab_size
+    rows = []
+    for prompt_len, answer_len in [(12, 3), (7, 5), (20, 1)]:
+        prompt = torch.randint(5, vocab, (prompt_len,), generator=gen).tolist()
+        answer = torch.randint(5, vocab, (answer_len,), generator=gen).tolist()
+        rows.append((prompt + answer, [-100] * prompt_len + answer))
+    model = tiny_base.model
+    ids, labels, mask = next(_batches(rows, len(rows), pad=0))
+    assert int(mask[0].sum()) == 15 and ids[0, 0] == 0  # left-padded
+    weight = model.get_input_embeddings().weight
+    was_trained = weight.requires_grad
+    weight.requires_grad_(True)  # the pad rows must not poison the gradient
+    try:
+        ours = _answer_loss(model, ids, labels, mask, tiny_base.device)
+        (grad,) = torch.autograd.grad(ours, weight)
+    finally:
+        weight.requires_grad_(was_trained)
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+    total, count = torch.zeros(()), 0
+    for x, y in rows:  # one row at a time: no padding at all
+        out = model(input_ids=torch.tensor([x]), labels=torch.tensor([y]))
+        n = sum(1 for t in y[1:] if t != -100)
+        total, count = total + out.loss * n, count + n
+    assert torch.isfinite(ours)
+    assert abs(float(ours) - float(total / count)) < 1e-4
