@@ -34,13 +34,13 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check manyshores tests
-	$(VENV)/bin/ruff format --check manyshores tests
+	$(VENV)/bin/ruff check manyshores tests examples
+	$(VENV)/bin/ruff format --check manyshores tests examples
 	$(VENV)/bin/mypy manyshores
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix manyshores tests
-	$(VENV)/bin/ruff format manyshores tests
+	$(VENV)/bin/ruff check --fix manyshores tests examples
+	$(VENV)/bin/ruff format manyshores tests examples
 
 # Rebuilds the 16 default soft-prompt experts in manyshores/data/experts (skips finished ones and
 # resumes an interrupted run at its last epoch): 4 epochs of 131 batched steps, 4-7 min an epoch

@@ -14,6 +14,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from manyshores.config import Settings
 from manyshores.synthesis.ground import PassageSources
+from manyshores.testing.blend_pages import blend_page
 from manyshores.testing.tavily_server import TavilyTestServer
 from manyshores.web.search import WebSearcher
 
@@ -33,21 +34,6 @@ def mexico_rows(shared_data: Path) -> list[dict[str, Any]]:
     return [r for r in rows if r["annotations"] and r["annotations"][0]["en_answers"]]
 
 
-def page(row: dict[str, Any]) -> dict[str, Any]:
-    """A web page stating a BLEnD question's top two answers."""
-    anns = sorted(row["annotations"], key=lambda a: -a["count"])
-    first = anns[0]["en_answers"][0]
-    other = anns[1]["en_answers"][0] if len(anns) > 1 else first
-    return {
-        "title": row["en_question"],
-        "url": f"https://pages.example.org/{row['id']}",
-        "content": f'In Mexico, when asked "{row["en_question"]}" most people answered '
-        f"{first}; others said {other}.",
-        "score": 0.8,
-        "raw_content": None,
-    }
-
-
 def blend_results(shared_data: Path, per_query: int = 3) -> dict[str, list[dict[str, Any]]]:
     """Search results per topic keyword (English and Spanish): pages from Mexican BLEnD rows.
 
@@ -58,9 +44,9 @@ def blend_results(shared_data: Path, per_query: int = 3) -> dict[str, list[dict[
     results: dict[str, list[dict[str, Any]]] = {}
     i = 0
     for en, es in TOPIC_KEYS:
-        results[en] = [page(r) for r in rows[i : i + per_query]]
+        results[en] = [blend_page(r, "Mexico") for r in rows[i : i + per_query]]
         results[es] = [{**results[en][0], "url": results[en][0]["url"] + "?mirror"}] + [
-            page(r) for r in rows[i + per_query : i + 2 * per_query - 1]
+            blend_page(r, "Mexico") for r in rows[i + per_query : i + 2 * per_query - 1]
         ]
         i += 2 * per_query
     return results
