@@ -70,8 +70,10 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if hasattr(value, "type") and hasattr(value, "content"):  # a langchain message
         return {"type": value.type, "content": jsonable(value.content)}
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # subclasses, past the exact-type fast path above
         return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
     return value
 
 
