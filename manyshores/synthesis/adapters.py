@@ -63,11 +63,10 @@ class TaskAdapterConfig:
     """Examples per optimiser step."""
     max_tokens: int = 384
     """Longer prompts are cut from the left (the question stays)."""
-    context_share: float = 0.5
-    """Share of examples shown with background notes, so the adapter also learns to use
-    retrieved notes (the `task_adapter_rag` system): the notes `train_task_adapter` is given
-    (for example knowledge-base passages retrieved as at evaluation), else the example's source
-    passage."""
+    context_share: float = 1.0
+    """Share of examples shown with background notes, so the adapter learns to use retrieved
+    notes (the `task_adapter_rag` system): the notes `train_task_adapter` is given (for example
+    knowledge-base passages retrieved as at evaluation), else the example's source passage."""
 
 
 Notes = Callable[[dict[str, Any], str], list[str]]
