@@ -77,3 +77,22 @@ def test_trained_expert_leaves_its_survey_for_memory(tiny_base, tmp_path):
     found = memory.predict("XYZ", "Are teas good?", list(opts))
     assert found is not None and found.probs[2] > 0.7
     assert "XYZ" not in SurveyMemory.from_package(user_store=False).cultures()
+
+
+def test_best_epoch_keeps_the_lowest_loss_and_stops_after_patience() -> None:
+    from manyshores.experts.early_stopping import BestEpoch
+
+    snapshots = iter(range(100))
+    best = BestEpoch(patience=2, min_delta=0.01)
+    take = lambda: {"w": next(snapshots)}  # noqa: E731
+    assert best.update(1.0, take) is False
+    assert best.update(0.995, take) is False  # within min_delta: not better, 1 stale
+    assert best.update(0.5, take) is False  # better: weights of this epoch
+    assert (best.loss, best.weights, best.stale) == (0.5, {"w": 1}, 0)
+    assert best.update(0.6, take) is False
+    assert best.update(0.7, take) is True  # second epoch without improvement
+    assert best.weights == {"w": 1}
+    held_out_nothing = BestEpoch(patience=1)
+    held_out_nothing.update(float("nan"), take)
+    assert held_out_nothing.update(float("nan"), take) is False  # keeps the last epoch
+    assert held_out_nothing.weights == {"w": 3}

@@ -248,3 +248,27 @@ def test_answer_loss_equals_the_full_logits_loss(tiny_base) -> None:
         total, count = total + out.loss * n, count + n
     assert torch.isfinite(ours)
     assert abs(float(ours) - float(total / count)) < 1e-4
+
+
+def test_library_and_cli_adapter_defaults_agree() -> None:
+    """`TaskAdapterConfig()` trains the adapter `data train-adapter` trains with no options."""
+    import inspect
+
+    from manyshores.cli.data import train_adapter_cmd
+
+    cli = {
+        name: p.default.default
+        for name, p in inspect.signature(train_adapter_cmd).parameters.items()
+    }
+    lib = TaskAdapterConfig()
+    assert (lib.lora.epochs, lib.lora.lr, lib.lora.r, lib.lora.patience) == (
+        cli["epochs"],
+        cli["lr"],
+        cli["rank"],
+        cli["patience"],
+    )
+    assert (lib.batch_size, lib.context_share, lib.lora.seed) == (
+        cli["batch_size"],
+        cli["context_share"],
+        cli["seed"],
+    )

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from manyshores.experts.early_stopping import BestEpoch
 from manyshores.experts.lora.config import LoraExpertConfig
 from manyshores.experts.lora.model import peft_config
 from manyshores.experts.scoring import label_token_ids, prompt_ids
@@ -47,10 +48,11 @@ def train_lora(
     model = get_peft_model(copy.deepcopy(base.model), peft_config(config))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=config.lr)
-    best: dict[str, torch.Tensor] = {
-        k: v.clone() for k, v in get_peft_model_state_dict(model).items()
-    }
-    best_loss, stale, history = math.inf, 0, []
+
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+
+    best, history = BestEpoch(config.patience, min_delta=1e-4, weights=snapshot()), []
     total, done = config.epochs * len(examples), 0
     for epoch in range(config.epochs):
         model.train()
@@ -62,7 +64,7 @@ def train_lora(
             loss = _loss(model, base, ex)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             done += 1
             if progress:
                 progress(done, total)
@@ -73,11 +75,6 @@ def train_lora(
         history.append(
             {"epoch": epoch + 1, "train_loss": sum(losses) / len(losses), "val_loss": val_loss}
         )
-        if not val or val_loss < best_loss - 1e-4:
-            best_loss, stale = val_loss, 0
-            best = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
-    return best, {"val_loss": best_loss, "history": history, "epochs_run": len(history)}
+        if best.update(val_loss, snapshot):
+            break
+    return best.weights, {"val_loss": best.loss, "history": history, "epochs_run": len(history)}
