@@ -67,6 +67,23 @@ def test_score_per_culture_and_joint_vs_separate() -> None:
     assert report["systems"]["joint_adapter"]["per_culture"] == {"KOR": 1.0, "MEX": 0.5}
     delta = report["separate_minus_joint"]["task_adapter"]
     assert delta["per_culture"] == {"KOR": -1.0, "MEX": 0.5} and delta["mean"] == -0.25
+    # per question: MEX q1 +1, MEX q2 0, KOR q1 -1 → mean 0, sd 1, se 1/sqrt(3)
+    paired = report["paired"]["task_adapter - joint_adapter"]
+    assert paired == {"diff": 0.0, "se": 0.5774, "n": 3, "a_only": 1, "b_only": 1}
+    assert "task_adapter_rag - prompted" not in report["paired"]  # neither ran
+
+
+def test_paired_difference_is_tighter_than_independent_when_systems_agree() -> None:
+    from manyshores.eval.blend import paired_difference
+
+    a = {i: i % 2 == 0 for i in range(40)}
+    b = dict(a) | {1: True, 3: True, 5: True}  # b right on 3 more questions, else the same
+    paired = paired_difference(a, b)
+    assert paired is not None and paired["diff"] == -0.075 and paired["b_only"] == 3
+    pa, pb = 20 / 40, 23 / 40
+    independent = (pa * (1 - pa) / 40 + pb * (1 - pb) / 40) ** 0.5
+    assert paired["se"] < independent / 2
+    assert paired_difference({1: True}, {1: False}) is None  # one shared question: no error bar
 
 
 @pytest.fixture()
