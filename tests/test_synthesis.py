@@ -249,3 +249,21 @@ def test_base_teacher_batch_matches_one_by_one(tiny_base) -> None:
         for text in ("Tacos are eaten daily.", "People in Mexico drink a lot of atole at dawn.")
     ]
     assert teacher.complete_batch(chats) == [teacher.complete(c) for c in chats]
+
+
+def test_an_empty_knowledge_base_is_reported_not_silent(tmp_path: Path) -> None:
+    from manyshores.config import Settings
+    from manyshores.memory.knowledge_base import KnowledgeBase
+    from manyshores.memory.passages import Document
+    from manyshores.synthesis.ground import PassageSources
+
+    kb = KnowledgeBase.open(Settings(home=tmp_path))
+    sources = PassageSources(kb=kb, k=2)
+    query = plan_queries("MEX", "everyday_qa")[0]
+    assert sources.retrieve(query, "MEX") == []
+    assert any("no passages for MEX" in n for n in sources.notes)
+    text = "In Mexico, tamales and atole are a common breakfast on holidays and weekends."
+    kb.add([Document(text=text, culture="MEX", source="notes.md#1")])
+    fresh = PassageSources(kb=kb, k=2)
+    assert [p.text for p in fresh.retrieve(query, "MEX")] == [text]
+    assert fresh.notes == []

@@ -55,16 +55,21 @@ class PassageSources:
             found.extend(result.passages)
         if self.kb is not None:
             try:
-                found.extend(
-                    self.kb.query(
-                        query.text,
-                        {culture: 1.0},
-                        self.k,
-                        exclude_question_ids=self.exclude_question_ids,
-                    )
+                hits = self.kb.query(
+                    query.text,
+                    {culture: 1.0},
+                    self.k,
+                    exclude_question_ids=self.exclude_question_ids,
                 )
             except ManyshoresError as exc:
                 self._note(f"knowledge base unavailable: {exc}")
+            else:
+                if not hits:  # say so: an empty or other-culture base silently grounds nothing
+                    self._note(
+                        f"knowledge base gave no passages for {culture} (is it ingested? "
+                        "see `manyshores kb stats`)"
+                    )
+                found.extend(hits)
         seen: set[str] = set()
         passages = []
         for p in found:
