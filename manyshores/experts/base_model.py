@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.config import Settings, get_settings
 from manyshores.errors import ModelLoadError
+from manyshores.quiet_loading import no_loading_bar
 
 if TYPE_CHECKING:
     import torch
@@ -115,8 +116,9 @@ def convert_gguf(gguf: Path, cache_root: Path) -> Path:
     cache_root.mkdir(parents=True, exist_ok=True)
     log.info("converting %s to safetensors (once; about 20 s for the default model)", gguf.name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        with no_loading_bar():
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     except Exception as exc:  # gguf raises many types on a corrupt file
         raise ModelLoadError(f"cannot read GGUF file {gguf}: {exc!s:.200}") from exc
     # The GGUF quantizer marks the model as unserialisable; the weights are plain float now.
@@ -225,10 +227,11 @@ def load_base_model(spec: str | None = None, settings: Settings | None = None) -
         torch.set_num_threads(settings.torch_threads)
     kwargs: dict[str, Any] = {"local_files_only": local_only}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=_torch_dtype(settings.dtype), use_safetensors=True, **kwargs
-        )
+        with no_loading_bar():
+            tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(
+                source, dtype=_torch_dtype(settings.dtype), use_safetensors=True, **kwargs
+            )
     except ModelLoadError:
         raise
     except Exception as exc:

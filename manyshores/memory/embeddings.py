@@ -7,6 +7,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from manyshores.errors import ModelLoadError
+from manyshores.quiet_loading import no_loading_bar
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -37,7 +38,8 @@ def load_embedder() -> SentenceTransformer:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
-            _cached = SentenceTransformer(embedder_path(), device="cpu")
+            with no_loading_bar():
+                _cached = SentenceTransformer(embedder_path(), device="cpu")
         return _cached
 
 

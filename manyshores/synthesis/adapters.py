@@ -14,7 +14,6 @@ the best epoch by held-out loss is kept. Only safetensors are written.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -29,7 +28,7 @@ from manyshores.errors import InvalidInputError
 from manyshores.experts.early_stopping import BestEpoch
 from manyshores.experts.generation import chat_input_ids
 from manyshores.experts.lora.config import LoraExpertConfig
-from manyshores.experts.lora.model import peft_config
+from manyshores.experts.lora.model import peft_copy
 from manyshores.experts.store import ExpertManifest, save_expert
 from manyshores.synthesis.prompts import task_messages
 
@@ -198,7 +197,7 @@ def train_task_adapter(
     epochs without a better held-out loss (the best epoch is kept).
     """
     import torch
-    from peft import get_peft_model, get_peft_model_state_dict
+    from peft import get_peft_model_state_dict
     from tqdm import tqdm
 
     cfg = config or TaskAdapterConfig()
@@ -215,7 +214,7 @@ def train_task_adapter(
     rng.shuffle(rows)
     n_val = int(len(rows) * cfg.lora.val_fraction) if len(rows) >= 10 else 0
     val, train = rows[:n_val], rows[n_val:]
-    model = get_peft_model(copy.deepcopy(base.model), peft_config(cfg.lora))
+    model = peft_copy(base.model, cfg.lora)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lora.lr)

@@ -33,6 +33,23 @@ def peft_config(cfg: LoraExpertConfig) -> Any:
     )
 
 
+def peft_copy(base_model: Any, cfg: LoraExpertConfig, adapter_name: str = "default") -> Any:
+    """A PEFT-wrapped deep copy of `base_model` with one LoRA adapter (the original is untouched).
+
+    Quiet about PEFT's use of transformers' deprecated `is_gradient_checkpointing`: a library
+    warning the user can do nothing about, printed once per wrapped model."""
+    import copy
+    import warnings
+
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        return get_peft_model(
+            copy.deepcopy(base_model), peft_config(cfg), adapter_name=adapter_name
+        )
+
+
 def config_from(hp: dict[str, Any]) -> LoraExpertConfig:
     known = LoraExpertConfig.__dataclass_fields__
     return LoraExpertConfig(**{k: v for k, v in hp.items() if k in known})
@@ -53,11 +70,9 @@ class LoraExpert:
 
     @staticmethod
     def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]] | None:
-        import copy
+        from peft import get_peft_model_state_dict
 
-        from peft import get_peft_model, get_peft_model_state_dict
-
-        probe = get_peft_model(copy.deepcopy(base.model), peft_config(config_from(hp)))
+        probe = peft_copy(base.model, config_from(hp))
         return {k: list(v.shape) for k, v in get_peft_model_state_dict(probe).items()}
 
     @classmethod
@@ -79,18 +94,14 @@ class LoraHost:
     """Adapter names already loaded."""
 
     def ensure(self, experts: list[LoraExpert]) -> Any:
-        import copy
-
-        from peft import get_peft_model, set_peft_model_state_dict
+        from peft import set_peft_model_state_dict
 
         for ex in experts:
             name = _adapter_name(ex.info.id)
             if name in self.loaded:
                 continue
             if self.model is None:
-                self.model = get_peft_model(
-                    copy.deepcopy(self.base.model), peft_config(ex.config), adapter_name=name
-                )
+                self.model = peft_copy(self.base.model, ex.config, adapter_name=name)
             else:
                 self.model.add_adapter(name, peft_config(ex.config))
             set_peft_model_state_dict(self.model, ex.weights, adapter_name=name)

@@ -6,7 +6,6 @@ step: expect it to be several times slower than a soft prompt on the same data.
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.experts.early_stopping import BestEpoch
 from manyshores.experts.lora.config import LoraExpertConfig
-from manyshores.experts.lora.model import peft_config
+from manyshores.experts.lora.model import peft_copy
 from manyshores.experts.scoring import label_token_ids, prompt_ids
 
 if TYPE_CHECKING:
@@ -42,10 +41,10 @@ def train_lora(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Train on a private PEFT copy of the base; returns (adapter weights, metrics)."""
     import torch
-    from peft import get_peft_model, get_peft_model_state_dict
+    from peft import get_peft_model_state_dict
 
     torch.manual_seed(config.seed)
-    model = get_peft_model(copy.deepcopy(base.model), peft_config(config))
+    model = peft_copy(base.model, config)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=config.lr)
 
