@@ -40,6 +40,10 @@ def test_lora_training_steps(tiny_base):
     hist = metrics["history"]
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert any("lora_A" in k for k in weights)
+    # nothing held out: the training loss picks the epoch, and no validation loss is claimed
+    weights, metrics = train_lora(tiny_base, fit, [], LoraExpertConfig(epochs=2, lr=0.05))
+    assert metrics["val_loss"] != metrics["val_loss"] and metrics["epochs_run"] == 2
+    assert any("lora_A" in k for k in weights)
 
 
 def test_prior_is_multiplied_into_the_trained_answer(tiny_base):
@@ -92,7 +96,7 @@ def test_best_epoch_keeps_the_lowest_loss_and_stops_after_patience() -> None:
     assert best.update(0.6, take) is False
     assert best.update(0.7, take) is True  # second epoch without improvement
     assert best.weights == {"w": 1}
-    held_out_nothing = BestEpoch(patience=1)
-    held_out_nothing.update(float("nan"), take)
-    assert held_out_nothing.update(float("nan"), take) is False  # keeps the last epoch
-    assert held_out_nothing.weights == {"w": 3}
+    diverged = BestEpoch(patience=1)
+    assert diverged.update(2.0, take) is False
+    assert diverged.update(float("nan"), take) is True  # a NaN loss is never the best
+    assert (diverged.loss, diverged.weights) == (2.0, {"w": 2})

@@ -20,7 +20,7 @@ class BestEpoch:
     min_delta: float = 0.0
     """How much lower a loss must be to count as better."""
     loss: float = math.inf
-    """Best loss so far (NaN when nothing was held out)."""
+    """Best loss so far."""
     weights: dict[str, torch.Tensor] = field(default_factory=dict)
     """Weights of the best epoch so far."""
     stale: int = 0
@@ -29,9 +29,9 @@ class BestEpoch:
     def update(self, loss: float, snapshot: Callable[[], dict[str, torch.Tensor]]) -> bool:
         """Record an epoch's loss; True when training should stop.
 
-        A NaN loss (no held-out data) always counts as better, so the last epoch is kept.
-        `snapshot` is called only for a new best, to copy the weights then."""
-        if math.isnan(loss) or loss < self.loss - self.min_delta:
+        A NaN loss (training diverged) never counts as better. `snapshot` is called only for
+        a new best, to copy the weights then."""
+        if loss < self.loss - self.min_delta:
             self.loss, self.stale, self.weights = loss, 0, snapshot()
             return False
         self.stale += 1

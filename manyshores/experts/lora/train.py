@@ -74,6 +74,8 @@ def train_lora(
         history.append(
             {"epoch": epoch + 1, "train_loss": sum(losses) / len(losses), "val_loss": val_loss}
         )
-        if best.update(val_loss, snapshot):
+        # With nothing held out, the training loss picks the epoch.
+        if best.update(val_loss if val else history[-1]["train_loss"], snapshot):
             break
-    return best.weights, {"val_loss": best.loss, "history": history, "epochs_run": len(history)}
+    val_best = best.loss if val_examples else math.nan
+    return best.weights, {"val_loss": val_best, "history": history, "epochs_run": len(history)}
