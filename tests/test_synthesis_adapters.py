@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from manyshores.experts.lora.config import LoraExpertConfig
 from manyshores.experts.registry import ExpertRegistry
 from manyshores.experts.store import ExpertManifest, save_expert
@@ -272,3 +274,23 @@ def test_library_and_cli_adapter_defaults_agree() -> None:
         cli["context_share"],
         cli["seed"],
     )
+
+
+def test_a_diverged_training_is_a_clear_error_and_saves_nothing(
+    tiny_base, tmp_path: Path, monkeypatch
+) -> None:
+    from manyshores.errors import ManyshoresError
+    from manyshores.synthesis import adapters
+
+    monkeypatch.setattr(adapters, "_mean_loss", lambda *a, **k: float("nan"))
+    with pytest.raises(ManyshoresError, match="diverged"):
+        train_task_adapter(
+            tiny_base,
+            _examples("KEN", 12),  # ≥ 10 examples: some are held out and scored
+            culture="KEN",
+            task="food_qa",
+            root=tmp_path,
+            config=_cfg(),
+            progress=False,
+        )
+    assert not any(tmp_path.iterdir())

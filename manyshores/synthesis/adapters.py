@@ -24,17 +24,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from manyshores.errors import InvalidInputError
+from manyshores.errors import InvalidInputError, ManyshoresError
 from manyshores.experts.early_stopping import BestEpoch
 from manyshores.experts.generation import chat_input_ids
 from manyshores.experts.lora.config import LoraExpertConfig
-from manyshores.experts.lora.model import peft_copy
+from manyshores.experts.lora.model import adapter_weights, peft_copy
 from manyshores.experts.store import ExpertManifest, save_expert
 from manyshores.synthesis.prompts import task_messages
 
 if TYPE_CHECKING:
-    import torch
-
     from manyshores.experts.base_model import BaseModel
 
 
@@ -197,7 +195,6 @@ def train_task_adapter(
     epochs without a better held-out loss (the best epoch is kept).
     """
     import torch
-    from peft import get_peft_model_state_dict
     from tqdm import tqdm
 
     cfg = config or TaskAdapterConfig()
@@ -220,10 +217,6 @@ def train_task_adapter(
     opt = torch.optim.AdamW(params, lr=cfg.lora.lr)
     pad = int(base.tokenizer.pad_token_id or 0)
     device = base.device
-
-    def snapshot() -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
-
     best, history = BestEpoch(cfg.lora.patience), []
     steps = math.ceil(len(train) / cfg.batch_size) * cfg.lora.epochs
     bar = tqdm(total=steps, disable=not progress, desc=f"train {task_adapter_id(culture, task)}")
@@ -243,9 +236,14 @@ def train_task_adapter(
         score = _mean_loss(model, val, cfg, pad, device) if val else epoch_loss / len(train)
         model.train()
         history.append(round(score, 4))
-        if best.update(score, snapshot):
+        if best.update(score, lambda: adapter_weights(model)):
             break
     bar.close()
+    if not best.weights:  # every epoch's loss was NaN: nothing worth saving
+        raise ManyshoresError(
+            f"training {task_adapter_id(culture, task)} diverged (loss NaN in every epoch); "
+            "try a lower learning rate"
+        )
     data = json.dumps([e.get("id", e["question"]) for e in examples], sort_keys=True)
     metrics = {
         "val_loss" if val else "train_loss": round(best.loss, 4),

@@ -50,6 +50,13 @@ def peft_copy(base_model: Any, cfg: LoraExpertConfig, adapter_name: str = "defau
         )
 
 
+def adapter_weights(model: Any) -> dict[str, torch.Tensor]:
+    """A detached copy of a PEFT model's LoRA weights (what the expert store saves)."""
+    from peft import get_peft_model_state_dict
+
+    return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+
+
 def config_from(hp: dict[str, Any]) -> LoraExpertConfig:
     known = LoraExpertConfig.__dataclass_fields__
     return LoraExpertConfig(**{k: v for k, v in hp.items() if k in known})

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.experts.early_stopping import BestEpoch
 from manyshores.experts.lora.config import LoraExpertConfig
-from manyshores.experts.lora.model import peft_copy
+from manyshores.experts.lora.model import adapter_weights, peft_copy
 from manyshores.experts.scoring import label_token_ids, prompt_ids
 
 if TYPE_CHECKING:
@@ -41,17 +41,13 @@ def train_lora(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Train on a private PEFT copy of the base; returns (adapter weights, metrics)."""
     import torch
-    from peft import get_peft_model_state_dict
 
     torch.manual_seed(config.seed)
     model = peft_copy(base.model, config)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=config.lr)
-
-    def snapshot() -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
-
-    best, history = BestEpoch(config.patience, min_delta=1e-4, weights=snapshot()), []
+    best = BestEpoch(config.patience, min_delta=1e-4, weights=adapter_weights(model))
+    history: list[dict[str, Any]] = []
     total, done = config.epochs * len(examples), 0
     for epoch in range(config.epochs):
         model.train()
@@ -71,11 +67,10 @@ def train_lora(
         with torch.no_grad():
             val = [float(_loss(model, base, ex)) for ex in val_examples]
         val_loss = sum(val) / len(val) if val else math.nan
-        history.append(
-            {"epoch": epoch + 1, "train_loss": sum(losses) / len(losses), "val_loss": val_loss}
-        )
+        train_loss = sum(losses) / len(losses)
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss})
         # With nothing held out, the training loss picks the epoch.
-        if best.update(val_loss if val else history[-1]["train_loss"], snapshot):
+        if best.update(val_loss if val else train_loss, lambda: adapter_weights(model)):
             break
     val_best = best.loss if val_examples else math.nan
     return best.weights, {"val_loss": val_best, "history": history, "epochs_run": len(history)}
