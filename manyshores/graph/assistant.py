@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from manyshores.content import check_message_text
 from manyshores.errors import InvalidInputError
 from manyshores.graph.builder import build_graph
 from manyshores.graph.checkpoints import open_checkpointer
@@ -136,8 +137,7 @@ class CultureAssistant:
     def _turn_input(
         self, text: str, culture: str | None, user_id: str | None, confirm_culture: bool
     ) -> dict[str, Any]:
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("the message is empty: ask a question or say something")
+        check_message_text(text)  # before anything is checkpointed: a refusal loses nothing
         if culture is not None:
             culture = self.components.get_detector().normalize(culture)
         return {
