@@ -190,9 +190,9 @@ def trace(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Every step of a thread in order (node, duration, what it read and wrote)."""
+    from manyshores.components import Components
     from manyshores.errors import InvalidInputError
     from manyshores.graph.assistant import CultureAssistant
-    from manyshores.graph.components import Components
 
     # Reading a trace never needs a model: components stay unbuilt.
     steps = CultureAssistant(Components()).trace(thread)

@@ -20,11 +20,11 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from manyshores.components import Components
 from manyshores.content import check_message_text
 from manyshores.errors import InvalidInputError
 from manyshores.graph.builder import build_graph
 from manyshores.graph.checkpoints import open_checkpointer
-from manyshores.graph.components import Components
 from manyshores.graph.trace import TraceStep, read_trace
 
 MAX_THREAD_ID = 200

@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from manyshores.graph.components import Components
+from manyshores.components import Components
 from manyshores.nodes.common import capped_messages, last_user_text, truncate_message
 from manyshores.state import NEW_TURN, CultureState
 
