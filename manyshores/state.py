@@ -86,6 +86,19 @@ class ExpertAnswer(TypedDict):
     seconds: float
 
 
+class EvidenceRecord(TypedDict):
+    """Why an open question got the answer it got: one culture's ranked human answers."""
+
+    culture: str
+    usable: bool
+    """False when nothing the culture's people answered is close enough to the question."""
+    similarity: float
+    """Similarity of the closest known question."""
+    candidates: list[dict[str, Any]]
+    """Best first: text, english, score, support, refs, question, similarity, used."""
+    notes: list[str]
+
+
 class Turn(TypedDict):
     """What a finished turn leaves behind, kept across turns for history signals."""
 
@@ -146,16 +159,30 @@ class CultureState(TypedDict, total=False):
     """Turn counter of the thread, starting at 1."""
     text: str
     """The user's message as processed this turn (truncated when over the limit)."""
+    query: str
+    """The question this turn answers, standing alone: a short follow-up ("What about in
+    Greece?") is read together with the previous question, so its topic carries over."""
+    language: str
+    """Language the person wrote in (ISO 639-1): the reply's language."""
     posterior: CulturePosterior
     task: TaskInfo
     sources: list[Source]
+    evidence: list[EvidenceRecord]
+    """Ranked candidate answers per culture for an open question (empty for option questions)."""
     experts: list[ExpertChoice]
     expert_answers: Annotated[list[ExpertAnswer], merge_expert_answers]
     answer: str
+    """The reply a person reads."""
+    short: str
+    """The one answer the reply leads with (a few words): the top evidence answer, or the most
+    likely option; empty when the reply has no answer of its own."""
+    answers: list[str]
+    """The lead answer and the alternatives the reply names (at most three)."""
     option_probs: list[float]
     """Committee distribution over task options (empty for free text)."""
     choice: int | None
-    """Index of the option answered, when the task has options."""
+    """For option questions, the option nearest the distribution's expected position: the
+    decision scored by the survey metrics (`spa`), not the answer a person reads (`short`)."""
     disagreement: float
     """0 when the experts agree; higher when they spread (JS divergence or text dissent)."""
     notes: Annotated[list[str], merge_notes]

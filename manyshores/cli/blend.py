@@ -12,7 +12,13 @@ from manyshores.config import Settings, get_settings
 from manyshores.errors import InvalidInputError
 
 
-def open_eval_kb(settings: Settings, kb_dir: Path, data: Path, progress: bool):
+def open_eval_kb(
+    settings: Settings,
+    kb_dir: Path,
+    data: Path,
+    progress: bool,
+    question_ids: set[str] | None = None,
+):
     """A knowledge base of the BLEnD passages in `data` at `kb_dir` (ingested once).
 
     The evaluated questions' own passages are in it but never returned for them: every query
@@ -28,7 +34,7 @@ def open_eval_kb(settings: Settings, kb_dir: Path, data: Path, progress: bool):
         collection="blend_eval",
     )
     if kb.count() == 0:
-        docs = list(load_blend(data))
+        docs = list(load_blend(data, question_ids=question_ids))
         with tqdm(total=len(docs), disable=not progress, desc="ingest BLEnD") as bar:
             kb.add(docs, progress=bar.update)
     return kb
@@ -39,7 +45,16 @@ def eval_blend(
     data: Path = typer.Option(..., "--data", help="Directory of BLEnD *.json files."),
     systems: str = typer.Option(
         "base,prompted,rag,task_adapter,task_adapter_rag",
-        help="Comma-separated; also joint_adapter, joint_adapter_rag.",
+        help="Comma-separated; also joint_adapter, joint_adapter_rag, and graph (the whole "
+        "default graph, as `ask` answers).",
+    ),
+    language: str = typer.Option(
+        "en", help="Ask in English (en), the culture's language (local), or both."
+    ),
+    split: str = typer.Option(
+        "all",
+        help="all: every question; eval: only the evaluation half of the question ids "
+        "(`data split-blend`'s rule), with nothing built from it reachable.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Predictions JSONL (re-running resumes)."),
     report_path: Path | None = typer.Option(None, "--json", help="Write the report here."),
@@ -58,6 +73,7 @@ def eval_blend(
     """Answer BLEnD questions with each system, score like BLEnD, print the report."""
     from manyshores.errors import ExpertStoreError
     from manyshores.eval.blend import BlendQuestion, load_questions, run_blend
+    from manyshores.eval.blend_graph import in_eval_half
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.synthesis.runner import AdapterRunner
@@ -66,11 +82,36 @@ def eval_blend(
     names = [s.strip() for s in systems.split(",") if s.strip()]
     if not names:
         raise InvalidInputError("--systems is empty")
-    questions = load_questions(data, cultures.split(",") if cultures else None, limit)
+    if language not in ("en", "local", "both"):
+        raise InvalidInputError(f"--language must be en, local or both, not {language!r}")
+    if split not in ("all", "eval"):
+        raise InvalidInputError(f"--split must be all or eval, not {split!r}")
+    languages = ["en", "local"] if language == "both" else [language]
+    questions = load_questions(data, cultures.split(",") if cultures else None)
+    if split == "eval":
+        questions = [q for q in questions if in_eval_half(q.id)]
+    questions = _first_per_culture(questions, limit)
+    report: dict = {}
+    if "graph" in names:
+        report["graph"] = _eval_graph(settings, data, questions, languages, split, out, progress)
+        names = [n for n in names if n != "graph"]
+        if not names:
+            _print_report(report, data, names, limit, task, k, settings, questions, report_path)
+            return
+    train_ids = None
+    if split == "eval":  # the rag knowledge base holds the other half only
+        from manyshores.eval.blend import load_questions as _all
+
+        train_ids = {q.id for q in _all(kb_data or data) if not in_eval_half(q.id)}
     retrieve = None
     if any(s.endswith("rag") for s in names):
+        default_dir = "blend-eval-train" if train_ids is not None else "blend-eval"
         kb = open_eval_kb(
-            settings, kb_dir or settings.home_dir / "blend-eval", kb_data or data, progress
+            settings,
+            kb_dir or settings.home_dir / default_dir,
+            kb_data or data,
+            progress,
+            question_ids=train_ids,
         )
 
         def retrieve(q: BlendQuestion) -> list[str]:
@@ -88,17 +129,79 @@ def eval_blend(
             return False
         return True
 
-    report = run_blend(
-        questions,
-        names,
-        lambda e, ms: runner.generate_batch(e, ms, max_new_tokens),
-        out,
-        task=task,
-        retrieve=retrieve,
-        available=available,
-        batch_size=batch_size,
-        progress=progress,
+    for lang in languages:
+        asked = questions if lang == "en" else _local_questions(questions)
+        path = out if lang == "en" else out.with_name(f"{out.stem}-local{out.suffix}")
+        part = run_blend(
+            asked,
+            names,
+            lambda e, ms: runner.generate_batch(e, ms, max_new_tokens),
+            path,
+            task=task,
+            retrieve=retrieve,
+            available=available,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        if lang == "en":
+            report.update(part)
+        else:  # the same systems asked in the culture's own language
+            report["local"] = {"systems": part["systems"], "paired": part.get("paired", {})}
+    _print_report(report, data, names, limit, task, k, settings, questions, report_path)
+
+
+def _first_per_culture(questions: list, limit: int | None) -> list:
+    if limit is None:
+        return questions
+    taken: dict[str, int] = {}
+    out = []
+    for q in questions:
+        if taken.get(q.culture, 0) < limit:
+            taken[q.culture] = taken.get(q.culture, 0) + 1
+            out.append(q)
+    return out
+
+
+def _local_questions(questions: list) -> list:
+    """The same questions asked in the culture's language (those that have a local form)."""
+    from dataclasses import replace
+
+    return [replace(q, question=q.local_question) for q in questions if q.local_question]
+
+
+def _eval_graph(settings, data, questions, languages, split, out, progress) -> dict:
+    """Every question through the default graph, evaluated ids out of the evidence."""
+    import tempfile
+
+    from manyshores.detection.language import LanguageIdentifier
+    from manyshores.eval.blend import read_predictions
+    from manyshores.eval.blend_graph import (
+        evaluation_components,
+        graph_answerer,
+        in_eval_half,
+        run_graph,
+        score_graph,
     )
+
+    if split == "eval":
+        from manyshores.eval.blend import load_questions as _all
+
+        exclude = {q.id for q in _all(data) if in_eval_half(q.id)}
+    else:
+        exclude = {q.id for q in questions}
+    identifier = LanguageIdentifier()
+
+    def language_of(text: str) -> str | None:
+        guess = identifier.identify(text)
+        return guess.lang if guess is not None and guess.confidence >= 0.5 else None
+
+    with tempfile.TemporaryDirectory(prefix="manyshores-eval-") as home:
+        components = evaluation_components(settings, exclude, Path(home))
+        run_graph(questions, languages, graph_answerer(components), out, progress=progress)
+    return score_graph(read_predictions(out), questions, language_of)
+
+
+def _print_report(report, data, names, limit, task, k, settings, questions, report_path) -> None:
     report["settings"] = {
         "data": str(data),
         "systems": names,
@@ -108,7 +211,7 @@ def eval_blend(
         "base_model": settings.base_model,
         "questions": len(questions),
     }
-    text = json.dumps(report, indent=2)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
     if report_path is not None:
         report_path.write_text(text + "\n")
     typer.echo(text)

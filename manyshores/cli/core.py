@@ -81,6 +81,7 @@ DEMO_TURNS = (
     "How important is family in your life? Options: Very important, Rather important, "
     "Not very important, Not at all important",
     "¿Y en México, qué se come en Nochebuena?",
+    "What about in Nigeria, what do people eat for breakfast?",
 )
 
 
@@ -123,30 +124,22 @@ def demo(
     base = assistant.components.get_base()
     console.print(f"[dim]base model {base.spec} ({base.path}) loaded[/dim]", highlight=False)
     _seed_knowledge_base()
-    first_token: float | None = None
+    first_answer: float | None = None
     for i, text in enumerate(DEMO_TURNS, 1):
         console.rule(f"turn {i}")
         console.print(f"[bold cyan]you>[/bold cyan] {text}", highlight=False)
         started = time.perf_counter()
-        steps, streamed = [], False
-        for event in assistant.stream(text, thread_id=thread_id):
-            if event.node == "token":  # a lone generating expert streams its answer
-                if first_token is None:
-                    first_token = _since_process_start()
-                console.print(event.update["text"], end="", style="bold", highlight=False)
-                streamed = True
-            elif event.is_step:
-                steps.append(event.node)
-        if streamed:
-            console.print()
+        steps = [e.node for e in assistant.stream(text, thread_id=thread_id) if e.is_step]
         result = assistant.result(thread_id, steps)
-        if first_token is None:
-            first_token = _since_process_start()
-        print_turn(result, show_answer=not streamed)
+        if first_answer is None:
+            first_answer = _since_process_start()
+        # The composed reply (cited evidence, or a labelled and cleaned general answer), not
+        # the raw tokens of a generating expert.
+        print_turn(result)
         console.print(f"[dim]{time.perf_counter() - started:.1f}s[/dim]")
     console.rule(f"trace of thread {thread_id}")
     _print_trace(assistant.trace(thread_id))
     console.print(
-        f"[dim]first token {first_token:.1f}s after the command started; "
+        f"[dim]first answer {first_answer:.1f}s after the command started; "
         f"inspect again with `manyshores trace {thread_id}`[/dim]"
     )

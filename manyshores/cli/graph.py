@@ -36,10 +36,9 @@ def print_turn(result: Any, show_answer: bool = True) -> None:
     console.print(f"[dim]experts:[/dim] {experts}")
     for option in data["options"]:
         console.print(f"[dim]  {option['p']:.2f}  {option['text']}[/dim]", highlight=False)
-    for source in data["sources"][:5]:
+    for i, source in enumerate(data["sources"][:6], start=1):  # [i] as the reply cites them
         console.print(
-            f"[dim]  [{source['kind']}] {source['ref']}: {source['snippet'][:90]}[/dim]",
-            highlight=False,
+            f"[dim]  \\[{i}] {source['ref']}: {source['snippet'][:90]}[/dim]", highlight=False
         )
     for note in result.values.get("notes", [])[-3:]:
         console.print(f"[dim]note: {note}[/dim]", highlight=False)

@@ -15,13 +15,26 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from manyshores.components.protocols import Detector, ExpertBackend, ProfileStore, Retriever
+from manyshores.components.protocols import (
+    Detector,
+    EvidenceSource,
+    ExpertBackend,
+    ProfileStore,
+    Retriever,
+)
 from manyshores.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
 
-__all__ = ["Components", "Detector", "ExpertBackend", "ProfileStore", "Retriever"]
+__all__ = [
+    "Components",
+    "Detector",
+    "EvidenceSource",
+    "ExpertBackend",
+    "ProfileStore",
+    "Retriever",
+]
 
 
 @dataclass
@@ -36,6 +49,8 @@ class Components:
     """Culture and task detection."""
     retriever: Retriever | None = None
     """Knowledge base + web search."""
+    evidence: EvidenceSource | None = None
+    """Human answers to everyday-culture questions, ranked for the question asked."""
     experts: ExpertBackend | None = None
     """Routing, expert answers and aggregation."""
     profiles: ProfileStore | None = None
@@ -61,6 +76,9 @@ class Components:
 
     def get_retriever(self) -> Retriever:
         return self._get("retriever")  # type: ignore[no-any-return]
+
+    def get_evidence(self) -> EvidenceSource:
+        return self._get("evidence")  # type: ignore[no-any-return]
 
     def get_experts(self) -> ExpertBackend:
         return self._get("experts")  # type: ignore[no-any-return]

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from manyshores.components import (
         Components,
         Detector,
+        EvidenceSource,
         ExpertBackend,
         ProfileStore,
         Retriever,
@@ -35,6 +36,12 @@ def default_retriever(components: Components) -> Retriever:
     from manyshores.memory.retriever import CulturalRetriever
 
     return CulturalRetriever.from_settings(components.settings)
+
+
+def default_evidence(components: Components) -> EvidenceSource:
+    from manyshores.evidence.index import EvidenceIndex
+
+    return EvidenceIndex.load(components.settings)
 
 
 def default_profiles(components: Components) -> ProfileStore:

@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, Source, TaskInfo
 
 TASK_ADAPTER_REASON = "task adapter: "
+
+GENERAL_SYSTEM_PROMPT = (
+    "You are a helpful assistant. Answer in one or two short sentences, in the language of "
+    "the question. If you are not sure, say so."
+)
+"""The bare base model's instructions when it gives a general answer (no culture's evidence)."""
 """Prefix of the router reason of a (culture, task) adapter choice."""
 
 
@@ -159,11 +165,14 @@ class CommitteeBackend:
                 on_token(text)
             return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
         messages = expert_messages(task, sources, conversation)
-        if on_token is not None and len(choices) == 1 and choices[0]["kind"] == "persona":
-            # One persona answering alone: stream its tokens to the caller as they come.
+        if len(choices) == 1 and choices[0]["kind"] in ("persona", "base"):
+            # One expert answering alone: stream its tokens to the caller as they come.
             start = time.perf_counter()
-            persona = self._part("registry").get(choices[0]["id"])
-            chat = [{"role": "system", "content": persona.system_prompt()}, *messages]
+            if choices[0]["kind"] == "persona":
+                system = self._part("registry").get(choices[0]["id"]).system_prompt()
+            else:
+                system = GENERAL_SYSTEM_PROMPT
+            chat = [{"role": "system", "content": system}, *messages]
             text = generate_text(self.components.get_base(), chat, max_new, on_token=on_token)
             return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
         return committee.generate(  # type: ignore[no-any-return]

@@ -6,12 +6,13 @@ knowledge base and experts, or a test's fake — can stand behind them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from langchain_core.messages import AnyMessage
 
+    from manyshores.evidence.types import Evidence
     from manyshores.state import (
         CulturePosterior,
         ExpertAnswer,
@@ -33,6 +34,10 @@ class Detector(Protocol):
     ) -> CulturePosterior: ...
 
     def detect_task(self, text: str) -> TaskInfo: ...
+
+    def language_of(self, text: str) -> tuple[str, float] | None:
+        """(ISO 639-1 language, confidence) of a message, or None when it cannot tell."""
+        ...
 
     def normalize(self, culture: str) -> str:
         """Canonical culture id, or raise InvalidInputError."""
@@ -67,6 +72,20 @@ class ExpertBackend(Protocol):
         self, answers: list[ExpertAnswer], task: TaskInfo
     ) -> tuple[str, list[float], int | None, float, list[str]]:
         """(answer text, option probs, chosen option, disagreement, notes)."""
+        ...
+
+
+class EvidenceSource(Protocol):
+    def rank(
+        self,
+        question: str,
+        culture: str,
+        *,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
+        k: int = 3,
+    ) -> Evidence:
+        """The best-ranked answers `culture`'s people gave to questions like `question`."""
         ...
 
 

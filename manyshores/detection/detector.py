@@ -182,6 +182,11 @@ class CultureDetector:
         """Task type and options of a user message (see `manyshores.detection.task`)."""
         return detect_task(text)
 
+    def language_of(self, text: str) -> tuple[str, float] | None:
+        """(ISO 639-1 language, confidence) of a message, or None when it cannot tell."""
+        guess = self._analyse(text).language
+        return (guess.lang, guess.confidence) if guess is not None else None
+
     def candidate_ids(self, candidates: Iterable[str] | None = None) -> list[str]:
         """Normalised candidate ids (default: the deployment's, else the whole registry)."""
         chosen = candidates if candidates is not None else self._default_candidates

@@ -15,12 +15,18 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manyshores.answers.hygiene import SENTENCE_END, has_loop
 from manyshores.eval.blend import BlendQuestion, is_correct, read_predictions
+
+if TYPE_CHECKING:
+    from manyshores.components import Components, EvidenceSource, Retriever
+    from manyshores.config import Settings
+    from manyshores.evidence.types import Evidence
+    from manyshores.state import CulturePosterior, Source
 
 EVAL_SHARE = 0.3
 """Share of BLEnD question ids in the evaluation half (`manyshores data split-blend`)."""
@@ -164,3 +170,73 @@ def score_graph(
         entry["seconds_p50"] = times[len(times) // 2] if times else None
         report[lang] = entry
     return report
+
+
+# --------------------------------------------------------------------------- leak-free set-up
+class ExcludingEvidence:
+    """Evidence that never cites the given question ids."""
+
+    def __init__(self, inner: EvidenceSource, exclude_ids: Collection[str]) -> None:
+        self.inner = inner
+        self.exclude_ids = frozenset(exclude_ids)
+
+    def rank(
+        self,
+        question: str,
+        culture: str,
+        *,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
+        k: int = 3,
+    ) -> Evidence:
+        return self.inner.rank(
+            question,
+            culture,
+            language=language,
+            exclude_ids=self.exclude_ids | set(exclude_ids),
+            k=k,
+        )
+
+
+class NoBlendRetriever:
+    """Retrieval without the knowledge base's BLEnD passages (refs `blend:`)."""
+
+    def __init__(self, inner: Retriever) -> None:
+        self.inner = inner
+
+    def retrieve(self, text: str, posterior: CulturePosterior) -> tuple[list[Source], list[str]]:
+        sources, notes = self.inner.retrieve(text, posterior)
+        kept = [s for s in sources if not s["ref"].startswith("blend:")]
+        if len(kept) < len(sources):
+            notes = [*notes, f"{len(sources) - len(kept)} BLEnD passages left out (evaluation)"]
+        return kept, notes
+
+
+def evaluation_components(
+    settings: Settings, exclude_ids: Collection[str], home: Path
+) -> Components:
+    """Default components with the evaluated ids out of reach and checkpoints under `home`."""
+    from manyshores.components import Components
+    from manyshores.components.defaults import default_evidence, default_retriever
+
+    run_settings = settings.model_copy(
+        update={"checkpoint_db": home / "checkpoints.sqlite", "tavily_api_key": None}
+    )
+    components = Components(settings=run_settings)
+    components.evidence = ExcludingEvidence(default_evidence(components), exclude_ids)
+    components.retriever = NoBlendRetriever(default_retriever(components))
+    return components
+
+
+def graph_answerer(components: Components) -> Any:
+    """A function question → `ask --json` object, each question in a new thread."""
+    import uuid
+
+    from manyshores.graph.assistant import CultureAssistant
+
+    assistant = CultureAssistant(components)
+
+    def answer(text: str) -> dict[str, Any]:
+        return assistant.invoke(text, thread_id=f"eval-{uuid.uuid4().hex[:12]}").to_json()  # type: ignore[no-any-return]
+
+    return answer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.messages import AnyMessage, BaseMessage
 
 from manyshores.content import check_message_text, content_text
@@ -56,3 +58,43 @@ def conversation(
         if m.type in roles
     ]
     return out[-(2 * keep_turns - 1) :]
+
+
+FOLLOW_UP_WORDS = 5
+"""A message of at most this many words after an earlier question is read as a follow-up."""
+FOLLOW_UP_OPENERS = (
+    "and ", "what about", "how about", "and in", "y ", "¿y ", "e ", "et ", "und ", "i ",
+    "va ", "و ", "а ", "и ", "ve ", "dan ", "kalau", "그럼", "그러면", "那", "还有", "και ",
+)  # fmt: skip
+"""Openers that mark a follow-up whatever its length (`And in Mexico, what do they drink?`)."""
+
+
+def standalone_question(messages: list[AnyMessage], text: str, limit: int = 2000) -> str:
+    """The question this turn answers, readable on its own.
+
+    "What about in Greece?" after "What do people in Nigeria eat for breakfast?" asks about
+    breakfast: a short message (or one opening like a follow-up) is read together with the
+    previous user question. The culture comes from detection, which weighs the current
+    message's place names above earlier ones; this only carries the topic over.
+    """
+    earlier = [m for m in messages if m.type == "human"][:-1]
+    if not earlier:
+        return text
+    lowered = text.strip().lower().lstrip("¿¡")
+    short = len(text.split()) <= FOLLOW_UP_WORDS
+    if not short and not lowered.startswith(FOLLOW_UP_OPENERS):
+        return text
+    previous = message_text(earlier[-1]).strip()[:limit]
+    return f"{previous}\n{text}" if previous else text
+
+
+MIN_LANGUAGE_CONFIDENCE = 0.3
+"""Below this the identifier's guess is not trusted and the thread's language carries on."""
+
+
+def reply_language(detector: Any, text: str, previous: str | None) -> str:
+    """The language to answer in: the message's own, else the thread's so far, else English."""
+    found = detector.language_of(text)
+    if found is not None and found[1] >= MIN_LANGUAGE_CONFIDENCE:
+        return str(found[0])
+    return previous or "en"

@@ -11,7 +11,13 @@ from typing import Any
 from langgraph.types import interrupt
 
 from manyshores.components import Components
-from manyshores.nodes.common import capped_messages, last_user_text, truncate_message
+from manyshores.nodes.common import (
+    capped_messages,
+    last_user_text,
+    reply_language,
+    standalone_question,
+    truncate_message,
+)
 from manyshores.state import NEW_TURN, CultureState
 
 
@@ -46,8 +52,13 @@ def make_detect(components: Components) -> Any:
                 messages, explicit=explicit, profile=profile, history=history
             )
             notes.append(f"culture confirmed by the user: {explicit}")
+        query = standalone_question(state["messages"], text)
+        if query != text:
+            notes.append(f"follow-up read with the previous question: {query[:160]!r}")
         return {
             "text": text,
+            "query": query,
+            "language": reply_language(detector, text, state.get("language")),
             "turn": state.get("turn", 0) + 1,
             "posterior": posterior,
             "task": detector.detect_task(text),

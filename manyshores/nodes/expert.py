@@ -7,7 +7,6 @@ from typing import Any
 from langgraph.config import get_stream_writer
 
 from manyshores.components import Components
-from manyshores.nodes.common import conversation
 
 
 def make_expert(components: Components) -> Any:
@@ -23,7 +22,9 @@ def make_expert(components: Components) -> Any:
             text=payload["text"],
             task=payload["task"],
             sources=payload.get("sources", []),
-            conversation=conversation(payload["messages"], components.settings.max_message_chars),
+            # The question alone (a follow-up already joined to the question it continues):
+            # earlier turns' options and answers must not leak into this answer.
+            conversation=[{"role": "user", "content": payload.get("query") or payload["text"]}],
             on_token=on_token,
         )
         return {"expert_answers": answers}

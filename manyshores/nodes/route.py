@@ -12,14 +12,46 @@ from typing import Any
 from langgraph.types import Send
 
 from manyshores.components import Components
-from manyshores.state import CultureState, ExpertChoice
+from manyshores.state import CulturePosterior, CultureState, ExpertChoice
 
 BATCHED_KINDS = ("softprompt", "lora", "base")
 
 
+NEUTRAL_BELOW_P = 0.2
+"""When no culture reaches this probability (an English message with no cue spreads over every
+English-speaking country), the answer is culture-neutral rather than one arbitrary culture's."""
+
+
+def culture_in_play(posterior: CulturePosterior) -> bool:
+    """True when some culture is plausible enough to answer for."""
+    if posterior.get("unknown") or not posterior.get("cultures"):
+        return False
+    return posterior["cultures"][0]["p"] >= NEUTRAL_BELOW_P
+
+
+def general_choice(culture: str, reason: str) -> ExpertChoice:
+    """The bare base model, answering in general terms (its text is shown as general)."""
+    return {"id": "base", "culture": culture, "kind": "base", "weight": 1.0, "reason": reason}
+
+
 def make_route(components: Components) -> Any:
     def route(state: CultureState) -> dict[str, Any]:
-        experts = components.get_experts().route(state["posterior"], state["task"])
+        posterior, task = state["posterior"], state["task"]
+        if not task["options"]:
+            if any(r["usable"] for r in state.get("evidence", [])):
+                # Evidence-first: the reply is composed from people's answers, no model text.
+                return {"experts": []}
+            if not culture_in_play(posterior):
+                return {"experts": [general_choice("", "no culture in the message: general")]}
+        elif not culture_in_play(posterior):
+            return {"experts": [general_choice("", "no culture in the message: general")]}
+        experts = components.get_experts().route(posterior, task)
+        if not task["options"]:
+            # No evidence for this culture: a general answer, shown as such, not a persona's
+            # text presented as the culture's own (a task adapter still answers if trained).
+            experts = [e for e in experts if e["reason"].startswith("task adapter")] or [
+                general_choice(posterior["cultures"][0]["id"], "no evidence: general answer")
+            ]
         return {"experts": experts}
 
     return route
