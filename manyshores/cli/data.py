@@ -1,4 +1,4 @@
-"""`manyshores data synthesize` and `manyshores data train-adapter` (CultureManager, issue 7)."""
+"""`manyshores data synthesize` and `manyshores data train-adapter` (CultureManager)."""
 
 from __future__ import annotations
 
