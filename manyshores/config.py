@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     max_new_tokens: int = 96
     """Length cap for generated free-text answers."""
 
+    general_answer_languages: list[str] = ["en"]
+    """Languages in which the base model's general answer (no evidence for the question) is
+    shown. The default 135M model writes usable text only in English; in other languages its
+    replies are word salad, so the reply only says there is no information. Set the languages
+    your base model writes well (`MANYSHORES_GENERAL_ANSWER_LANGUAGES='["en","es"]'`), or
+    `["*"]` for all."""
+
     max_message_chars: int = 16_000
     """Longer user messages are truncated (kept head and tail) and the trace says so."""
 

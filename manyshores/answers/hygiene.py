@@ -38,6 +38,9 @@ def loop_start(text: str, n: int = LOOP_NGRAM, times: int = LOOP_TIMES) -> int |
     words = _words(text)
     if len(words) < n * times and len(text) > 12 and len(words) * 8 < len(text):
         return _char_loop_start(text, n, times)
+    stutter = _repeated_unit_start(words, times)
+    if stutter is not None:
+        return stutter
     seen: dict[tuple[str, ...], list[int]] = {}
     for i in range(len(words) - n + 1):
         gram = tuple(w for w, _ in words[i : i + n])
@@ -47,6 +50,20 @@ def loop_start(text: str, n: int = LOOP_NGRAM, times: int = LOOP_TIMES) -> int |
         starts.append(i)
         if len(starts) >= times:
             return words[starts[1]][1]
+    return None
+
+
+def _repeated_unit_start(words: list[tuple[str, int]], times: int) -> int | None:
+    """Offset of the second copy when a unit of 1-3 words repeats `times` times in a row
+    (`word, word, word, word`), which no n-gram count of a longer n catches."""
+    norm = [w for w, _ in words]
+    for size in (1, 2, 3):
+        for i in range(len(norm) - size * times + 1):
+            unit = norm[i : i + size]
+            if not any(unit):
+                continue
+            if all(norm[i + k * size : i + (k + 1) * size] == unit for k in range(1, times)):
+                return words[i + size][1]
     return None
 
 

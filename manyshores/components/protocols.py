@@ -39,6 +39,10 @@ class Detector(Protocol):
         """(ISO 639-1 language, confidence) of a message, or None when it cannot tell."""
         ...
 
+    def without_places(self, text: str) -> str:
+        """The text with place names and demonyms replaced by neutral words."""
+        ...
+
     def normalize(self, culture: str) -> str:
         """Canonical culture id, or raise InvalidInputError."""
         ...

@@ -182,6 +182,20 @@ class CultureDetector:
         """Task type and options of a user message (see `manyshores.detection.task`)."""
         return detect_task(text)
 
+    def without_places(self, text: str) -> str:
+        """The text with its place names and demonyms replaced by neutral words, so a model asked
+        for a general answer is not invited to invent one culture's customs."""
+        scanned = text if len(text) <= _SCAN_CHARS else text[:_SCAN_CHARS]
+        out, last = [], 0
+        for m in sorted(self.index.find(scanned), key=lambda m: m.start):
+            if m.start < last:
+                continue
+            out.append(text[last : m.start])
+            out.append("local" if m.kind == "demonym" else "most places")
+            last = m.end
+        out.append(text[last:])
+        return "".join(out)
+
     def language_of(self, text: str) -> tuple[str, float] | None:
         """(ISO 639-1 language, confidence) of a message, or None when it cannot tell."""
         guess = self._analyse(text).language

@@ -57,6 +57,33 @@ def compose_evidence(
     return evidence_reply(parts, lang), marked
 
 
+def usable_general_answer(
+    text: str, question: str, lang: str, components: Components
+) -> tuple[str, str | None]:
+    """The model's general answer cleaned, or ("", why) when it must not be shown: a language
+    the base model does not write well (settings), another language than the question's, or
+    the question repeated back."""
+    allowed = components.settings.general_answer_languages
+    if "*" not in allowed and lang not in allowed:
+        return "", f"the base model's {lang} text is not shown (general_answer_languages)"
+    cleaned = clean_reply(text) if text else ""
+    if not cleaned:
+        return "", "empty"
+    if echoes(cleaned, question):
+        return "", "it repeats the question"
+    said = components.get_detector().language_of(cleaned)
+    if said is not None and said[0] != lang and said[1] >= MIN_LANGUAGE_CONFIDENCE:
+        return "", f"written in {said[0]}, asked in {lang}"
+    return cleaned, None
+
+
+def echoes(answer: str, question: str) -> bool:
+    """True when the answer mostly repeats the question's words."""
+    asked = set(question.lower().split())
+    said = answer.lower().split()
+    return bool(said) and sum(w in asked for w in said) / len(said) > 0.7
+
+
 def make_aggregate(components: Components) -> Any:
     def aggregate(state: CultureState) -> dict[str, Any]:
         answers = state.get("expert_answers", [])
@@ -84,11 +111,11 @@ def make_aggregate(components: Components) -> Any:
             reply = survey_reply(culture_label(culture, lang) if culture else "", task["options"],
                                  probs, lang)  # fmt: skip
         else:
-            cleaned = clean_reply(text) if text else ""
-            said = components.get_detector().language_of(cleaned) if cleaned else None
-            if said is not None and said[0] != lang and said[1] >= MIN_LANGUAGE_CONFIDENCE:
-                notes = [*notes, f"general answer dropped: written in {said[0]}, asked in {lang}"]
-                cleaned = ""
+            cleaned, why = usable_general_answer(
+                text, state.get("query") or state["text"], lang, components
+            )
+            if why:
+                notes = [*notes, f"general answer dropped: {why}"]
             if general or not cleaned:
                 name = culture_label(culture, lang) if culture else None
                 reply = no_evidence_reply(name, cleaned or None, lang)

@@ -17,14 +17,18 @@ def make_expert(components: Components) -> Any:
         def on_token(piece: str) -> None:
             writer({"text": piece, "expert": batch[0]["id"]})
 
+        # The question alone (a follow-up already joined to the question it continues): earlier
+        # turns' options and answers must not leak into this answer. A general answer is asked
+        # without the place names, so the model is not invited to invent one culture's customs.
+        question = payload.get("query") or payload["text"]
+        if not payload["task"]["options"] and batch[0]["id"] == "base":
+            question = components.get_detector().without_places(question)
         answers = components.get_experts().answer(
             batch,
             text=payload["text"],
             task=payload["task"],
             sources=payload.get("sources", []),
-            # The question alone (a follow-up already joined to the question it continues):
-            # earlier turns' options and answers must not leak into this answer.
-            conversation=[{"role": "user", "content": payload.get("query") or payload["text"]}],
+            conversation=[{"role": "user", "content": question}],
             on_token=on_token,
         )
         return {"expert_answers": answers}
