@@ -129,6 +129,7 @@ class CommitteeBackend:
         conversation: list[dict[str, str]],
         on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
+        committee = self._part("committee")
         if task["options"]:
             start = time.perf_counter()
             found = self._memory(choices, task)
@@ -137,7 +138,7 @@ class CommitteeBackend:
                 # decides, so they are not run; each culture's known answers stand in for them.
                 return self._memory_answers(choices, task, time.perf_counter() - start)
             context = format_context_block(sources) or None
-            return self._part("committee").score_options(  # type: ignore[no-any-return]
+            return committee.score_options(  # type: ignore[no-any-return]
                 task["question"], task["options"], context, choices
             )
         max_new = self.components.settings.max_new_tokens
@@ -162,7 +163,7 @@ class CommitteeBackend:
             chat = [{"role": "system", "content": persona.system_prompt()}, *messages]
             text = generate_text(self.components.get_base(), chat, max_new, on_token=on_token)
             return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
-        return self._part("committee").generate(  # type: ignore[no-any-return]
+        return committee.generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new
         )
 
