@@ -7,10 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from manyshores.eval.calibrate import Row, combine, cross_validate, mean_scores
 from manyshores.eval.scores import expected_position_choice
 from manyshores.eval.wvs_report import complete_questions, read_jsonl
-from manyshores.eval.wvs_tune import Row, combine, cross_validate, mean_scores
-from manyshores.experts.aggregate import product_with_memory
+from manyshores.experts.decision import product_with_memory
 
 
 def test_complete_questions_and_torn_lines(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_cross_validation_finds_an_informative_expert() -> None:
 
 
 def test_expert_cache_is_dropped_when_the_experts_change(tmp_path: Path) -> None:
-    from manyshores.eval.wvs_tune import Cache
+    from manyshores.eval.calibrate import Cache
 
     path = tmp_path / "c.json"
     cache = Cache(path, "stamp-a")

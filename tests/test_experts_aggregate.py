@@ -10,10 +10,9 @@ from manyshores.eval.scores import country_scores, expected_position_choice, jsd
 from manyshores.experts.aggregate import (
     aggregate_options,
     aggregate_text,
-    mix_with_memory,
     route_experts,
 )
-from manyshores.memory.survey import rescale
+from manyshores.experts.survey_memory import rescale
 
 
 def _ans(eid: str, w: float, probs=None, text: str = ""):
@@ -60,9 +59,7 @@ def test_text_aggregation():
     assert aggregate_text([_ans("a", 1.0, text="x")]) == ("x", 0.0)
 
 
-def test_memory_mix_and_rescale():
-    assert mix_with_memory([1.0, 0.0], [0.0, 1.0], 0.25) == [0.75, 0.25]
-    assert mix_with_memory([1.0, 0.0], None, 0.5) == [1.0, 0.0]
+def test_rescale():
     assert rescale([0.0, 1.0], 3) == [0.0, 0.0, 1.0]
     assert sum(rescale([0.2, 0.3, 0.5], 10)) == pytest.approx(1.0)
 

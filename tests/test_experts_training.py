@@ -65,8 +65,8 @@ def test_prior_is_multiplied_into_the_trained_answer(tiny_base):
 
 def test_trained_expert_leaves_its_survey_for_memory(tiny_base, tmp_path):
     from manyshores.experts.survey_data import SurveyQuestion
+    from manyshores.experts.survey_memory import SurveyMemory
     from manyshores.experts.training import SURVEY_FILE, train_expert
-    from manyshores.memory.survey import SurveyMemory
 
     opts = ("Agree", "Neither", "Disagree")
     texts = ["Is tea good?", "Do you like rain?", "Should parks be free?", "Is work important?"]

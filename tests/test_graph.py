@@ -186,9 +186,12 @@ def test_survey_memory_joins_only_for_survey_like_questions(assistant):
         thread_id="sm1",
     )
     assert any("survey memory" in n for n in survey.values["notes"])
-    expert_only = survey.values["expert_answers"][0]["option_probs"]
-    # Kenyans overwhelmingly answer "Very important"; the tiny random model knows nothing.
-    assert survey.option_probs[0] > expert_only[0]
+    # No expert set is calibrated for the tiny model, so the experts carry no weight: memory
+    # answers in their place (Kenyans most often say "Very important") and none of them runs.
+    answers = survey.values["expert_answers"]
+    assert {a["expert_id"] for a in answers} == {"survey-memory"}
+    assert survey.option_probs[0] == max(survey.option_probs)
+    assert survey.answer == "Very important"
     other = assistant.invoke(
         "I'm from Kenya. Which drink is most common at breakfast? Options: Tea, Coffee, Juice",
         thread_id="sm2",

@@ -113,3 +113,33 @@ def train(
     )
     bar.close()
     typer.echo(f"trained {manifest.id}: val_loss {manifest.metrics.get('val_loss'):.4f}")
+
+
+@experts_app.command("calibrate")
+def calibrate(
+    data: Path = typer.Option(..., help="Dev split {culture: {question_id: [shares]}}."),
+    out: Path = typer.Option(
+        None, help="Store directory to write calibration.json to (default: the user store)."
+    ),
+    cache: Path = typer.Option(None, help="Cache of the experts' distributions."),
+    report: Path = typer.Option(None, help="Also write the full cross-validation report here."),
+    repeats: int = typer.Option(4, help="Cross-validation repeats (reshuffled folds)."),
+    seed: int = typer.Option(0, help="Seed of the fold shuffles."),
+) -> None:
+    """Choose survey memory's parameters and the experts' weight for this expert set and base
+    model (question-fold cross-validation) and store them beside the experts."""
+    from manyshores.eval.calibrate import DEFAULT_CACHE
+    from manyshores.eval.calibrate import calibrate as run
+
+    if not data.is_file():
+        raise typer.BadParameter(f"no such file {data}", param_hint="--data")
+    calibration, result = run(
+        _registry(load_base=True), data, cache or DEFAULT_CACHE, repeats, seed
+    )
+    path = calibration.save(out or get_settings().user_experts_dir)
+    if report is not None:
+        report.write_text(json.dumps(result, indent=1) + "\n")
+    typer.echo(
+        f"expert weight {calibration.expert_weight}, choice sharpen "
+        f"{calibration.choice_sharpen}: wrote {path}"
+    )

@@ -39,7 +39,7 @@ def eval_wvs(
         score_predictions,
     )
     from manyshores.experts.survey_data import load_questions, load_split
-    from manyshores.memory.survey import SurveyMemory
+    from manyshores.experts.survey_memory import SurveyMemory
 
     names = [s.strip() for s in systems.split(",") if s.strip()]
     base = registry = None
@@ -50,6 +50,8 @@ def eval_wvs(
         base = load_base_model()
         registry = ExpertRegistry.from_settings(get_settings(), base)
     evaluator = WvsEvaluator(base, registry, SurveyMemory.from_package())
+    if registry is not None:
+        evaluator.calibration = registry.calibration()
     split = load_split(data)
     bar = tqdm(desc="questions")
 

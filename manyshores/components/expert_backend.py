@@ -20,20 +20,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.aggregate import (
-    aggregate_options,
-    aggregate_text,
-    mixture,
-    product_with_memory,
-    route_experts,
-)
+from manyshores.experts.aggregate import aggregate_options, aggregate_text, route_experts
 from manyshores.experts.committee import expert_answer
-from manyshores.experts.decision import (
-    CHOICE_SHARPEN,
-    EXPERT_WEIGHT,
-    MEMORY_MIN_SIMILARITY,
-    expected_position_choice,
-)
+from manyshores.experts.decision import Calibration, MemoryLookup, decide, memory_lookup
 from manyshores.experts.generation import generate_text
 from manyshores.experts.scoring import survey_messages
 from manyshores.web.sanitize import format_context_block
@@ -50,6 +39,8 @@ GENERAL_SYSTEM_PROMPT = (
 )
 """The bare base model's instructions when it gives a general answer (no culture's evidence)."""
 """Prefix of the router reason of a (culture, task) adapter choice."""
+SURVEY_MEMORY_ID = "survey-memory"
+"""Expert id of the answers survey memory gives in place of experts that would not count."""
 
 
 def expert_messages(
@@ -95,9 +86,9 @@ class CommitteeBackend:
             from manyshores.synthesis.runner import AdapterRunner
 
             return AdapterRunner(self.components.get_base(), self._get_unlocked("registry"))
-        from manyshores.memory.survey import SurveyMemory
+        from manyshores.experts.survey_memory import SurveyMemory
 
-        return SurveyMemory.from_package()
+        return SurveyMemory.from_package(user_store=self.components.settings.user_experts_dir)
 
     def _get_unlocked(self, name: str) -> Any:
         if name not in self._parts:
@@ -146,6 +137,12 @@ class CommitteeBackend:
     ) -> list[ExpertAnswer]:
         committee = self._part("committee")
         if task["options"]:
+            start = time.perf_counter()
+            found = self._memory(choices, task)
+            if not self.calibration().needs_experts(memory_answered=found is not None):
+                # The experts' weight is 0 for this expert set: whatever they said, memory
+                # decides, so they are not run; each culture's known answers stand in for them.
+                return self._memory_answers(choices, task, time.perf_counter() - start)
             context = format_context_block(sources) or None
             return committee.score_options(  # type: ignore[no-any-return]
                 task["question"], task["options"], context, choices
@@ -179,23 +176,47 @@ class CommitteeBackend:
             messages, choices, max_new_tokens=max_new
         )
 
-    def _survey_memory(self, answers: list[ExpertAnswer], task: TaskInfo) -> list[float] | None:
-        """The answering cultures' known answers to this question, if it is a survey question."""
-        memory = self._part("memory")
-        known = set(memory.cultures())
-        dists: list[list[float]] = []
-        weights: list[float] = []
-        for a in answers:
-            if a["culture"] not in known:
+    def calibration(self) -> Calibration:
+        """The combination constants of the expert set in use (see `decision.Calibration`)."""
+        return self._part("registry").calibration()  # type: ignore[no-any-return]
+
+    def _memory(
+        self, cultures: list[ExpertChoice] | list[ExpertAnswer], task: TaskInfo
+    ) -> MemoryLookup | None:
+        """The cultures' known answers to this question, if it is a survey-like question."""
+        calibration = self.calibration()
+        return memory_lookup(
+            self._part("memory"),
+            [(c["culture"], c["weight"]) for c in cultures],
+            task["question"],
+            task["options"],
+            floor=calibration.memory_min_similarity,
+            params=calibration.memory_params(),
+        )
+
+    def _memory_answers(
+        self, choices: list[ExpertChoice], task: TaskInfo, seconds: float
+    ) -> list[ExpertAnswer]:
+        """One answer per culture of the choices: that culture's survey memory."""
+        weights: dict[str, float] = {}
+        for ch in choices:
+            if ch["culture"]:
+                weights[ch["culture"]] = weights.get(ch["culture"], 0.0) + ch["weight"]
+        out: list[ExpertAnswer] = []
+        for culture, weight in weights.items():
+            one: ExpertChoice = {
+                "id": SURVEY_MEMORY_ID,
+                "culture": culture,
+                "kind": "memory",
+                "weight": weight,
+                "reason": "survey memory",
+            }
+            found = self._memory([one], task)
+            if found is None:
                 continue
-            found = memory.predict(a["culture"], task["question"], task["options"])
-            if found is None or not found.neighbours:
-                continue
-            if found.neighbours[0][1] < MEMORY_MIN_SIMILARITY:
-                return None  # not a survey-like question: memory would be noise
-            dists.append(found.probs)
-            weights.append(a["weight"])
-        return mixture(dists, weights) if dists else None
+            pick = max(range(len(found.probs)), key=lambda i: found.probs[i])
+            out.append(expert_answer(one, task["options"][pick], found.probs, seconds))
+        return out
 
     def aggregate(
         self, answers: list[ExpertAnswer], task: TaskInfo
@@ -204,18 +225,22 @@ class CommitteeBackend:
             return "", [], None, 0.0, ["no expert could answer"]
         options = task["options"]
         if options and all(a["option_probs"] for a in answers):
-            memory = self._survey_memory(answers, task)
-            # Survey questions are ordinal scales: answer the option nearest the expected position.
-            probs, choice, disagreement = aggregate_options(answers, ordinal=memory is not None)
+            belief, _, disagreement = aggregate_options(answers, ordinal=False)
+            from_memory = all(a["expert_id"] == SURVEY_MEMORY_ID for a in answers)
+            found = None if from_memory else self._memory(answers, task)
+            memory = belief if from_memory else (found.probs if found else None)
+            decision = decide(None if from_memory else belief, memory, self.calibration())
             notes = []
-            if memory is not None:
-                # The same product of experts as `manyshores eval wvs --systems experts`.
-                belief = probs
-                probs = product_with_memory(belief, memory, EXPERT_WEIGHT)
-                sharp = product_with_memory(belief, memory, EXPERT_WEIGHT, CHOICE_SHARPEN)
-                choice = expected_position_choice(sharp)
+            if from_memory:
+                notes.append(
+                    "survey memory: the cultures' known answers to similar questions "
+                    "(the experts carry no weight for this expert set, so they did not run)"
+                )
+            elif decision.memory:
                 notes.append("survey memory: the cultures' known answers to similar questions")
-            return options[choice], probs, choice, disagreement, notes
+            # The reader is told the most likely option; `choice` is the option the survey
+            # metrics score (nearest the expected position on an ordinal scale).
+            return options[decision.answer], decision.probs, decision.choice, disagreement, notes
         text, disagreement = aggregate_text(answers)
         notes = [f"{len(answers)} experts answered; disagreement {disagreement:.2f}"]
         return text, [], None, disagreement, notes if len(answers) > 1 else []

@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.experts.aggregate import mixture, nearest_cultures, product_with_memory
-from manyshores.experts.decision import CHOICE_SHARPEN, EXPERT_WEIGHT, expected_position_choice
+from manyshores.experts.aggregate import nearest_cultures
+from manyshores.experts.decision import (
+    Calibration,
+    decide,
+    expected_position_choice,
+    memory_lookup,
+    mixture,
+)
 from manyshores.experts.persona.model import culture_name
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.experts.survey_data import SurveyQuestion
-    from manyshores.memory.survey import SurveyMemory
+    from manyshores.experts.survey_memory import SurveyMemory
     from manyshores.state import ExpertChoice
 
 SYSTEMS = ("base", "prompted", "joint", "softprompt", "memory", "experts", "graph")
@@ -41,10 +47,8 @@ class WvsEvaluator:
     """Experts to use."""
     memory: SurveyMemory
     """Known answers (the train split)."""
-    expert_weight: float = EXPERT_WEIGHT
-    """Exponent of the expert in `experts`."""
-    choice_sharpen: float = CHOICE_SHARPEN
-    """Sharpening of the `experts` belief before deciding the answer."""
+    calibration: Calibration = field(default_factory=Calibration)
+    """The `experts` combination (the expert set's, `ExpertRegistry.calibration()`)."""
 
     def expert_choices(self, culture: str) -> list[ExpertChoice]:
         """The culture's own soft-prompt expert, else its nearest cultures' experts."""
@@ -80,16 +84,21 @@ class WvsEvaluator:
         return out
 
     def memory_probs(self, culture: str, q: SurveyQuestion) -> list[float]:
-        """Memory of the culture, else the similarity-weighted memories of its nearest cultures."""
-        own = self.memory.predict(culture, q.question, q.options, exclude={q.id}, qid=q.id)
-        if own is not None:
-            return own.probs
-        near = nearest_cultures(culture, self.memory.cultures())
-        answers = [
-            (self.memory.predict(c, q.question, q.options, exclude={q.id}, qid=q.id), s)
-            for c, s in near
-        ]
-        return mixture([a.probs for a, _ in answers if a], [s for a, s in answers if a])
+        """Memory of the culture, else the similarity-weighted memories of its nearest cultures
+        (`decision.memory_lookup`; no similarity floor: every question here is a survey one)."""
+        found = memory_lookup(
+            self.memory,
+            [(culture, 1.0)],
+            q.question,
+            q.options,
+            floor=None,
+            exclude={q.id},
+            qid=q.id,
+            params=self.calibration.memory_params(),
+        )
+        if found is None:
+            raise InvalidInputError(f"survey memory knows no answers for {culture} or near it")
+        return found.probs
 
     def predict(
         self,
@@ -147,8 +156,8 @@ class WvsEvaluator:
         out: dict[tuple[str, str], list[float]] = {}
         decided: dict[tuple[str, str], int] = {}
         opts = list(q.options)
-        llm = {"base", "joint", "softprompt", "experts", "prompted"} & set(systems)
-        if llm:
+        llm = {"base", "joint", "softprompt", "prompted"} & set(systems)
+        if llm or ("experts" in systems and self.calibration.expert_weight > 0):
             assert self.base is not None
             committee = Committee(self.base, self.registry)
             choices: list[ExpertChoice] = []
@@ -156,9 +165,11 @@ class WvsEvaluator:
                 choices.append(
                     {"id": "base", "culture": "", "kind": "base", "weight": 1.0, "reason": "base"}
                 )
+            # The `experts` system needs the soft prompts only when they carry weight.
+            experts_run = "experts" in systems and self.calibration.expert_weight > 0
             per_country = (
                 {c: self.expert_choices(c) for c in countries}
-                if {"softprompt", "experts"} & set(systems)
+                if "softprompt" in systems or experts_run
                 else {}
             )
             needed = {ch["id"]: ch for chs in per_country.values() for ch in chs}
@@ -206,10 +217,9 @@ class WvsEvaluator:
                 mem = self.memory_probs(c, q)
                 out[("memory", c)] = mem
                 if "experts" in systems:
-                    sp = out[("softprompt", c)]
-                    out[("experts", c)] = product_with_memory(sp, mem, self.expert_weight)
-                    sharp = product_with_memory(sp, mem, self.expert_weight, self.choice_sharpen)
-                    decided[("experts", c)] = expected_position_choice(sharp)
+                    decision = decide(out.get(("softprompt", c)), mem, self.calibration)
+                    out[("experts", c)] = decision.probs
+                    decided[("experts", c)] = decision.choice
             if graph is not None:
                 out[("graph", c)], decided[("graph", c)] = graph(c, q)
         return [

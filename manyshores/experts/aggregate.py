@@ -4,7 +4,6 @@ API for graph nodes:
     route_experts(posterior, task, registry) -> list[ExpertChoice]
     aggregate_options(answers, ordinal=True) -> (probs, choice, disagreement)
     aggregate_text(answers) -> (text, disagreement)
-    mix_with_memory(expert_probs, memory_probs, weight) -> probs   (the `experts` system)
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from manyshores.experts.decision import argmax, expected_position_choice
+from manyshores.experts.decision import argmax, expected_position_choice, mixture
 
 if TYPE_CHECKING:
     from manyshores.experts.registry import ExpertRegistry
@@ -106,15 +105,6 @@ def entropy(p: list[float]) -> float:
     return -sum(x * math.log2(x) for x in p if x > 0)
 
 
-def mixture(dists: list[list[float]], weights: list[float]) -> list[float]:
-    """Weighted average of distributions (weights renormalised)."""
-    total = sum(weights) or 1.0
-    return [
-        sum(w * d[i] for w, d in zip(weights, dists, strict=True)) / total
-        for i in range(len(dists[0]))
-    ]
-
-
 def aggregate_options(
     answers: list[ExpertAnswer], ordinal: bool = True
 ) -> tuple[list[float], int, float]:
@@ -139,33 +129,6 @@ def aggregate_options(
     )
     choice = expected_position_choice(probs) if ordinal else argmax(probs)
     return probs, choice, max(0.0, spread)
-
-
-def mix_with_memory(expert: list[float], memory: list[float] | None, weight: float) -> list[float]:
-    """The `experts` system: `weight` on survey memory, the rest on the expert committee."""
-    if memory is None:
-        return list(expert)
-    return [(1 - weight) * e + weight * m for e, m in zip(expert, memory, strict=True)]
-
-
-def product_with_memory(
-    expert: list[float], memory: list[float] | None, expert_weight: float, sharpen: float = 1.0
-) -> list[float]:
-    """Product of experts: memory**sharpen * expert**(expert_weight * sharpen), renormalised.
-
-    With `sharpen` > 1 the result is a sharper version used only to decide the answer.
-    """
-    if memory is None:
-        return list(expert)
-    eps = 1e-6  # keeps an option that one side rules out from zeroing the product
-    logs = [
-        sharpen * (math.log(m + eps) + expert_weight * math.log(e + eps))
-        for e, m in zip(expert, memory, strict=True)
-    ]
-    top = max(logs)
-    probs = [math.exp(x - top) for x in logs]
-    total = sum(probs)
-    return [p / total for p in probs]
 
 
 def _words(text: str) -> set[str]:

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import ExpertStoreError
+from manyshores.experts.decision import Calibration, experts_stamp, read_calibration
 from manyshores.experts.kinds import ExpertInfo, build_expert
-from manyshores.experts.store import expert_dir, load_tensors, read_manifest
+from manyshores.experts.store import MANIFEST, expert_dir, load_tensors, read_manifest
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
@@ -35,6 +36,7 @@ class ExpertRegistry:
         self.user_root = user_root
         self._loaded: dict[str, Any] = {}
         self._infos: dict[str, ExpertInfo] | None = None
+        self._calibration: Calibration | None = None
         self.skipped: dict[str, str] = {}
         """Expert directories that could not be listed, with the reason."""
 
@@ -45,6 +47,7 @@ class ExpertRegistry:
 
     def refresh(self) -> None:
         self._infos = None
+        self._calibration = None
 
     def _scan(self) -> dict[str, ExpertInfo]:
         if self._infos is not None:
@@ -90,6 +93,37 @@ class ExpertRegistry:
         found = [i for i in self.available(kind) if i.culture == culture]
         found.sort(key=lambda i: (not i.shipped, i.id))
         return found[-1] if found else None
+
+    def experts_stamp(self, kind: str = "softprompt") -> str:
+        """Identity of the expert set a survey answer would use: the culture experts of `kind`
+        this registry resolves (a user expert overriding a shipped one changes it)."""
+        manifests = []
+        for culture in self.cultures(kind):
+            info = self.for_culture(culture, kind)
+            if info is not None and info.path is not None:
+                manifests.append(info.path / MANIFEST)
+        return experts_stamp(manifests)
+
+    def calibration(self) -> Calibration:
+        """The combination constants calibrated for this expert set on this base model.
+
+        The user store's calibration wins over the shipped one; one made for another expert set
+        or base model is not used, and without a matching one the defaults apply (weight 0:
+        survey memory decides whenever it answers; `manyshores experts calibrate` makes one).
+        """
+        if self._calibration is None:
+            stamp = self.experts_stamp()
+            found = Calibration()
+            for root in reversed(self.roots):
+                cal = read_calibration(root) if root.is_dir() else None
+                if cal is None or cal.experts_stamp != stamp:
+                    continue
+                if self.base is not None and cal.base_fingerprint != self.base.fingerprint:
+                    continue
+                found = cal
+                break
+            self._calibration = found
+        return self._calibration
 
     def info(self, expert_id: str) -> ExpertInfo:
         if expert_id.startswith("persona:"):

@@ -78,7 +78,7 @@ def train_expert(
 
 SURVEY_FILE = "survey.json"
 """Beside an expert trained on survey data: its questions and the culture's answer shares, so
-that survey memory (`manyshores.memory.survey`) can answer from them too."""
+that survey memory (`manyshores.experts.survey_memory`) can answer from them too."""
 
 
 def save_survey(path: Path, culture: str, items: list[SurveyItem]) -> None:

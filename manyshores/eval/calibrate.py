@@ -1,6 +1,7 @@
-"""Choosing the `experts` combination constants by cross-validation with folds by question.
+"""Calibrating survey memory and the experts' weight by cross-validation with folds by question.
 
-`python -m manyshores.eval.wvs_tune --data ../shared/data/wvs/dev.json [--cache C.json]`.
+`manyshores experts calibrate --data ../shared/data/wvs/dev.json [--cache C.json] [--out DIR]`
+writes `calibration.json` beside the expert set (`manyshores.experts.decision.Calibration`).
 
 The expensive part, the 16 soft-prompt experts' distributions on every question, is computed
 once (one committee pass per question: the shared prefix once, 16 rows of virtual tokens) and
@@ -10,9 +11,9 @@ which predictions are out of sample:
 1. *Memory, then the answer rule*: memory leaves the asked question out, so every train and dev
    question is out of sample for it; folds by question over train and dev together. (a) `k`,
    `temperature`, `same_scale_bonus` of survey memory, adopted only if the CV choice beats the
-   shipped values on the held-out folds; (b) `CHOICE_SHARPEN`, the power the belief is raised to
+   shipped values on the held-out folds; (b) `choice_sharpen`, the power the belief is raised to
    before answering with the option nearest its expected position.
-2. *The expert weight* (`EXPERT_WEIGHT`, exponent of the expert in the product with memory): the
+2. *The expert weight* (`expert_weight`, exponent of the expert in the product with memory): the
    experts were fitted on most train questions, so only the dev questions and the train questions
    the experts held out to stop early are out of sample. Folds by question over those.
 
@@ -26,7 +27,6 @@ are checked for an unseen culture too.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -36,12 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from manyshores.errors import InvalidInputError
 from manyshores.eval.scores import argmax, expected_position_choice, jsd
-from manyshores.experts.aggregate import mixture, nearest_cultures, product_with_memory
+from manyshores.experts.decision import Calibration, decide, memory_lookup, mixture
 
 if TYPE_CHECKING:
+    from manyshores.experts.registry import ExpertRegistry
     from manyshores.experts.survey_data import SurveyQuestion
-    from manyshores.memory.survey import SurveyMemory
+    from manyshores.experts.survey_memory import MemoryParams, SurveyMemory
 
 MEMORY_GRID: dict[str, list[Any]] = {
     "k": [8, 16, 32],
@@ -65,15 +67,11 @@ class Row:
 
 
 def combine(row: Row, expert_weight: float, sharpen: float) -> tuple[list[float], int]:
-    """The `experts` system: probs = memory x expert**w; answer from the sharpened product."""
-    expert = row.expert if row.expert is not None and expert_weight > 0 else None
-    if expert is None:
-        probs = list(row.memory)
-        sharp = product_with_memory([1.0] * len(probs), probs, 0.0, sharpen)
-    else:
-        probs = product_with_memory(expert, row.memory, expert_weight)
-        sharp = product_with_memory(expert, row.memory, expert_weight, sharpen)
-    return probs, expected_position_choice(sharp)
+    """The `experts` system under these constants (`decision.decide`): probs and the choice."""
+    decision = decide(
+        row.expert, row.memory, Calibration(expert_weight=expert_weight, choice_sharpen=sharpen)
+    )
+    return decision.probs, decision.choice
 
 
 Stats = list[tuple[str, str, float, float, float, float]]
@@ -183,22 +181,6 @@ def cross_validate(
     }
 
 
-def experts_stamp() -> str:
-    """A hash of the manifests of the soft-prompt experts the committee would use."""
-    import hashlib
-
-    from manyshores.config import get_settings
-    from manyshores.experts.registry import ExpertRegistry
-
-    registry = ExpertRegistry.from_settings(get_settings(), None)
-    digest = hashlib.sha256()
-    for c in registry.cultures("softprompt"):
-        info = registry.for_culture(c, "softprompt")
-        if info is not None and info.path is not None:
-            digest.update((info.path / "manifest.json").read_bytes())
-    return digest.hexdigest()[:16]
-
-
 class Cache:
     """Expert distributions per question (`{qid: {culture: probs}}`), computed once and saved;
     dropped when the experts change (`stamp`)."""
@@ -211,20 +193,20 @@ class Cache:
             raw.get("experts", {}) if raw.get("stamp") == stamp else {}
         )
 
-    def fill(self, questions: dict[str, SurveyQuestion], qids: list[str]) -> None:
+    def fill(
+        self, questions: dict[str, SurveyQuestion], qids: list[str], registry: ExpertRegistry
+    ) -> None:
         todo = [q for q in qids if q not in self.data]
         if not todo:
             return
         from tqdm import tqdm
 
-        from manyshores.config import get_settings
-        from manyshores.experts.base_model import load_base_model
         from manyshores.experts.committee import Committee
-        from manyshores.experts.registry import ExpertRegistry
         from manyshores.state import ExpertChoice
 
-        base = load_base_model()
-        registry = ExpertRegistry.from_settings(get_settings(), base)
+        base = registry.base
+        if base is None:
+            raise InvalidInputError("computing the experts' distributions needs a base model")
         choices: list[ExpertChoice] = []
         for c in registry.cultures("softprompt"):
             info = registry.for_culture(c, "softprompt")
@@ -251,34 +233,56 @@ def build_rows(
     split: dict[str, dict[str, list[float]]],
     questions: dict[str, SurveyQuestion],
     memory: SurveyMemory,
-    params: Any,
+    params: MemoryParams | None,
     experts: dict[str, dict[str, list[float]]] | None,
     unseen: bool = False,
 ) -> list[Row]:
     """Rows of `split`; with `unseen`, each country is served as if it had no expert and no
-    answers of its own (its nearest cultures' experts and memories, weighted by similarity)."""
+    answers of its own (its nearest cultures' experts and memories, weighted by similarity:
+    `decision.memory_lookup`'s fallback)."""
+    from manyshores.experts.aggregate import nearest_cultures
+
     rows = []
     cultures = memory.cultures()
     for c, answers in split.items():
         near = nearest_cultures(c, [o for o in cultures if o != c]) if unseen else [(c, 1.0)]
+        view = memory.without(c) if unseen else memory
         for qid, truth in answers.items():
             q = questions[qid]
-            mems, ws = [], []
-            for o, w in near:
-                a = memory.predict(o, q.question, q.options, exclude={qid}, params=params, qid=qid)
-                if a is not None:
-                    mems.append(a.probs)
-                    ws.append(w)
+            found = memory_lookup(
+                view,
+                [(c, 1.0)],
+                q.question,
+                q.options,
+                floor=None,
+                exclude={qid},
+                qid=qid,
+                params=params,
+            )
+            if found is None:
+                raise InvalidInputError(f"survey memory has no answers for {c} or its neighbours")
             expert = None
             if experts is not None and qid in experts:
                 have = [(o, w) for o, w in near if o in experts[qid]]
                 if have:
                     expert = mixture([experts[qid][o] for o, _ in have], [w for _, w in have])
-            rows.append(Row(c, qid, list(truth), expert, mixture(mems, ws)))
+            rows.append(Row(c, qid, list(truth), expert, found.probs))
     return rows
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+DEFAULT_CACHE = Path.home() / ".cache/manyshores/calibrate_experts.json"
+"""Where the experts' distributions are cached between runs (dropped when the experts change)."""
+
+
+def calibrate(
+    registry: ExpertRegistry,
+    dev_path: Path,
+    cache_path: Path = DEFAULT_CACHE,
+    repeats: int = 4,
+    seed: int = 0,
+) -> tuple[Calibration, dict[str, Any]]:
+    """The calibration of the registry's soft-prompt expert set on its base model, and the full
+    report of the cross-validation (every setting's scores, the held-out folds')."""
     from manyshores.experts.defaults import DEFAULT_CONFIG
     from manyshores.experts.survey_data import (
         PACKAGE_WVS,
@@ -286,20 +290,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         load_split,
         split_questions,
     )
-    from manyshores.memory.survey import MemoryParams, SurveyMemory
+    from manyshores.experts.survey_memory import MemoryParams, SurveyMemory
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="dev split ({country: {qid: shares}})")
-    ap.add_argument("--cache", default=str(Path.home() / ".cache/manyshores/wvs_tune_experts.json"))
-    ap.add_argument("--out", help="write the result JSON here too")
-    ap.add_argument("--repeats", type=int, default=4, help="CV repeats (reshuffled folds)")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-
+    if registry.base is None:
+        raise InvalidInputError("calibrating an expert set needs its base model")
     questions = load_questions()
     train = load_split(PACKAGE_WVS / "train.json")
-    dev = load_split(args.data)
-    memory = SurveyMemory.from_package()
+    dev = load_split(dev_path)
+    memory = SurveyMemory.from_package(user_store=registry.user_root or False)
     both = {c: {**train.get(c, {}), **dev.get(c, {})} for c in set(train) | set(dev)}
     _, expert_val = split_questions(
         sorted(questions.keys() & train[sorted(train)[0]].keys()),
@@ -311,8 +309,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         c: {q: v for q, v in a.items() if q in expert_val or q in dev.get(c, {})}
         for c, a in both.items()
     }
-    cache = Cache(Path(args.cache), experts_stamp())
-    cache.fill(questions, sorted({q for a in oos.values() for q in a}))
+    stamp = registry.experts_stamp()
+    cache = Cache(cache_path, stamp)
+    cache.fill(questions, sorted({q for a in oos.values() for q in a}), registry)
 
     def plain(r: Row) -> tuple[list[float], int]:
         return r.memory, expected_position_choice(r.memory)
@@ -339,9 +338,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             mem_rows[key] = build_rows(both, questions, memory, mp, None)
         return mem_rows[key]
 
-    step1a = cross_validate(
-        rows1, mem_settings, lambda s: plain, plain, repeats=args.repeats, seed=args.seed
-    )
+    step1a = cross_validate(rows1, mem_settings, lambda s: plain, plain, repeats=repeats, seed=seed)
     adopt = objective(step1a["held_out"]) > objective(step1a["baseline_held_out"])
     step1a["adopted"] = adopt
     mem_choice = step1a["chosen"] if adopt else shipped
@@ -355,8 +352,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         [{"sharpen": x} for x in SHARPEN_GRID],
         predict1,
         plain,
-        repeats=args.repeats,
-        seed=args.seed,
+        repeats=repeats,
+        seed=seed,
     )
     best1 = {**mem_choice, **step1b["chosen"]}
 
@@ -371,9 +368,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return lambda r: combine(r, s["expert_weight"], best1["sharpen"])
 
     step2_settings = [{"expert_weight": w} for w in WEIGHT_GRID]
-    step2 = cross_validate(
-        rows2, step2_settings, predict2, plain, repeats=args.repeats, seed=args.seed
-    )
+    step2 = cross_validate(rows2, step2_settings, predict2, plain, repeats=repeats, seed=seed)
     w = step2["chosen"]["expert_weight"]
 
     # The chosen constants for countries served as unseen (nearest cultures only), dev only.
@@ -396,12 +391,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ),
         },
     }
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return result
-
-
-if __name__ == "__main__":
-    main()
+    calibration = Calibration(
+        expert_weight=float(w),
+        choice_sharpen=float(best1["sharpen"]),
+        memory=dict(mem_choice) if adopt else {},
+        base_fingerprint=registry.base.fingerprint,
+        experts_stamp=stamp,
+        measured={"method": "question-fold CV", "dev": result["dev"]},
+    )
+    return calibration, result

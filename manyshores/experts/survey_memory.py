@@ -141,6 +141,12 @@ class SurveyMemory:
     def cultures(self) -> list[str]:
         return sorted(c for c, a in self.answers.items() if a)
 
+    def without(self, culture: str) -> SurveyMemory:
+        """This memory as if `culture` had no answers (sharing the embedded questions): how a
+        culture without a survey of its own is served, measured on one that has one."""
+        answers = {c: a for c, a in self.answers.items() if c != culture}
+        return SurveyMemory(self.questions, answers, self.params, self._vectors)
+
     def _vector(self, key: str, text: str) -> Any:
         if not self._vectors:
             self._embed_all()
