@@ -78,7 +78,8 @@ def test_previous_options_do_not_leak_into_a_new_question(assistant):
     assert r.cultures[0]["id"] == "MEX"
     assert v["language"] == "es"
     assert "important" not in v["answer"].lower()
-    assert v["answer"].startswith("En México")
+    # From Mexico's evidence, or honestly none — in Spanish either way.
+    assert v["answer"].startswith(("En México", "No tengo información sobre esto para México"))
 
 
 def test_korean_question_gets_a_korean_reply(assistant):
