@@ -60,7 +60,7 @@ def eval_blend(
     from manyshores.eval.blend import BlendQuestion, load_questions, run_blend
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.registry import ExpertRegistry
-    from manyshores.synthesis.runner import AdapterRunner
+    from manyshores.experts.runner import AdapterRunner
 
     settings = get_settings()
     names = [s.strip() for s in systems.split(",") if s.strip()]

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from manyshores.errors import InvalidInputError
+from manyshores.experts.prompts import task_messages
 from manyshores.memory.ingest import blend_files
-from manyshores.synthesis.prompts import task_messages
 from manyshores.synthesis.textnorm import contains_phrase, normalize_answer, tokens
 
 SYSTEMS = (
@@ -209,7 +209,7 @@ def system_request(
     expert_only: bool = False,
 ) -> tuple[str | None, list[dict[str, str]]]:
     """(expert id, messages) a system uses for question `q` (`expert_only`: no retrieval)."""
-    from manyshores.synthesis.adapters import task_adapter_id
+    from manyshores.experts.task_adapters import task_adapter_id
 
     if system not in SYSTEMS:
         raise InvalidInputError(f"unknown system {system!r}; known: {', '.join(SYSTEMS)}")

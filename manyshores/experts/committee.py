@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from manyshores.errors import InvalidInputError
 from manyshores.experts.persona.model import culture_name
 from manyshores.experts.scoring import (
     common_length,
@@ -61,7 +62,6 @@ class Committee:
     def __init__(self, base: BaseModel, registry: ExpertRegistry | None = None) -> None:
         self.base = base
         self.registry = registry
-        self._lora_host: Any = None
 
     def _expert(self, choice: ExpertChoice) -> Any:
         if choice["id"] == BASE_ID:
@@ -201,12 +201,11 @@ class Committee:
     ) -> list[list[float]]:
         import torch
 
-        from manyshores.experts.lora.model import LoraHost, adapter_names
+        from manyshores.experts.lora.model import adapter_names
 
+        assert self.registry is not None, "LoRA experts come from a registry"
         experts = [self._expert(c) for c in choices]
-        if self._lora_host is None:
-            self._lora_host = LoraHost(self.base)
-        model = self._lora_host.ensure(experts)
+        model = self.registry.lora_host().ensure(experts)
         ids = torch.tensor(
             [prompt_ids(self.base, messages)] * len(experts), device=self.base.device
         )
@@ -225,7 +224,7 @@ class Committee:
     ) -> list[ExpertAnswer]:
         """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix."""
         from manyshores.experts.decoding import decode_rows
-        from manyshores.experts.generation import generate_text
+        from manyshores.experts.generation import generate_batch
 
         start = time.perf_counter()
         texts: dict[int, str] = {}
@@ -238,15 +237,25 @@ class Committee:
             decoded = decode_rows(self.base, prefix, rows, max_new_tokens, ignore_eos)
             for i, t in zip(shared, decoded, strict=True):
                 texts[i] = t
+        # Personas: one batch on the base model, each with its own system prompt.
+        personas = [i for i, c in enumerate(choices) if i not in texts and c["kind"] == "persona"]
+        chats = [
+            [{"role": "system", "content": self._expert(choices[i]).system_prompt()}, *messages]
+            for i in personas
+        ]
+        for i, t in zip(personas, generate_batch(self.base, chats, max_new_tokens), strict=True):
+            texts[i] = t.strip()
+        # LoRA: each through its adapter on the registry's one PEFT copy of the base.
         for i, c in enumerate(choices):
-            if i not in texts:  # personas (and LoRA, which generates through its PEFT copy)
-                ex = self._expert(c)
-                msgs = (
-                    [{"role": "system", "content": ex.system_prompt()}, *messages]
-                    if c["kind"] == "persona"
-                    else messages
-                )
-                texts[i] = generate_text(self.base, msgs, max_new_tokens=max_new_tokens)
+            if i not in texts:
+                if c["kind"] != "lora" or self.registry is None:
+                    raise InvalidInputError(
+                        f"expert {c['id']!r} of kind {c['kind']} cannot generate"
+                    )
+                model = self.registry.lora_host().activate(self._expert(c))
+                texts[i] = generate_batch(self.base, [messages], max_new_tokens, model=model)[
+                    0
+                ].strip()
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [expert_answer(c, texts[i], None, secs) for i, c in enumerate(choices)]
 

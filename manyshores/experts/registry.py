@@ -22,6 +22,7 @@ from manyshores.experts.store import MANIFEST, expert_dir, load_tensors, read_ma
 if TYPE_CHECKING:
     from manyshores.config import Settings
     from manyshores.experts.base_model import BaseModel
+    from manyshores.experts.lora.model import LoraHost
 
 PACKAGE_EXPERTS = Path(__file__).resolve().parents[1] / "data" / "experts"
 
@@ -37,6 +38,7 @@ class ExpertRegistry:
         self._loaded: dict[str, Any] = {}
         self._infos: dict[str, ExpertInfo] | None = None
         self._calibration: Calibration | None = None
+        self._lora_host: LoraHost | None = None
         self.skipped: dict[str, str] = {}
         """Expert directories that could not be listed, with the reason."""
 
@@ -124,6 +126,17 @@ class ExpertRegistry:
                 break
             self._calibration = found
         return self._calibration
+
+    def lora_host(self) -> LoraHost:
+        """The one PEFT copy of the base model that every LoRA expert of this registry runs on
+        (built on first use: a deep copy of the base costs its size in memory)."""
+        if self.base is None:
+            raise ExpertStoreError("running a LoRA expert needs a base model")
+        if self._lora_host is None:
+            from manyshores.experts.lora.model import LoraHost
+
+            self._lora_host = LoraHost(self.base)
+        return self._lora_host
 
     def info(self, expert_id: str) -> ExpertInfo:
         if expert_id.startswith("persona:"):

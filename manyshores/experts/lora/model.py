@@ -1,8 +1,9 @@
 """A LoRA expert, and the PEFT wrapper that runs several of them in one mixed batch.
 
 PEFT injects LoRA layers into the model it wraps. The shared base model must stay untouched for
-every other path (soft prompts, personas, the graph), so LoRA experts run on their own PEFT copy
-of the base model, built once on first use (`LoraHost`).
+every other path (soft prompts, personas, the graph), so LoRA experts run on one PEFT copy of the
+base model, built once on first use (`LoraHost`) and owned by the registry
+(`ExpertRegistry.lora_host()`), so the committee and the runner share it.
 """
 
 from __future__ import annotations
@@ -115,6 +116,12 @@ class LoraHost:
             self.loaded.add(name)
         self.model.eval()
         return self.model
+
+    def activate(self, expert: LoraExpert) -> Any:
+        """The PEFT copy with `expert`'s adapter as the active one (for generation)."""
+        model = self.ensure([expert])
+        model.set_adapter(_adapter_name(expert.info.id))
+        return model
 
 
 def _adapter_name(expert_id: str) -> str:
