@@ -140,3 +140,15 @@ def test_committee_generates_lora_text_through_the_adapter(tiny_base, tmp_path):
     host = registry.lora_host()
     assert host.loaded == {"ken-lora"} and runner.registry.lora_host() is host
     assert not any("lora" in n for n, _ in tiny_base.model.named_parameters())
+
+
+def test_lora_shapes_are_what_peft_makes(tiny_base):
+    """The shapes a stored LoRA expert is checked against, read without a PEFT copy."""
+    from peft import get_peft_model_state_dict
+
+    from manyshores.experts.lora.model import LoraExpert, config_from, peft_copy
+
+    for hp in ({"r": 4}, {"r": 2, "target_modules": ["q_proj", "k_proj", "o_proj"]}):
+        probe = peft_copy(tiny_base.model, config_from(hp))
+        made = {k: list(v.shape) for k, v in get_peft_model_state_dict(probe).items()}
+        assert LoraExpert.expected_shapes(tiny_base, hp) == made

@@ -78,10 +78,18 @@ class LoraExpert:
 
     @staticmethod
     def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]] | None:
-        from peft import get_peft_model_state_dict
+        """The LoRA tensors PEFT makes for these hyperparameters on `base`, read from the base's
+        linear layers (a PEFT probe would deep-copy the whole base model for every load)."""
+        import torch
 
-        probe = peft_copy(base.model, config_from(hp))
-        return {k: list(v.shape) for k, v in get_peft_model_state_dict(probe).items()}
+        cfg = config_from(hp)
+        shapes: dict[str, list[int]] = {}
+        for name, module in base.model.named_modules():
+            leaf = name.rsplit(".", 1)[-1]
+            if isinstance(module, torch.nn.Linear) and leaf in cfg.target_modules:
+                shapes[f"base_model.model.{name}.lora_A.weight"] = [cfg.r, module.in_features]
+                shapes[f"base_model.model.{name}.lora_B.weight"] = [module.out_features, cfg.r]
+        return shapes
 
     @classmethod
     def from_tensors(
