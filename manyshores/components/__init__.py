@@ -17,11 +17,30 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.components.protocols import Detector, ExpertBackend, ProfileStore, Retriever
 from manyshores.config import Settings, get_settings
+from manyshores.errors import ExpertStoreError
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
 
-__all__ = ["Components", "Detector", "ExpertBackend", "ProfileStore", "Retriever"]
+__all__ = [
+    "Components",
+    "Detector",
+    "ExpertBackend",
+    "ProfileStore",
+    "Retriever",
+    "mixes_in_one_batch",
+]
+
+
+def mixes_in_one_batch(kind: str) -> bool:
+    """Whether several experts of `kind` run together in one batch (the kind's declared
+    capability, `experts.kinds.KindCapabilities.mixed_batch`); unknown kinds run alone."""
+    from manyshores.experts.kinds import capabilities
+
+    try:
+        return capabilities(kind).mixed_batch
+    except ExpertStoreError:
+        return False
 
 
 @dataclass

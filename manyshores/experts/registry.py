@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import ExpertStoreError
 from manyshores.experts.decision import Calibration, experts_stamp, read_calibration
-from manyshores.experts.kinds import ExpertInfo, build_expert
+from manyshores.experts.kinds import ExpertInfo, build_expert, get_kind
 from manyshores.experts.store import MANIFEST, expert_dir, load_tensors, read_manifest
 
 if TYPE_CHECKING:
@@ -151,10 +151,9 @@ class ExpertRegistry:
         if expert_id in self._loaded:
             return self._loaded[expert_id]
         info = self.info(expert_id)
-        if info.kind == "persona":
-            from manyshores.experts.persona.model import PersonaExpert
-
-            expert: Any = PersonaExpert(info)
+        spec = get_kind(info.kind)
+        if not spec.capabilities.stored:  # a prompt only: nothing to read from the store
+            expert: Any = spec.expert_cls(info)
         else:
             if self.base is None:
                 raise ExpertStoreError("loading an expert needs a base model")

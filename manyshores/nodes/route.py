@@ -11,10 +11,8 @@ from typing import Any
 
 from langgraph.types import Send
 
-from manyshores.components import Components
+from manyshores.components import Components, mixes_in_one_batch
 from manyshores.state import CultureState, ExpertChoice
-
-BATCHED_KINDS = ("softprompt", "lora", "base")
 
 
 def make_route(components: Components) -> Any:
@@ -30,7 +28,7 @@ def expert_batches(choices: list[ExpertChoice]) -> list[list[ExpertChoice]]:
     batches: dict[str, list[ExpertChoice]] = {}
     singles: list[list[ExpertChoice]] = []
     for choice in choices:
-        if choice["kind"] in BATCHED_KINDS:
+        if mixes_in_one_batch(choice["kind"]):
             batches.setdefault(choice["kind"], []).append(choice)
         else:
             singles.append([choice])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from manyshores.experts.kinds import KindCapabilities
 from manyshores.experts.lora.config import LoraExpertConfig
 
 if TYPE_CHECKING:
@@ -75,6 +76,12 @@ class LoraExpert:
     """`base_model.model.<module>.lora_A.weight` style names to tensors."""
 
     kind = "lora"
+    capabilities = KindCapabilities(
+        shares_prefix=False,
+        mixed_batch=True,  # PEFT runs different adapters per row (`adapter_names`)
+        on_lora_host=True,
+        trainer="manyshores.experts.lora.train:train_lora",
+    )
 
     @staticmethod
     def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]] | None:

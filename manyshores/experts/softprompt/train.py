@@ -289,3 +289,20 @@ def _evaluate(
                 sums[ex.slot] += loss
                 counts[ex.slot] += 1
     return [s / c if c else math.nan for s, c in zip(sums, counts, strict=True)]
+
+
+def train_expert_prompt(
+    base: BaseModel,
+    examples: list[PromptExample],
+    val_examples: list[PromptExample],
+    config: SoftPromptConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """One culture's soft prompt (the kind's `Trainer`): (tensors to store, metrics)."""
+    result = train_prompts(base, examples, val_examples, 1, config, progress=progress)
+    metrics = {
+        "val_loss": result.val_loss[0],
+        "history": result.history,
+        "epochs_run": result.epochs_run,
+    }
+    return {"prompt": result.prompts[0]}, metrics
