@@ -16,7 +16,7 @@ def open_eval_kb(settings: Settings, kb_dir: Path, data: Path, progress: bool):
     """A knowledge base of the BLEnD passages in `data` at `kb_dir` (ingested once).
 
     The evaluated questions' own passages are in it but never returned for them: every query
-    excludes its question id (see `manyshores.eval.blend`).
+    excludes its question id (see `manyshores.eval.runners.blend`).
     """
     from tqdm import tqdm
 
@@ -57,7 +57,7 @@ def eval_blend(
 ) -> None:
     """Answer BLEnD questions with each system, score like BLEnD, print the report."""
     from manyshores.errors import ExpertStoreError
-    from manyshores.eval.blend import BlendQuestion, load_questions, run_blend
+    from manyshores.eval.runners.blend import BlendQuestion, load_questions, run_blend
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.experts.runner import AdapterRunner

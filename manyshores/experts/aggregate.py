@@ -65,7 +65,9 @@ def route_experts(
                 "reason": "no culture detected",
             }
         ]
-    picked = [c for c in posterior["cultures"] if c["p"] >= EXPERT_MIN_CULTURE_P][:EXPERT_MAX_CULTURES]
+    picked = [c for c in posterior["cultures"] if c["p"] >= EXPERT_MIN_CULTURE_P][
+        :EXPERT_MAX_CULTURES
+    ]
     picked = picked or posterior["cultures"][:1]
     with_expert = registry.cultures(kind)
     weights: dict[str, float] = {}

@@ -84,7 +84,9 @@ def culture_weights(cultures: Mapping[str, float] | None) -> dict[str, float]:
     """
     if not cultures:
         return {}
-    kept = sorted(((c, p) for c, p in cultures.items() if p >= SEARCH_MIN_CULTURE_P), key=lambda x: -x[1])
+    kept = sorted(
+        ((c, p) for c, p in cultures.items() if p >= SEARCH_MIN_CULTURE_P), key=lambda x: -x[1]
+    )
     kept = kept[:SEARCH_MAX_CULTURES]
     if not kept:
         return {}
