@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from manyshores.eval.blend import (
-    BlendQuestion,
-    is_correct,
-    load_questions,
-    run_blend,
-    score_predictions,
-)
+from manyshores.eval.datasets.blend import BlendQuestion, load_questions
+from manyshores.eval.metrics.blend import is_correct, score_blend_predictions
+from manyshores.eval.runners.blend import run_blend
 from manyshores.synthesis.textnorm import normalize_answer
 
 
@@ -61,7 +57,7 @@ def test_score_per_culture_and_joint_vs_separate() -> None:
         {"system": "joint_adapter", "culture": "MEX", "id": "q2", "answer": "mole"},
         {"system": "joint_adapter", "culture": "KOR", "id": "q1", "answer": "kimchi"},
     ]
-    report = score_predictions(preds, qs)
+    report = score_blend_predictions(preds, qs)
     sep = report["systems"]["task_adapter"]
     assert sep["per_culture"] == {"KOR": 0.0, "MEX": 1.0} and sep["mean"] == 0.5
     assert report["systems"]["joint_adapter"]["per_culture"] == {"KOR": 1.0, "MEX": 0.5}
@@ -74,7 +70,7 @@ def test_score_per_culture_and_joint_vs_separate() -> None:
 
 
 def test_paired_difference_is_tighter_than_independent_when_systems_agree() -> None:
-    from manyshores.eval.blend import paired_difference
+    from manyshores.eval.metrics.blend import paired_difference
 
     a = {i: i % 2 == 0 for i in range(40)}
     b = dict(a) | {1: True, 3: True, 5: True}  # b right on 3 more questions, else the same

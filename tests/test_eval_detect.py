@@ -9,15 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from manyshores.cli.main import app
-from manyshores.eval.detect import report
-from manyshores.eval.detect_dataset import (
+from manyshores.eval.datasets.detect_cases import (
     BLEND_CULTURES,
     PlaceRemover,
     build_cases,
-    read_jsonl,
     split_of,
-    write_jsonl,
 )
+from manyshores.eval.jsonl import read_jsonl, write_jsonl
+from manyshores.eval.runners.detect import report
 
 # A miniature BLEnD: same question ids across cultures, local + English text naming the place.
 _ROWS = {
@@ -197,7 +196,7 @@ def test_packaged_dev_set_meets_targets_on_a_sample() -> None:
     """A quick regression guard over a slice of the shipped dev set (the full figures are in
     the README; `manyshores eval detect` recomputes them)."""
     from manyshores.detection import CultureDetector
-    from manyshores.eval.detect import predict
+    from manyshores.eval.runners.detect import predict
 
     path = Path(__file__).resolve().parents[1] / "manyshores" / "data" / "detect" / "dev.jsonl"
     cases = read_jsonl(path)[::6]

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from manyshores.eval.calibrate import Row, combine, cross_validate, mean_scores
-from manyshores.eval.scores import expected_position_choice
-from manyshores.eval.wvs_report import complete_questions, read_jsonl
+from manyshores.eval.jsonl import read_jsonl
+from manyshores.eval.metrics.survey import expected_position_choice
+from manyshores.eval.runners.calibrate import Row, combine, cross_validate, mean_scores
+from manyshores.eval.runners.wvs_report import complete_questions
 from manyshores.experts.decision import product_with_memory
 
 
@@ -25,7 +26,7 @@ def test_complete_questions_and_torn_lines(tmp_path: Path) -> None:
     assert complete_questions(recs, data, ["memory", "experts"]) == set()
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in recs) + '{"system": "mem')
-    assert read_jsonl(path) == recs  # the torn last line of a killed run is dropped
+    assert read_jsonl(path, resume=True) == recs  # the torn last line of a killed run is dropped
 
 
 def test_cli_resume_predicts_only_missing_questions(tmp_path: Path, shared_data: Path) -> None:
@@ -94,7 +95,7 @@ def test_cross_validation_finds_an_informative_expert() -> None:
 
 
 def test_expert_cache_is_dropped_when_the_experts_change(tmp_path: Path) -> None:
-    from manyshores.eval.calibrate import Cache
+    from manyshores.eval.runners.calibrate import Cache
 
     path = tmp_path / "c.json"
     cache = Cache(path, "stamp-a")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from manyshores.eval.scores import country_scores, expected_position_choice, jsd
+from manyshores.eval.metrics.survey import country_scores, expected_position_choice, jsd
 from manyshores.experts.aggregate import (
     aggregate_options,
     aggregate_text,

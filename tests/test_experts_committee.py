@@ -97,3 +97,58 @@ def test_shipped_experts_committee_on_default_model(default_base):
             )
             < 1e-4
         )
+
+
+def test_committee_generates_lora_text_through_the_adapter(tiny_base, tmp_path):
+    """A LoRA expert in a committee answers with its adapter (not the bare base), the same text
+    the runner gives, on the registry's one PEFT copy."""
+    import torch
+
+    from manyshores.experts.generation import generate_text
+    from manyshores.experts.lora.model import LoraExpert
+    from manyshores.experts.runner import AdapterRunner
+
+    hp = {"r": 4, "alpha": 8}
+    shapes = LoraExpert.expected_shapes(tiny_base, hp) or {}
+    gen = torch.Generator().manual_seed(0)
+    save_expert(
+        tmp_path,
+        ExpertManifest(
+            id="ken-lora",
+            culture="KEN",
+            kind="lora",
+            base_fingerprint=tiny_base.fingerprint,
+            hyperparameters=hp,
+        ),
+        {k: torch.randn(*s, generator=gen) for k, s in shapes.items()},
+    )
+    registry = ExpertRegistry(tiny_base, [tmp_path])
+    committee = Committee(tiny_base, registry)
+    choice: ExpertChoice = {
+        "id": "ken-lora",
+        "culture": "KEN",
+        "kind": "lora",
+        "weight": 1.0,
+        "reason": "test",
+    }
+    messages = [{"role": "user", "content": "What do people eat for breakfast?"}]
+    [answer] = committee.generate(messages, [choice], max_new_tokens=6)
+    bare = generate_text(tiny_base, messages, max_new_tokens=6)
+    assert answer["text"] != bare
+    runner = AdapterRunner(tiny_base, registry)
+    assert runner.generate("ken-lora", messages, max_new_tokens=6) == answer["text"]
+    host = registry.lora_host()
+    assert host.loaded == {"ken-lora"} and runner.registry.lora_host() is host
+    assert not any("lora" in n for n, _ in tiny_base.model.named_parameters())
+
+
+def test_lora_shapes_are_what_peft_makes(tiny_base):
+    """The shapes a stored LoRA expert is checked against, read without a PEFT copy."""
+    from peft import get_peft_model_state_dict
+
+    from manyshores.experts.lora.model import LoraExpert, config_from, peft_copy
+
+    for hp in ({"r": 4}, {"r": 2, "target_modules": ["q_proj", "k_proj", "o_proj"]}):
+        probe = peft_copy(tiny_base.model, config_from(hp))
+        made = {k: list(v.shape) for k, v in get_peft_model_state_dict(probe).items()}
+        assert LoraExpert.expected_shapes(tiny_base, hp) == made

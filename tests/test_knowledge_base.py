@@ -149,7 +149,7 @@ def test_cli_ingest_query_stats_eval(tmp_path, monkeypatch):
 
 
 def test_blend_scorer(tmp_path, kb):
-    from manyshores.eval.kb import score_blend
+    from manyshores.eval.runners.kb import score_blend
 
     row = {
         "id": "q1",
@@ -268,7 +268,7 @@ def test_load_blend_digests_only_from_the_given_questions(tmp_path):
 
 
 def test_blend_folds_never_see_the_asked_question_and_ceiling(tmp_path):
-    from manyshores.eval.kb import blend_answer_ceiling, evaluate_blend_folds, score_blend
+    from manyshores.eval.runners.kb import blend_answer_ceiling, evaluate_blend_folds, score_blend
 
     blend = tmp_path / "blend"
     blend.mkdir()

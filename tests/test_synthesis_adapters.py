@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from manyshores.experts.lora.config import LoraExpertConfig
+from manyshores.experts.prompts import task_messages
 from manyshores.experts.registry import ExpertRegistry
+from manyshores.experts.routing import route_task_experts
+from manyshores.experts.runner import AdapterRunner
 from manyshores.experts.store import ExpertManifest, save_expert
-from manyshores.synthesis.adapters import (
+from manyshores.experts.task_adapters import (
     TaskAdapterConfig,
     task_adapter_id,
     train_task_adapter,
 )
-from manyshores.synthesis.prompts import task_messages
-from manyshores.synthesis.routing import route_task_experts
-from manyshores.synthesis.runner import AdapterRunner
 
 
 def _examples(culture: str, n: int = 6) -> list[dict]:
@@ -53,7 +53,7 @@ def test_train_save_load_generate_and_route(tiny_base, tmp_path: Path) -> None:
     assert manifest["kind"] == "lora" and manifest["tasks"] == ["food_qa", "open_qa"]
     assert manifest["base_fingerprint"] == tiny_base.fingerprint
     assert sorted(p.name for p in result.path.iterdir()) == ["manifest.json", "weights.safetensors"]
-    losses = result.metrics["loss_by_epoch"]
+    losses = [h["train_loss"] for h in result.metrics["history"]]
     assert len(losses) == 2 and losses[1] < losses[0]  # it learns the repeated answer
 
     registry = ExpertRegistry(tiny_base, [tmp_path], user_root=tmp_path)
@@ -175,7 +175,7 @@ def test_graph_committee_prefers_the_culture_task_adapter(tiny_base, tmp_path: P
 def test_notes_replace_the_source_passage_and_leave_out_the_own_question(
     tiny_base, tmp_path: Path
 ) -> None:
-    from manyshores.synthesis.adapters import example_messages, source_question_ids
+    from manyshores.experts.task_adapters import example_messages, source_question_ids
 
     ex = _examples("KEN", 1)[0]
     ex["provenance"]["source"] = "https://pages.example.org/KEN/Al-en-01/local"
@@ -221,7 +221,8 @@ def test_answer_loss_equals_the_full_logits_loss(tiny_base) -> None:
     """The last-positions loss on left-padded rows is the model's own loss on unpadded rows."""
     import torch
 
-    from manyshores.synthesis.adapters import _answer_loss, _batches
+    from manyshores.experts.batching import left_pad
+    from manyshores.experts.lora.train import answer_loss
 
     gen = torch.Generator().manual_seed(0)
     vocab = tiny_base.model.config.vocab_size
@@ -231,13 +232,13 @@ def test_answer_loss_equals_the_full_logits_loss(tiny_base) -> None:
         answer = torch.randint(5, vocab, (answer_len,), generator=gen).tolist()
         rows.append((prompt + answer, [-100] * prompt_len + answer))
     model = tiny_base.model
-    ids, labels, mask = next(_batches(rows, len(rows), pad=0))
-    assert int(mask[0].sum()) == 15 and ids[0, 0] == 0  # left-padded
+    padded = left_pad([x for x, _ in rows], 0, [y for _, y in rows])
+    assert int(padded.mask[0].sum()) == 15 and padded.ids[0, 0] == 0  # left-padded
     weight = model.get_input_embeddings().weight
     was_trained = weight.requires_grad
     weight.requires_grad_(True)  # the pad rows must not poison the gradient
     try:
-        ours = _answer_loss(model, ids, labels, mask, tiny_base.device)
+        ours = answer_loss(tiny_base)(model, rows)
         (grad,) = torch.autograd.grad(ours, weight)
     finally:
         weight.requires_grad_(was_trained)
@@ -280,9 +281,9 @@ def test_a_diverged_training_is_a_clear_error_and_saves_nothing(
     tiny_base, tmp_path: Path, monkeypatch
 ) -> None:
     from manyshores.errors import ManyshoresError
-    from manyshores.synthesis import adapters
+    from manyshores.experts.lora import train
 
-    monkeypatch.setattr(adapters, "_mean_loss", lambda *a, **k: float("nan"))
+    monkeypatch.setattr(train, "mean_loss", lambda *a, **k: float("nan"))
     with pytest.raises(ManyshoresError, match="diverged"):
         train_task_adapter(
             tiny_base,

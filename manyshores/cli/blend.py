@@ -22,7 +22,7 @@ def open_eval_kb(
     """A knowledge base of the BLEnD passages in `data` at `kb_dir` (ingested once).
 
     The evaluated questions' own passages are in it but never returned for them: every query
-    excludes its question id (see `manyshores.eval.blend`).
+    excludes its question id (see `manyshores.eval.runners.blend`).
     """
     from tqdm import tqdm
 
@@ -72,11 +72,11 @@ def eval_blend(
 ) -> None:
     """Answer BLEnD questions with each system, score like BLEnD, print the report."""
     from manyshores.errors import ExpertStoreError
-    from manyshores.eval.blend import BlendQuestion, load_questions, run_blend
-    from manyshores.eval.blend_graph import in_eval_half
+    from manyshores.eval.runners.blend import BlendQuestion, load_questions, run_blend
+    from manyshores.eval.runners.blend_graph import in_eval_half
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.registry import ExpertRegistry
-    from manyshores.synthesis.runner import AdapterRunner
+    from manyshores.experts.runner import AdapterRunner
 
     settings = get_settings()
     names = [s.strip() for s in systems.split(",") if s.strip()]
@@ -100,7 +100,7 @@ def eval_blend(
             return
     train_ids = None
     if split == "eval":  # the rag knowledge base holds the other half only
-        from manyshores.eval.blend import load_questions as _all
+        from manyshores.eval.datasets.blend import load_questions as _all
 
         train_ids = {q.id for q in _all(kb_data or data) if not in_eval_half(q.id)}
     retrieve = None
@@ -174,8 +174,8 @@ def _eval_graph(settings, data, questions, languages, split, out, progress) -> d
     import tempfile
 
     from manyshores.detection.language import LanguageIdentifier
-    from manyshores.eval.blend import read_predictions
-    from manyshores.eval.blend_graph import (
+    from manyshores.eval.jsonl import read_jsonl as read_predictions
+    from manyshores.eval.runners.blend_graph import (
         evaluation_components,
         graph_answerer,
         in_eval_half,
@@ -184,7 +184,7 @@ def _eval_graph(settings, data, questions, languages, split, out, progress) -> d
     )
 
     if split == "eval":
-        from manyshores.eval.blend import load_questions as _all
+        from manyshores.eval.datasets.blend import load_questions as _all
 
         exclude = {q.id for q in _all(data) if in_eval_half(q.id)}
     else:
@@ -198,7 +198,7 @@ def _eval_graph(settings, data, questions, languages, split, out, progress) -> d
     with tempfile.TemporaryDirectory(prefix="manyshores-eval-") as home:
         components = evaluation_components(settings, exclude, Path(home))
         run_graph(questions, languages, graph_answerer(components), out, progress=progress)
-    return score_graph(read_predictions(out), questions, language_of)
+    return score_graph(read_predictions(out, resume=True), questions, language_of)
 
 
 def _print_report(report, data, names, limit, task, k, settings, questions, report_path) -> None:

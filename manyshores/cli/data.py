@@ -141,7 +141,7 @@ def train_adapter_cmd(
     source URL names it), as the evaluation leaves out the evaluated question's annotations."""
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.lora.config import LoraExpertConfig
-    from manyshores.synthesis.adapters import TaskAdapterConfig, train_task_adapter
+    from manyshores.experts.task_adapters import TaskAdapterConfig, train_task_adapter
 
     settings = get_settings()
     examples = read_examples(data)
@@ -157,7 +157,7 @@ def train_adapter_cmd(
     notes = None
     if notes_kb is not None:
         from manyshores.cli.blend import open_eval_kb
-        from manyshores.synthesis.adapters import source_question_ids
+        from manyshores.experts.task_adapters import source_question_ids
 
         if notes_kb_data is None:
             raise InvalidInputError("--notes-kb needs --notes-kb-data (the BLEnD dir it holds)")

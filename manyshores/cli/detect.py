@@ -38,7 +38,7 @@ def eval_detect(
     ),
 ) -> None:
     """Culture detection accuracy: top-1, top-3 recall, ambiguity P/R, confident-wrong per kind."""
-    from manyshores.eval.detect import evaluate_file
+    from manyshores.eval.runners.detect import evaluate_file
 
     if not data.is_file():
         raise InvalidInputError(f"no such file: {data}")
@@ -101,7 +101,8 @@ def build_detect_set(
     multi-turn) from BLEnD; the set shipped in the package is `--split dev --per-kind 20`."""
     from collections import Counter
 
-    from manyshores.eval.detect_dataset import build_cases, write_jsonl
+    from manyshores.eval.datasets.detect_cases import build_cases
+    from manyshores.eval.jsonl import write_jsonl
 
     if split not in ("dev", "test"):
         raise InvalidInputError("--split must be `dev` or `test`")
@@ -125,7 +126,7 @@ def bench_detect(
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON report here."),
 ) -> None:
     """Detection latency per message after load (JSON): p50 must stay under 10 ms."""
-    from manyshores.eval.detect_bench import run_detect_bench
+    from manyshores.eval.bench.detect import run_detect_bench
 
     report = run_detect_bench(data or _packaged("dev.jsonl"), n=n, cultures=_cultures(cultures))
     text = json.dumps(report, indent=2)

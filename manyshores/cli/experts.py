@@ -128,8 +128,8 @@ def calibrate(
 ) -> None:
     """Choose survey memory's parameters and the experts' weight for this expert set and base
     model (question-fold cross-validation) and store them beside the experts."""
-    from manyshores.eval.calibrate import DEFAULT_CACHE
-    from manyshores.eval.calibrate import calibrate as run
+    from manyshores.eval.runners.calibrate import DEFAULT_CACHE
+    from manyshores.eval.runners.calibrate import calibrate as run
 
     if not data.is_file():
         raise typer.BadParameter(f"no such file {data}", param_hint="--data")

@@ -218,7 +218,7 @@ def bench_graph(
     """Per-turn overhead of the graph itself, beside the model forward passes (JSON)."""
     from pathlib import Path
 
-    from manyshores.graph.bench import run_graph_bench
+    from manyshores.eval.bench.graph import run_graph_bench
 
     report = run_graph_bench(turns=turns, out=Path(out) if out else None)
     typer.echo(json.dumps(report, indent=2))

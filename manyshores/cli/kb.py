@@ -179,10 +179,10 @@ def eval_kb(
     exclude_own: bool = typer.Option(False, help="Leave each line's own question (qid/id) out."),
 ) -> None:
     """Batch retrieval: one output line per input line, one process for the whole file."""
-    from manyshores.eval.kb import evaluate_rows, read_jsonl
+    from manyshores.eval.runners.kb import evaluate_rows, read_queries
     from manyshores.memory.knowledge_base import KnowledgeBase
 
-    rows = list(read_jsonl(data))
+    rows = read_queries(data)
     kb = KnowledgeBase.open(get_settings())
     detect = None
     if any(not r.get("culture") for r in rows):
@@ -218,7 +218,7 @@ def eval_kb_blend(
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON report here."),
 ) -> None:
     """Top-k hit rate on BLEnD questions (a passage containing a human answer), per culture."""
-    from manyshores.eval.kb import (
+    from manyshores.eval.runners.kb import (
         blend_answer_ceiling,
         blend_queries,
         evaluate_blend_folds,
@@ -271,7 +271,7 @@ def bench_kb(
     threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads."),
 ) -> None:
     """Ingest throughput and query latency (culture filter on) in a temporary embedded store."""
-    from manyshores.eval.kb_bench import run_kb_bench
+    from manyshores.eval.bench.kb import run_kb_bench
 
     report = run_kb_bench(
         n_docs=docs, n_queries=queries, blend_dir=blend if blend.is_dir() else None, threads=threads

@@ -30,14 +30,10 @@ def eval_wvs(
     """
     from tqdm import tqdm
 
-    from manyshores.eval.wvs import WvsEvaluator
-    from manyshores.eval.wvs_report import (
-        complete_questions,
-        markdown_table,
-        plot_report,
-        read_jsonl,
-        score_predictions,
-    )
+    from manyshores.eval.jsonl import read_jsonl
+    from manyshores.eval.metrics.survey import score_wvs_predictions
+    from manyshores.eval.runners.wvs import WvsEvaluator
+    from manyshores.eval.runners.wvs_report import complete_questions, markdown_table, plot_report
     from manyshores.experts.survey_data import load_questions, load_split
     from manyshores.experts.survey_memory import SurveyMemory
 
@@ -60,7 +56,7 @@ def eval_wvs(
         bar.n = done
         bar.refresh()
 
-    kept = [r for r in read_jsonl(out) if r["system"] in names] if resume and out.exists() else []
+    kept = [r for r in read_jsonl(out, resume=True) if r["system"] in names] if resume else []
     done = complete_questions(kept, split, names)
     kept = [r for r in kept if r["qid"] in done]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +74,7 @@ def eval_wvs(
             load_questions(questions), split, names, progress, skip=done, on_records=save
         )
     bar.close()
-    report = score_predictions(records, split)
+    report = score_wvs_predictions(records, split)
     typer.echo(markdown_table(report))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +90,7 @@ def bench_committee(
     new_tokens: int = typer.Option(32, help="Free-text answer length."),
 ) -> None:
     """Committee vs one-by-one: k = 1, 2, 4, 8 soft-prompt experts; memory of 16 experts."""
-    from manyshores.experts.bench import run_bench
+    from manyshores.eval.bench.committee import run_bench
 
     result = run_bench(repeats=repeats, new_tokens=new_tokens)
     text = json.dumps(result, indent=2)

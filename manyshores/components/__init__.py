@@ -23,6 +23,7 @@ from manyshores.components.protocols import (
     Retriever,
 )
 from manyshores.config import Settings, get_settings
+from manyshores.errors import ExpertStoreError
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
@@ -34,7 +35,19 @@ __all__ = [
     "ExpertBackend",
     "ProfileStore",
     "Retriever",
+    "mixes_in_one_batch",
 ]
+
+
+def mixes_in_one_batch(kind: str) -> bool:
+    """Whether several experts of `kind` run together in one batch (the kind's declared
+    capability, `experts.kinds.KindCapabilities.mixed_batch`); unknown kinds run alone."""
+    from manyshores.experts.kinds import capabilities
+
+    try:
+        return capabilities(kind).mixed_batch
+    except ExpertStoreError:
+        return False
 
 
 @dataclass

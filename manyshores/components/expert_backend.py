@@ -8,8 +8,8 @@ questions close to a known survey question, with the culture's known answers (su
 the `experts` system of `manyshores eval wvs`.
 
 An open question whose culture is clear goes first to that culture's task adapter for the
-detected task (`manyshores.synthesis.routing.route_task_experts`, level `task`), which answers
-with the prompt it was trained on (`synthesis.prompts.task_messages`, retrieved passages as
+detected task (`manyshores.experts.routing.route_task_experts`, level `task`), which answers
+with the prompt it was trained on (`experts.prompts.task_messages`, retrieved passages as
 notes); without one, routing is unchanged.
 """
 
@@ -83,7 +83,7 @@ class CommitteeBackend:
 
             return Committee(self.components.get_base(), self._get_unlocked("registry"))
         if name == "runner":
-            from manyshores.synthesis.runner import AdapterRunner
+            from manyshores.experts.runner import AdapterRunner
 
             return AdapterRunner(self.components.get_base(), self._get_unlocked("registry"))
         from manyshores.experts.survey_memory import SurveyMemory
@@ -97,7 +97,7 @@ class CommitteeBackend:
 
     def _task_adapter(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
         """The confident culture's adapter for the detected task, as the only expert, or []."""
-        from manyshores.synthesis.routing import route_task_experts
+        from manyshores.experts.routing import route_task_experts
 
         if task["options"] or posterior.get("unknown") or not posterior.get("cultures"):
             return []
@@ -149,7 +149,7 @@ class CommitteeBackend:
             )
         max_new = self.components.settings.max_new_tokens
         if len(choices) == 1 and choices[0]["reason"].startswith(TASK_ADAPTER_REASON):
-            from manyshores.synthesis.prompts import task_messages
+            from manyshores.experts.prompts import task_messages
 
             start = time.perf_counter()
             chat = task_messages(

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, TaskInfo
 
-MIN_CULTURE_P = 0.1
+EXPERT_MIN_CULTURE_P = 0.1
 """Cultures below this posterior get no expert of their own."""
-MAX_CULTURES = 3
+EXPERT_MAX_CULTURES = 3
 """At most this many cultures of the posterior are served."""
 NEAREST_K = 3
 """Experts of the nearest cultures used for a culture without an expert."""
@@ -65,7 +65,9 @@ def route_experts(
                 "reason": "no culture detected",
             }
         ]
-    picked = [c for c in posterior["cultures"] if c["p"] >= MIN_CULTURE_P][:MAX_CULTURES]
+    picked = [c for c in posterior["cultures"] if c["p"] >= EXPERT_MIN_CULTURE_P][
+        :EXPERT_MAX_CULTURES
+    ]
     picked = picked or posterior["cultures"][:1]
     with_expert = registry.cultures(kind)
     weights: dict[str, float] = {}

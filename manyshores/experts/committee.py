@@ -19,7 +19,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.persona.model import culture_name
+from manyshores.errors import InvalidInputError
+from manyshores.experts.kinds import ExpertInfo, capabilities
+from manyshores.experts.persona.model import PersonaExpert, culture_name
 from manyshores.experts.scoring import (
     common_length,
     hidden_size,
@@ -61,13 +63,19 @@ class Committee:
     def __init__(self, base: BaseModel, registry: ExpertRegistry | None = None) -> None:
         self.base = base
         self.registry = registry
-        self._lora_host: Any = None
 
     def _expert(self, choice: ExpertChoice) -> Any:
         if choice["id"] == BASE_ID:
             return None
         assert self.registry is not None, "a registry is needed for expert ids other than `base`"
         return self.registry.get(choice["id"])
+
+    def _persona(self, choice: ExpertChoice) -> PersonaExpert:
+        """The persona of a choice (from the registry when there is one, with its config)."""
+        if self.registry is not None:
+            persona: PersonaExpert = self.registry.get(choice["id"])
+            return persona
+        return PersonaExpert(ExpertInfo(choice["id"], choice["culture"], "persona", ["*"]))
 
     def _rows(self, choices: list[ExpertChoice]) -> list[torch.Tensor]:
         """Per choice, the embeddings appended after the prefix (empty for the base)."""
@@ -102,7 +110,7 @@ class Committee:
         shared = [
             i
             for i, c in enumerate(choices)
-            if c["kind"] in ("softprompt", "base") or c["id"] == BASE_ID
+            if capabilities(c["kind"]).shares_prefix or c["id"] == BASE_ID
         ]
         with torch.no_grad():
             if shared:
@@ -112,7 +120,7 @@ class Committee:
                     shared, label_logprobs(self.base, hidden, labels).exp(), strict=True
                 ):
                     probs[i] = lp.tolist()
-            lora = [i for i, c in enumerate(choices) if c["kind"] == "lora"]
+            lora = [i for i, c in enumerate(choices) if capabilities(c["kind"]).on_lora_host]
             if lora:
                 for i, p in zip(
                     lora,
@@ -125,9 +133,9 @@ class Committee:
                 shared_ids = prompt_ids(self.base, messages)
                 full = {}
                 for i in personas:
-                    name = culture_name(choices[i]["culture"])
+                    line = self._persona(choices[i]).instruction()
                     full[i] = prompt_ids(
-                        self.base, survey_messages(question, options, context, name)
+                        self.base, survey_messages(question, options, context, line)
                     )
                 keep = min(common_length(shared_ids, ids) for ids in full.values())
                 keep = min(keep, min(len(ids) for ids in full.values()) - 1)
@@ -161,9 +169,11 @@ class Committee:
         out = []
         with torch.no_grad():
             for c in choices:
-                if c["kind"] == "persona":  # its whole prompt, culture named, in one pass
+                caps = capabilities(c["kind"])
+                if not (caps.shares_prefix or caps.on_lora_host):  # a persona: one whole pass
                     start = time.perf_counter()
-                    msgs = survey_messages(question, options, context, culture_name(c["culture"]))
+                    line = self._persona(c).instruction()
+                    msgs = survey_messages(question, options, context, line)
                     pre = run_prefix(self.base, prompt_ids(self.base, msgs))
                     p = label_logprobs(self.base, pre.last_hidden, labels).exp().tolist()
                     out.append(
@@ -175,7 +185,7 @@ class Committee:
                         )
                     )
                     continue
-                if c["kind"] not in ("softprompt", "base") and c["id"] != BASE_ID:
+                if not caps.shares_prefix and c["id"] != BASE_ID:
                     out.extend(self.score_options(question, options, context, [c]))
                     continue
                 start = time.perf_counter()
@@ -201,12 +211,11 @@ class Committee:
     ) -> list[list[float]]:
         import torch
 
-        from manyshores.experts.lora.model import LoraHost, adapter_names
+        from manyshores.experts.lora.model import adapter_names
 
+        assert self.registry is not None, "LoRA experts come from a registry"
         experts = [self._expert(c) for c in choices]
-        if self._lora_host is None:
-            self._lora_host = LoraHost(self.base)
-        model = self._lora_host.ensure(experts)
+        model = self.registry.lora_host().ensure(experts)
         ids = torch.tensor(
             [prompt_ids(self.base, messages)] * len(experts), device=self.base.device
         )
@@ -225,12 +234,14 @@ class Committee:
     ) -> list[ExpertAnswer]:
         """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix."""
         from manyshores.experts.decoding import decode_rows
-        from manyshores.experts.generation import generate_text
+        from manyshores.experts.generation import generate_batch
 
         start = time.perf_counter()
         texts: dict[int, str] = {}
         shared = [
-            i for i, c in enumerate(choices) if c["kind"] == "softprompt" or c["id"] == BASE_ID
+            i
+            for i, c in enumerate(choices)
+            if capabilities(c["kind"]).shares_prefix or c["id"] == BASE_ID
         ]
         if shared:
             prefix = run_prefix(self.base, prompt_ids(self.base, messages))
@@ -238,15 +249,26 @@ class Committee:
             decoded = decode_rows(self.base, prefix, rows, max_new_tokens, ignore_eos)
             for i, t in zip(shared, decoded, strict=True):
                 texts[i] = t
+        # Personas: one batch on the base model, each with its own system prompt.
+        personas = [
+            i
+            for i, c in enumerate(choices)
+            if i not in texts and not capabilities(c["kind"]).on_lora_host
+        ]
+        chats = [
+            [{"role": "system", "content": self._persona(choices[i]).system_prompt()}, *messages]
+            for i in personas
+        ]
+        for i, t in zip(personas, generate_batch(self.base, chats, max_new_tokens), strict=True):
+            texts[i] = t.strip()
+        # LoRA: each through its adapter on the registry's one PEFT copy of the base.
         for i, c in enumerate(choices):
-            if i not in texts:  # personas (and LoRA, which generates through its PEFT copy)
-                ex = self._expert(c)
-                msgs = (
-                    [{"role": "system", "content": ex.system_prompt()}, *messages]
-                    if c["kind"] == "persona"
-                    else messages
-                )
-                texts[i] = generate_text(self.base, msgs, max_new_tokens=max_new_tokens)
+            if i not in texts:
+                if self.registry is None:
+                    raise InvalidInputError(f"expert {c['id']!r} needs a registry")
+                model = self.registry.lora_host().activate(self._expert(c))
+                [text] = generate_batch(self.base, [messages], max_new_tokens, model=model)
+                texts[i] = text.strip()
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [expert_answer(c, texts[i], None, secs) for i, c in enumerate(choices)]
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class BestEpoch:
-    """Early stopping on a held-out loss, shared by the LoRA trainers."""
+    """Early stopping on a held-out loss: the one rule of every trainer (LoRA, soft prompts)."""
 
     patience: int
     """Epochs without a better loss before `update` says stop."""

@@ -78,3 +78,47 @@ def generate_text(
         if on_token is not None:
             on_token(piece)
     return "".join(pieces).strip()
+
+
+def generate_batch(
+    base: BaseModel,
+    chats: list[list[dict[str, str]]],
+    max_new_tokens: int = 96,
+    *,
+    model: Any = None,
+    prefill: str = "",
+    stop_strings: list[str] | None = None,
+) -> list[str]:
+    """Greedy replies to several chats in one left-padded `generate` call (the continuations
+    only, not stripped). Greedy on left-padded rows gives the replies one-by-one calls would (up
+    to float rounding), several times faster on CPU.
+
+    `model` generates instead of the base model (a PEFT copy with an adapter active); `prefill`
+    is text every reply starts with (fed to the model, not returned); generation stops at any
+    of `stop_strings`."""
+    import torch
+
+    from manyshores.experts.batching import left_pad, pad_id
+
+    if not chats:
+        return []
+    tok: Any = base.tokenizer
+    extra = tok(prefill, add_special_tokens=False)["input_ids"] if prefill else []
+    rows = [
+        chat_input_ids(base, m, reserve=max_new_tokens + len(extra))[0].cpu().tolist() + extra
+        for m in chats
+    ]
+    pad = pad_id(tok)
+    batch = left_pad(rows, pad)
+    stop: dict[str, Any] = {"stop_strings": stop_strings, "tokenizer": tok} if stop_strings else {}
+    runner: Any = model if model is not None else base.model
+    with torch.inference_mode():
+        out = runner.generate(
+            input_ids=batch.ids.to(base.device),
+            attention_mask=batch.mask.to(base.device),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=pad,
+            **stop,
+        )
+    return [str(t) for t in tok.batch_decode(out[:, batch.width :], skip_special_tokens=True)]

@@ -7,11 +7,13 @@ and told which tensor shapes a valid expert of this kind has on a given base mod
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from manyshores.errors import ExpertStoreError
+from manyshores.errors import ExpertStoreError, InvalidInputError
 
 if TYPE_CHECKING:
     import torch
@@ -40,6 +42,39 @@ class ExpertInfo:
     """Shipped inside the package (read-only) rather than in the user store."""
 
 
+Trainer = Callable[..., tuple[dict[str, "torch.Tensor"], dict[str, Any]]]
+"""(base, fit examples, val examples, config, progress) → (tensors to store, metrics)."""
+
+
+@dataclass(frozen=True)
+class KindCapabilities:
+    """What an expert kind can do; each kind declares it once (`capabilities` on its expert
+    class), and the committee, routing and training code read it instead of the kind's name."""
+
+    shares_prefix: bool
+    """It runs after the shared prompt's KV cache (its rows are embeddings appended to it), so
+    any number of such experts cost one prefix pass."""
+    mixed_batch: bool
+    """Several experts of this kind can run in one batch (one graph task for all of them)."""
+    on_lora_host: bool = False
+    """It runs on the registry's PEFT copy of the base (`ExpertRegistry.lora_host()`)."""
+    stored: bool = True
+    """It has weights in the expert store (a persona is only a prompt)."""
+    trainer: str | None = None
+    """`module:function` of its `Trainer`, None when it cannot be trained."""
+
+    def train(self) -> Trainer:
+        if self.trainer is None:
+            raise InvalidInputError("this kind of expert cannot be trained")
+        module, _, name = self.trainer.partition(":")
+        trainer: Trainer = getattr(importlib.import_module(module), name)
+        return trainer
+
+
+BASE_CAPABILITIES = KindCapabilities(shares_prefix=True, mixed_batch=True, stored=False)
+"""The bare base model as an expert (id `base`): no rows of its own after the shared prefix."""
+
+
 @dataclass
 class KindSpec:
     """One registered kind."""
@@ -49,7 +84,13 @@ class KindSpec:
     config_cls: type
     """Dataclass of its hyperparameters."""
     expert_cls: Any
-    """Expert class with `from_tensors(info, manifest, tensors)` and `expected_shapes(base, hp)`."""
+    """Expert class with `from_tensors(info, manifest, tensors)`, `expected_shapes(base, hp)` and
+    `capabilities` (a `KindCapabilities`)."""
+
+    @property
+    def capabilities(self) -> KindCapabilities:
+        caps: KindCapabilities = self.expert_cls.capabilities
+        return caps
 
 
 def _kinds() -> dict[str, KindSpec]:
@@ -65,6 +106,16 @@ def _kinds() -> dict[str, KindSpec]:
         "lora": KindSpec("lora", LoraExpertConfig, LoraExpert),
         "persona": KindSpec("persona", PersonaConfig, PersonaExpert),
     }
+
+
+def kind_names() -> list[str]:
+    """Every registered kind, sorted."""
+    return sorted(_kinds())
+
+
+def capabilities(kind: str) -> KindCapabilities:
+    """The capabilities of a kind name (`base` included)."""
+    return BASE_CAPABILITIES if kind == "base" else get_kind(kind).capabilities
 
 
 def get_kind(name: str) -> KindSpec:

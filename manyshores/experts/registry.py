@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import ExpertStoreError
 from manyshores.experts.decision import Calibration, experts_stamp, read_calibration
-from manyshores.experts.kinds import ExpertInfo, build_expert
+from manyshores.experts.kinds import ExpertInfo, build_expert, get_kind
 from manyshores.experts.store import MANIFEST, expert_dir, load_tensors, read_manifest
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
     from manyshores.experts.base_model import BaseModel
+    from manyshores.experts.lora.model import LoraHost
 
 PACKAGE_EXPERTS = Path(__file__).resolve().parents[1] / "data" / "experts"
 
@@ -37,6 +38,7 @@ class ExpertRegistry:
         self._loaded: dict[str, Any] = {}
         self._infos: dict[str, ExpertInfo] | None = None
         self._calibration: Calibration | None = None
+        self._lora_host: LoraHost | None = None
         self.skipped: dict[str, str] = {}
         """Expert directories that could not be listed, with the reason."""
 
@@ -125,6 +127,17 @@ class ExpertRegistry:
             self._calibration = found
         return self._calibration
 
+    def lora_host(self) -> LoraHost:
+        """The one PEFT copy of the base model that every LoRA expert of this registry runs on
+        (built on first use: a deep copy of the base costs its size in memory)."""
+        if self.base is None:
+            raise ExpertStoreError("running a LoRA expert needs a base model")
+        if self._lora_host is None:
+            from manyshores.experts.lora.model import LoraHost
+
+            self._lora_host = LoraHost(self.base)
+        return self._lora_host
+
     def info(self, expert_id: str) -> ExpertInfo:
         if expert_id.startswith("persona:"):
             return ExpertInfo(expert_id, expert_id.split(":", 1)[1], "persona", ["*"])
@@ -138,10 +151,9 @@ class ExpertRegistry:
         if expert_id in self._loaded:
             return self._loaded[expert_id]
         info = self.info(expert_id)
-        if info.kind == "persona":
-            from manyshores.experts.persona.model import PersonaExpert
-
-            expert: Any = PersonaExpert(info)
+        spec = get_kind(info.kind)
+        if not spec.capabilities.stored:  # a prompt only: nothing to read from the store
+            expert: Any = spec.expert_cls(info)
         else:
             if self.base is None:
                 raise ExpertStoreError("loading an expert needs a base model")

@@ -29,9 +29,10 @@ def survey_messages(
     question: str,
     options: list[str],
     context: str | None = None,
-    culture_name: str | None = None,
+    persona: str | None = None,
 ) -> list[dict[str, str]]:
-    """Chat messages asking one multiple-choice question; `culture_name` names the culture."""
+    """Chat messages asking one multiple-choice question; `persona` is the line naming the
+    culture (`PersonaExpert.instruction()`)."""
     if len(options) > len(LETTERS):
         raise ValueError(f"at most {len(LETTERS)} options can be scored, got {len(options)}")
     parts = []
@@ -39,10 +40,10 @@ def survey_messages(
         parts.append(f"Context:\n{context.strip()}\n")
     parts.append(question.strip())
     parts.extend(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
-    if culture_name:
+    if persona:
         # After the question, so that prompts naming different cultures share the whole
         # question's KV cache and differ only in their last few tokens.
-        parts.append(f"Answer as a typical person from {culture_name} would.")
+        parts.append(persona)
     parts.append("Answer with one letter.")
     return [
         {"role": "system", "content": SURVEY_INSTRUCTION},

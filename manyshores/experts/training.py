@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
+from manyshores.experts.kinds import capabilities, kind_names
 from manyshores.experts.store import ExpertManifest, save_expert
 from manyshores.experts.survey_data import data_hash, items_for, split_questions
 
@@ -45,22 +46,13 @@ def train_expert(
     fit = survey_examples([i for i in items if i.question.id in fit_q], {culture: 0})
     val = survey_examples([i for i in items if i.question.id in val_q], {culture: 0})
     start = time.time()
-    if kind == "softprompt":
-        from manyshores.experts.softprompt.train import train_prompts
-
-        result = train_prompts(base, fit, val, 1, config, progress=progress)
-        tensors = {"prompt": result.prompts[0]}
-        metrics: dict[str, Any] = {
-            "val_loss": result.val_loss[0],
-            "history": result.history,
-            "epochs_run": result.epochs_run,
-        }
-    elif kind == "lora":
-        from manyshores.experts.lora.train import train_lora
-
-        tensors, metrics = train_lora(base, fit, val, config, progress=progress)
-    else:
-        raise InvalidInputError(f"kind {kind!r} cannot be trained (choose softprompt or lora)")
+    trainer = capabilities(kind).trainer
+    if trainer is None:
+        trainable = [k for k in kind_names() if capabilities(k).trainer]
+        raise InvalidInputError(
+            f"kind {kind!r} cannot be trained (choose {' or '.join(trainable)})"
+        )
+    tensors, metrics = capabilities(kind).train()(base, fit, val, config, progress)
     metrics.update(train_seconds=round(time.time() - start), complete=True)
     manifest = ExpertManifest(
         id=expert_id or f"{culture.lower()}-{kind}",

@@ -41,9 +41,10 @@ _SEP = "--"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MISS_TTL_S = 30.0
 """A culture found without a collection is not looked up again for this long."""
-MIN_CULTURE_P = 0.05
+SEARCH_MIN_CULTURE_P = 0.05
 """Cultures below this posterior are not searched: they would only add noise and latency."""
-MAX_CULTURES = 5
+SEARCH_MAX_CULTURES = 5
+"""At most this many cultures are searched (the most probable ones)."""
 NEAR_DUPLICATE_JACCARD = 0.8
 """Two passages sharing this much of their character 4-grams say the same thing; only the
 better-scored one is kept. (Text shingles rather than vectors: fetching the stored vectors with
@@ -83,8 +84,10 @@ def culture_weights(cultures: Mapping[str, float] | None) -> dict[str, float]:
     """
     if not cultures:
         return {}
-    kept = sorted(((c, p) for c, p in cultures.items() if p >= MIN_CULTURE_P), key=lambda x: -x[1])
-    kept = kept[:MAX_CULTURES]
+    kept = sorted(
+        ((c, p) for c, p in cultures.items() if p >= SEARCH_MIN_CULTURE_P), key=lambda x: -x[1]
+    )
+    kept = kept[:SEARCH_MAX_CULTURES]
     if not kept:
         return {}
     top = kept[0][1]

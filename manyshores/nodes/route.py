@@ -11,11 +11,8 @@ from typing import Any
 
 from langgraph.types import Send
 
-from manyshores.components import Components
+from manyshores.components import Components, mixes_in_one_batch
 from manyshores.state import CulturePosterior, CultureState, ExpertChoice
-
-BATCHED_KINDS = ("softprompt", "lora", "base")
-
 
 NEUTRAL_BELOW_P = 0.2
 """When no culture reaches this probability (an English message with no cue spreads over every
@@ -62,7 +59,7 @@ def expert_batches(choices: list[ExpertChoice]) -> list[list[ExpertChoice]]:
     batches: dict[str, list[ExpertChoice]] = {}
     singles: list[list[ExpertChoice]] = []
     for choice in choices:
-        if choice["kind"] in BATCHED_KINDS:
+        if mixes_in_one_batch(choice["kind"]):
             batches.setdefault(choice["kind"], []).append(choice)
         else:
             singles.append([choice])

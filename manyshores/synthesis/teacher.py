@@ -111,39 +111,16 @@ class BaseModelTeacher:
 
     def complete_batch(self, batch: list[list[dict[str, str]]]) -> list[str]:
         """Replies to several requests in one greedy, left-padded `generate` call."""
-        import torch
+        from manyshores.experts.generation import generate_batch
 
-        from manyshores.experts.generation import chat_input_ids
-
-        if not batch:
-            return []
-        tok: Any = self.base.tokenizer
-        extra = tok(self.prefill, add_special_tokens=False)["input_ids"] if self.prefill else []
-        rows = []
-        for messages in batch:
-            ids = chat_input_ids(self.base, messages, reserve=self.max_new_tokens + len(extra))
-            rows.append(ids[0].cpu().tolist() + list(extra))
-        width = max(len(r) for r in rows)
-        pad = int(tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            input_ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
-            mask[i, width - len(r) :] = 1
-        stop: dict[str, Any] = (
-            {"stop_strings": ["}"], "tokenizer": tok} if self.stop_at_close else {}
+        texts = generate_batch(
+            self.base,
+            batch,
+            self.max_new_tokens,
+            prefill=self.prefill,
+            stop_strings=["}"] if self.stop_at_close else None,
         )
-        with torch.inference_mode():
-            out = self.base.model.generate(  # type: ignore[operator]
-                input_ids=input_ids.to(self.base.device),
-                attention_mask=mask.to(self.base.device),
-                max_new_tokens=self.max_new_tokens,
-                do_sample=False,
-                pad_token_id=pad,
-                **stop,
-            )
-        texts = tok.batch_decode(out[:, width:], skip_special_tokens=True)
-        return [self.prefill + str(t) for t in texts]
+        return [self.prefill + t for t in texts]
 
 
 def teacher_from_settings(

@@ -1,7 +1,7 @@
 """Web pages made from BLEnD rows, for the local Tavily-compatible server (tests, measurements).
 
 A page states a question's most common human answers, so synthesis from it can be checked for
-grounding and its URL names the BLEnD row it came from (`synthesis.adapters.source_question_ids`).
+grounding and its URL names the BLEnD row it came from (`experts.task_adapters.source_question_ids`).
 """
 
 from __future__ import annotations

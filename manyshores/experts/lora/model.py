@@ -1,8 +1,9 @@
 """A LoRA expert, and the PEFT wrapper that runs several of them in one mixed batch.
 
 PEFT injects LoRA layers into the model it wraps. The shared base model must stay untouched for
-every other path (soft prompts, personas, the graph), so LoRA experts run on their own PEFT copy
-of the base model, built once on first use (`LoraHost`).
+every other path (soft prompts, personas, the graph), so LoRA experts run on one PEFT copy of the
+base model, built once on first use (`LoraHost`) and owned by the registry
+(`ExpertRegistry.lora_host()`), so the committee and the runner share it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from manyshores.experts.kinds import KindCapabilities
 from manyshores.experts.lora.config import LoraExpertConfig
 
 if TYPE_CHECKING:
@@ -74,13 +76,27 @@ class LoraExpert:
     """`base_model.model.<module>.lora_A.weight` style names to tensors."""
 
     kind = "lora"
+    capabilities = KindCapabilities(
+        shares_prefix=False,
+        mixed_batch=True,  # PEFT runs different adapters per row (`adapter_names`)
+        on_lora_host=True,
+        trainer="manyshores.experts.lora.train:train_lora",
+    )
 
     @staticmethod
     def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]] | None:
-        from peft import get_peft_model_state_dict
+        """The LoRA tensors PEFT makes for these hyperparameters on `base`, read from the base's
+        linear layers (a PEFT probe would deep-copy the whole base model for every load)."""
+        import torch
 
-        probe = peft_copy(base.model, config_from(hp))
-        return {k: list(v.shape) for k, v in get_peft_model_state_dict(probe).items()}
+        cfg = config_from(hp)
+        shapes: dict[str, list[int]] = {}
+        for name, module in base.model.named_modules():
+            leaf = name.rsplit(".", 1)[-1]
+            if isinstance(module, torch.nn.Linear) and leaf in cfg.target_modules:
+                shapes[f"base_model.model.{name}.lora_A.weight"] = [cfg.r, module.in_features]
+                shapes[f"base_model.model.{name}.lora_B.weight"] = [module.out_features, cfg.r]
+        return shapes
 
     @classmethod
     def from_tensors(
@@ -115,6 +131,12 @@ class LoraHost:
             self.loaded.add(name)
         self.model.eval()
         return self.model
+
+    def activate(self, expert: LoraExpert) -> Any:
+        """The PEFT copy with `expert`'s adapter as the active one (for generation)."""
+        model = self.ensure([expert])
+        model.set_adapter(_adapter_name(expert.info.id))
+        return model
 
 
 def _adapter_name(expert_id: str) -> str:

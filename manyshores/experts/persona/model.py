@@ -7,8 +7,11 @@ models get a committee without training.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from manyshores.experts.kinds import KindCapabilities
+from manyshores.experts.persona.config import PersonaConfig
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +37,12 @@ class PersonaExpert:
     info: ExpertInfo
     """Registry entry (`persona:<culture>`)."""
 
+    config: PersonaConfig = field(default_factory=PersonaConfig)
+    """The prompts naming the culture."""
+
     kind = "persona"
+    # The culture is named in the prompt, so its prefix is its own: it runs alone.
+    capabilities = KindCapabilities(shares_prefix=False, mixed_batch=False, stored=False)
 
     @staticmethod
     def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]]:
@@ -50,11 +58,13 @@ class PersonaExpert:
     def name(self) -> str:
         return culture_name(self.info.culture)
 
+    def instruction(self) -> str:
+        """The line naming the culture after a survey question (`PersonaConfig.template`)."""
+        return self.config.template.format(name=self.name)
+
     def system_prompt(self) -> str:
-        return (
-            f"You are a helpful assistant who answers as a typical person from {self.name} "
-            f"would, following the customs and values of {self.name}."
-        )
+        """The system prompt of its free-text answers (`PersonaConfig.system_template`)."""
+        return self.config.system_template.format(name=self.name)
 
     def langchain_messages(self, messages: list[dict[str, str]]) -> list[Any]:
         """The conversation with this persona as system message, for any LangChain chat model."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from manyshores.experts.kinds import KindCapabilities
+
 if TYPE_CHECKING:
     import torch
 
@@ -25,6 +27,11 @@ class SoftPromptExpert:
     """Text appended after the virtual tokens (the joint expert names the culture here)."""
 
     kind = "softprompt"
+    capabilities = KindCapabilities(
+        shares_prefix=True,
+        mixed_batch=True,
+        trainer="manyshores.experts.softprompt.train:train_expert_prompt",
+    )
 
     @staticmethod
     def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]]:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from manyshores.experts.decision import PROB_FLOOR
+from manyshores.experts.early_stopping import BestEpoch
 from manyshores.experts.scoring import (
     label_logprobs,
     label_token_ids,
@@ -60,8 +62,10 @@ class PromptExample:
     experts), e.g. survey memory's: the expert then learns what the prior misses."""
 
 
-PRIOR_EPS = 1e-6
-"""Added to a prior before its log (the same floor as `experts.aggregate.product_with_memory`)."""
+PRIOR_EPS = PROB_FLOOR
+"""Added to a prior before its log (the floor of `experts.decision.product_with_memory`)."""
+MIN_DELTA = 1e-4
+"""How much lower a prompt's validation loss must be to count as better."""
 
 
 @dataclass
@@ -150,34 +154,40 @@ def train_prompts(
     params = torch.nn.Parameter(init.unsqueeze(0).repeat(n_slots, 1, 1))
     opt = torch.optim.AdamW([params], lr=config.lr, weight_decay=config.weight_decay)
     groups, val_groups = _groups(examples), _groups(val_examples)
-    best = [params[i].detach().clone() for i in range(n_slots)]
-    best_loss = [math.inf] * n_slots
-    result = TrainResult(prompts=best, val_loss=[math.nan] * n_slots)
-    total, stale, start = config.epochs * len(groups), 0, 0
+    # One early-stopping rule per prompt; training stops when none of them improves any more.
+    bests = [
+        BestEpoch(config.patience, MIN_DELTA, weights={"prompt": params[i].detach().clone()})
+        for i in range(n_slots)
+    ]
+    result = TrainResult(prompts=_prompts(bests), val_loss=[math.nan] * n_slots)
+    total, start = config.epochs * len(groups), 0
     if state_path is not None and state_path.with_suffix(".json").is_file():
-        start, stale = _load_state(state_path, params, opt, best, best_loss, result)
+        start = _load_state(state_path, params, opt, bests, result)
     done = start * len(groups)
     for epoch in range(start, config.epochs):
-        if stale >= config.patience:
-            break
+        if start and all(b.stale >= b.patience for b in bests):
+            break  # a resumed run that had already stopped
         # Seeded per epoch so that a resumed run sees the same order as an uninterrupted one.
         random.Random(config.seed * 1000 + epoch).shuffle(groups)
-        losses = []
+        losses: list[float] = []
+        per_slot: list[list[float]] = [[] for _ in range(n_slots)]
         for group in groups:
             opt.zero_grad()
             rows = _group_loss(base, group, params)
             rows.sum().backward()
             opt.step()
+            for ex, loss in zip(group, rows.detach().tolist(), strict=True):
+                per_slot[ex.slot].append(loss)
             losses.extend(rows.detach().tolist())
             done += 1
             if progress:
                 progress(done, total)
         val = _evaluate(base, val_groups, params, n_slots)
-        improved = False
-        for i in range(n_slots):
-            if val[i] < best_loss[i] - 1e-4 or not val_groups:
-                best_loss[i], best[i] = val[i], params[i].detach().clone()
-                improved = True
+        stops = []
+        for i, best in enumerate(bests):
+            # With nothing held out, the slot's training loss picks its epoch.
+            score = val[i] if val_groups else sum(per_slot[i]) / max(1, len(per_slot[i]))
+            stops.append(best.update(score, _snapshot(params, i)))
         mean_val = sum(v for v in val if not math.isnan(v)) / max(
             1, sum(not math.isnan(v) for v in val)
         )
@@ -188,17 +198,32 @@ def train_prompts(
         log.info(
             "epoch %d train %.4f val %.4f", epoch + 1, result.history[-1]["train_loss"], mean_val
         )
-        stale = 0 if improved else stale + 1
-        result.prompts, result.val_loss = best, best_loss
+        result.prompts, result.val_loss = _prompts(bests), _val_losses(bests, val_groups)
         if state_path is not None:
-            _save_state(state_path, params, opt, best, best_loss, result, stale)
+            _save_state(state_path, params, opt, bests, result)
         if on_epoch:
             on_epoch(result)
-    result.prompts, result.val_loss = best, best_loss
+        if all(stops):
+            break
+    result.prompts, result.val_loss = _prompts(bests), _val_losses(bests, val_groups)
     return result
 
 
-def _save_state(path: Path, params, opt, best, best_loss, result: TrainResult, stale: int) -> None:
+def _snapshot(params: torch.Tensor, slot: int) -> Callable[[], dict[str, torch.Tensor]]:
+    return lambda: {"prompt": params[slot].detach().clone()}
+
+
+def _prompts(bests: list[BestEpoch]) -> list[torch.Tensor]:
+    return [b.weights["prompt"] for b in bests]
+
+
+def _val_losses(bests: list[BestEpoch], val_groups: list[Any]) -> list[float]:
+    """The kept epochs' validation losses (NaN without validation rows: no training loss is
+    reported as one)."""
+    return [b.loss if val_groups else math.nan for b in bests]
+
+
+def _save_state(path: Path, params, opt, bests: list[BestEpoch], result: TrainResult) -> None:
     import torch
     from safetensors.torch import save_file
 
@@ -207,7 +232,7 @@ def _save_state(path: Path, params, opt, best, best_loss, result: TrainResult, s
     save_file(
         {
             "params": params.detach(),
-            "best": torch.stack(best),
+            "best": torch.stack(_prompts(bests)),
             "exp_avg": st["exp_avg"],
             "exp_avg_sq": st["exp_avg_sq"],
         },
@@ -216,21 +241,23 @@ def _save_state(path: Path, params, opt, best, best_loss, result: TrainResult, s
     meta = {
         "epoch": result.epochs_run,
         "step": float(st["step"]),
-        "stale": stale,
-        "best_loss": best_loss,
+        "stale": [b.stale for b in bests],
+        "best_loss": [b.loss for b in bests],
         "history": result.history,
     }
     path.with_suffix(".json").write_text(json.dumps(meta))
 
 
-def _load_state(path: Path, params, opt, best, best_loss, result: TrainResult) -> tuple[int, int]:
+def _load_state(path: Path, params, opt, bests: list[BestEpoch], result: TrainResult) -> int:
+    """Restore a saved run; returns the epochs it had run (0: a state of another configuration,
+    start afresh)."""
     import torch
     from safetensors.torch import load_file
 
     meta = json.loads(path.with_suffix(".json").read_text())
     t = load_file(str(path))
     if t["params"].shape != params.shape:
-        return 0, 0  # state of another configuration: start afresh
+        return 0
     with torch.no_grad():
         params.copy_(t["params"])
     opt.state[params] = {
@@ -238,11 +265,15 @@ def _load_state(path: Path, params, opt, best, best_loss, result: TrainResult) -
         "exp_avg": t["exp_avg"],
         "exp_avg_sq": t["exp_avg_sq"],
     }
-    best[:] = list(t["best"].unbind(0))
-    best_loss[:] = meta["best_loss"]
+    stale = meta["stale"]
+    stale = stale if isinstance(stale, list) else [stale] * len(bests)  # older states: one count
+    for best, prompt, loss, n in zip(
+        bests, t["best"].unbind(0), meta["best_loss"], stale, strict=True
+    ):
+        best.weights, best.loss, best.stale = {"prompt": prompt}, float(loss), int(n)
     result.history, result.epochs_run = meta["history"], meta["epoch"]
     log.info("resumed training after epoch %d", meta["epoch"])
-    return int(meta["epoch"]), int(meta["stale"])
+    return int(meta["epoch"])
 
 
 def _evaluate(
@@ -258,3 +289,20 @@ def _evaluate(
                 sums[ex.slot] += loss
                 counts[ex.slot] += 1
     return [s / c if c else math.nan for s, c in zip(sums, counts, strict=True)]
+
+
+def train_expert_prompt(
+    base: BaseModel,
+    examples: list[PromptExample],
+    val_examples: list[PromptExample],
+    config: SoftPromptConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """One culture's soft prompt (the kind's `Trainer`): (tensors to store, metrics)."""
+    result = train_prompts(base, examples, val_examples, 1, config, progress=progress)
+    metrics = {
+        "val_loss": result.val_loss[0],
+        "history": result.history,
+        "epochs_run": result.epochs_run,
+    }
+    return {"prompt": result.prompts[0]}, metrics

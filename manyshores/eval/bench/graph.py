@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from manyshores.eval.metrics.stats import percentile
+
 QUESTIONS = [
     "I'm from Kenya. What do families usually eat for breakfast?",
     "How important is family in your life? Options: Very important, Rather important, "
@@ -62,11 +64,6 @@ class IntervalRecorder:
         return total
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 @dataclass
 class _Series:
     """Per-turn measurements of one way of running the graph."""
@@ -96,7 +93,7 @@ class _Series:
             "turn_wall_ms_p50": round(1000 * statistics.median(self.walls), 2),
             "model_ms_p50": round(1000 * statistics.median(self.model), 2),
             "graph_overhead_ms_p50": round(1000 * statistics.median(overhead), 2),
-            "graph_overhead_ms_p90": round(1000 * _percentile(overhead, 0.9), 2),
+            "graph_overhead_ms_p90": round(1000 * percentile(overhead, 0.9), 2),
             "overhead_share_of_turn_p50": round(
                 statistics.median(o / w for o, w in zip(overhead, self.walls)), 4
             ),

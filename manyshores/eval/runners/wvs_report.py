@@ -1,37 +1,9 @@
-"""Scoring WVS predictions per country and system, and the comparison plot."""
+"""Reports of `manyshores eval wvs`: the table, the comparison plot, which questions a run has done."""
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
-
-from manyshores.eval.scores import country_scores
-
-METRICS = ("spa", "jsd_align", "majority_acc")
-
-
-def score_predictions(
-    records: list[dict[str, Any]], data: dict[str, dict[str, list[float]]]
-) -> dict[str, Any]:
-    """`{system: {"countries": {country: scores}, "mean": scores}}`."""
-    grouped: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for r in records:
-        grouped[r["system"]][r["country"]].append(r)
-    report: dict[str, Any] = {}
-    for system, by_country in grouped.items():
-        per: dict[str, dict[str, float]] = {}
-        for country, recs in sorted(by_country.items()):
-            recs = sorted(recs, key=lambda r: r["qid"])
-            per[country] = country_scores(
-                [r["probs"] for r in recs],
-                [data[country][r["qid"]] for r in recs],
-                [r.get("choice") for r in recs],
-            )
-        mean = {m: sum(s[m] for s in per.values()) / len(per) for m in METRICS}
-        report[system] = {"countries": per, "mean": mean}
-    return report
 
 
 def markdown_table(report: dict[str, Any]) -> str:
@@ -74,17 +46,6 @@ def plot_report(report: dict[str, Any], path: Path, metric: str = "spa") -> None
     plt.close(fig)
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of a predictions file (a torn last line from an interrupted run is dropped)."""
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
 def complete_questions(
     records: list[dict[str, Any]], data: dict[str, dict[str, list[float]]], systems: list[str]
 ) -> set[str]:
@@ -99,10 +60,3 @@ def complete_questions(
         for qid, countries in need.items()
         if all((s, c, qid) in have for s in systems for c in countries)
     }
-
-
-def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
-        for r in records:
-            fh.write(json.dumps(r) + "\n")

@@ -25,6 +25,7 @@ from typing import Any
 
 from manyshores.config import Settings
 from manyshores.errors import InvalidInputError
+from manyshores.eval.jsonl import read_jsonl
 from manyshores.memory.ingest import blend_files, load_blend
 from manyshores.memory.knowledge_base import KnowledgeBase
 from manyshores.passages import Document
@@ -32,21 +33,13 @@ from manyshores.passages import Document
 CultureGuess = Callable[[str], dict[str, float] | None]
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read: {exc}") from exc
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"{path}:{lineno}: not JSON: {exc}") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise InvalidInputError(f'{path}:{lineno}: needs "id" and "text"')
-        yield row
+def read_queries(path: Path) -> list[dict[str, Any]]:
+    """Query rows of a JSONL file: each needs a `text` (and may carry `id`, `cultures`, ...)."""
+    rows = read_jsonl(path)
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row.get("text"), str):
+            raise InvalidInputError(f'{path}: row {n} needs "id" and "text"')
+    return rows
 
 
 def evaluate_rows(

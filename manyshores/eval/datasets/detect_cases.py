@@ -132,7 +132,7 @@ def split_of(question_id: str) -> str:
     return "dev" if int(hashlib.md5(question_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
-def load_blend(blend_dir: Path) -> list[dict[str, Any]]:
+def blend_rows(blend_dir: Path) -> list[dict[str, Any]]:
     """Every BLEnD row of the 16 cultures (`id`, `culture`, `language`, `question`, ...)."""
     rows: list[dict[str, Any]] = []
     for path in sorted(Path(blend_dir).glob("*.json")):
@@ -221,7 +221,7 @@ def build_cases(
     registry = registry or get_registry()
     remover = PlaceRemover(registry)
     rng = random.Random(f"{seed}-{split}")
-    rows = [r for r in load_blend(blend_dir) if split_of(r["id"]) == split]
+    rows = [r for r in blend_rows(blend_dir) if split_of(r["id"]) == split]
     by_culture: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_culture.setdefault(r["culture"], []).append(r)
@@ -301,21 +301,3 @@ def _user(text: str) -> dict[str, str]:
 
 def _assistant(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
-
-
-def write_jsonl(cases: Iterable[dict[str, Any]], path: Path) -> int:
-    """Write one JSON object per line; returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with path.open("w", encoding="utf-8") as fh:
-        for case in cases:
-            fh.write(json.dumps(case, ensure_ascii=False) + "\n")
-            n += 1
-    return n
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read a JSONL file (blank lines skipped)."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from manyshores.detection.detector import CultureDetector
-from manyshores.eval.detect_dataset import read_jsonl, write_jsonl
+from manyshores.eval.jsonl import read_jsonl, write_jsonl
 
 CONFIDENT = 0.8
 """A wrong top culture at or above this probability counts as confidently wrong."""

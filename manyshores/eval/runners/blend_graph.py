@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.answers.hygiene import SENTENCE_END, has_loop
-from manyshores.eval.blend import BlendQuestion, is_correct, read_predictions
+from manyshores.eval.datasets.blend import BlendQuestion
+from manyshores.eval.jsonl import read_jsonl
+from manyshores.eval.metrics.blend import is_correct
 
 if TYPE_CHECKING:
     from manyshores.components import Components, EvidenceSource, Retriever
@@ -65,7 +67,7 @@ def run_graph(
 
     done = {
         (p["culture"], p["id"], p.get("language", "en"))
-        for p in read_predictions(out)
+        for p in read_jsonl(out, resume=True)
         if p.get("system") == "graph"
     }
     out.parent.mkdir(parents=True, exist_ok=True)

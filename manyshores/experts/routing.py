@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from manyshores.experts.kinds import capabilities
+
 if TYPE_CHECKING:
     from manyshores.experts.kinds import ExpertInfo
     from manyshores.experts.registry import ExpertRegistry
@@ -57,7 +59,7 @@ def general_expert_for(registry: ExpertRegistry, culture: str) -> ExpertInfo | N
         i
         for i in registry.available()
         if i.culture == culture
-        and i.kind != "persona"
+        and capabilities(i.kind).stored
         and (not i.tasks or "multiple_choice" in i.tasks or "*" in i.tasks)
     ]
     others.sort(key=lambda i: (not i.shipped, i.id))

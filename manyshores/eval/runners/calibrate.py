@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.eval.scores import argmax, expected_position_choice, jsd
+from manyshores.eval.metrics.survey import argmax, expected_position_choice, jsd
 from manyshores.experts.decision import Calibration, decide, memory_lookup, mixture
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def row_stats(rows: Sequence[Row], predict: Callable[[Row], tuple[list[float], i
 
 def aggregate(stats: Stats, keep: Callable[[str], bool] = lambda q: True) -> dict[str, float]:
     """spa / jsd_align / majority_acc per country over the kept questions, averaged over
-    countries (the definitions of `manyshores.eval.scores.country_scores`)."""
+    countries (the definitions of `manyshores.eval.metrics.survey.country_scores`)."""
     per: dict[str, list[float]] = {}
     for country, qid, num, den, j, hit in stats:
         if keep(qid):

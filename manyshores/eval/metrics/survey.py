@@ -1,4 +1,4 @@
-"""Survey alignment scores (defined in the shared data README): spa, jsd_align, majority_acc.
+"""Survey alignment scores (defined in the WVS data README): spa, jsd_align, majority_acc.
 
 All are computed per country over its questions; reports average them over countries.
 """
@@ -6,11 +6,23 @@ All are computed per country over its questions; reports average them over count
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from manyshores.experts.decision import argmax, expected_position_choice
 
-__all__ = ["argmax", "country_scores", "expected_position_choice", "jsd", "spa"]
+__all__ = [
+    "argmax",
+    "country_scores",
+    "expected_position_choice",
+    "jsd",
+    "score_wvs_predictions",
+    "spa",
+]
+
+METRICS = ("spa", "jsd_align", "majority_acc")
+"""The scores of every survey system, in report order."""
 
 
 def jsd(p: Sequence[float], q: Sequence[float]) -> float:
@@ -48,3 +60,25 @@ def country_scores(
         "jsd_align": 1.0 - sum(jsd(p, g) for p, g in zip(probs, truths, strict=True)) / n,
         "majority_acc": sum(argmax(p) == argmax(g) for p, g in zip(probs, truths, strict=True)) / n,
     }
+
+
+def score_wvs_predictions(
+    records: list[dict[str, Any]], data: dict[str, dict[str, list[float]]]
+) -> dict[str, Any]:
+    """`{system: {"countries": {country: scores}, "mean": scores}}`."""
+    grouped: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        grouped[r["system"]][r["country"]].append(r)
+    report: dict[str, Any] = {}
+    for system, by_country in grouped.items():
+        per: dict[str, dict[str, float]] = {}
+        for country, recs in sorted(by_country.items()):
+            recs = sorted(recs, key=lambda r: r["qid"])
+            per[country] = country_scores(
+                [r["probs"] for r in recs],
+                [data[country][r["qid"]] for r in recs],
+                [r.get("choice") for r in recs],
+            )
+        mean = {m: sum(s[m] for s in per.values()) / len(per) for m in METRICS}
+        report[system] = {"countries": per, "mean": mean}
+    return report

@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from manyshores.detection.detector import CultureDetector
-from manyshores.eval.detect_dataset import read_jsonl
+from manyshores.eval.jsonl import read_jsonl
+from manyshores.eval.metrics.stats import percentile
 
 BUDGET_MS = 10.0
 """Target p50 per message."""
-
-
-def _percentile(sorted_ms: list[float], q: float) -> float:
-    return round(sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * q))], 3)
 
 
 def run_detect_bench(
@@ -60,18 +57,21 @@ def run_detect_bench(
         "candidates": len(detector.candidate_ids(cultures)),
         "load_seconds": round(load_s, 3),
         "per_message_ms": {
-            "p50": _percentile(msg, 0.5),
-            "p90": _percentile(msg, 0.9),
-            "p99": _percentile(msg, 0.99),
+            "p50": round(percentile(msg, 0.5), 3),
+            "p90": round(percentile(msg, 0.9), 3),
+            "p99": round(percentile(msg, 0.99), 3),
             "mean": round(statistics.fmean(msg), 3),
         }
         if msg
         else None,
-        "per_conversation_ms": {"p50": _percentile(conv, 0.5), "p90": _percentile(conv, 0.9)}
+        "per_conversation_ms": {
+            "p50": round(percentile(conv, 0.5), 3),
+            "p90": round(percentile(conv, 0.9), 3),
+        }
         if conv
         else None,
         "budget_p50_ms": BUDGET_MS,
-        "within_budget": bool(msg) and _percentile(msg, 0.5) <= BUDGET_MS,
+        "within_budget": bool(msg) and round(percentile(msg, 0.5), 3) <= BUDGET_MS,
         "embeddings": detector.settings.detect_embeddings,
         "python": platform.python_version(),
         "machine": platform.machine(),

@@ -7,16 +7,16 @@
 
 The experts store holds them like any LoRA expert (kind `lora`, `tasks=[task, the detected
 kind its format serves]`, culture `*` for a joint adapter over several cultures), so the registry
-lists them and `routing` can pick them. Training is plain supervised fine-tuning on the answer tokens (the prompt is masked), on a
-PEFT copy of the base model (the shared base is never modified), seeded, with a progress bar;
-the best epoch by held-out loss is kept. Only safetensors are written.
+lists them and `routing` can pick them. Training is the one LoRA loop (`lora.train.fit_lora`)
+with the answer-token loss: supervised fine-tuning on the answer tokens (the prompt is masked),
+on a PEFT copy of the base model, seeded, with a progress bar; the best epoch by held-out loss is
+kept. Only safetensors are written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 import time
 from collections.abc import Callable
@@ -24,13 +24,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from manyshores.errors import InvalidInputError, ManyshoresError
-from manyshores.experts.early_stopping import BestEpoch
+from manyshores.errors import InvalidInputError
 from manyshores.experts.generation import chat_input_ids
 from manyshores.experts.lora.config import LoraExpertConfig
-from manyshores.experts.lora.model import adapter_weights, peft_copy
+from manyshores.experts.lora.train import answer_loss, fit_lora
+from manyshores.experts.prompts import task_messages
 from manyshores.experts.store import ExpertManifest, save_expert
-from manyshores.synthesis.prompts import task_messages
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
@@ -128,54 +127,6 @@ def _encode(base: BaseModel, messages: list[dict[str, str]], answer: str, max_to
     return prompt + target, [-100] * len(prompt) + target
 
 
-def _batches(rows: list[tuple[list[int], list[int]]], size: int, pad: int):
-    """Left-padded batches: every row's answer ends at the last position (see `_answer_loss`)."""
-    import torch
-
-    for i in range(0, len(rows), size):
-        chunk = rows[i : i + size]
-        width = max(len(ids) for ids, _ in chunk)
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        labels = torch.full((len(chunk), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for j, (x, y) in enumerate(chunk):
-            ids[j, width - len(x) :] = torch.tensor(x)
-            labels[j, width - len(y) :] = torch.tensor(y)
-            mask[j, width - len(x) :] = 1
-        yield ids, labels, mask
-
-
-def _answer_loss(model: Any, ids: Any, labels: Any, mask: Any, device: Any) -> Any:
-    """Mean next-token cross-entropy over the answer tokens, as `model(labels=...)` computes it,
-    but from the logits of the last positions only. The full-vocabulary logits of every
-    prompt position (notes make prompts ~400 tokens) took gigabytes and a fifth of the compute."""
-    import torch.nn.functional as F
-
-    first = int((labels != -100).any(dim=0).nonzero()[0])
-    keep = ids.shape[1] - first + 1  # the position before the first answer token predicts it
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # as if each row were unpadded
-    out = model(
-        input_ids=ids.to(device),
-        attention_mask=mask.to(device),
-        position_ids=positions.to(device),
-        logits_to_keep=keep,
-    )
-    logits = out.logits[:, :-1].float()
-    target = labels[:, first:].to(device)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
-
-
-def _mean_loss(model: Any, rows: list[Any], cfg: TaskAdapterConfig, pad: int, device: Any) -> float:
-    import torch
-
-    total, n = 0.0, 0
-    with torch.no_grad():
-        for ids, labels, mask in _batches(rows, cfg.batch_size, pad):
-            total += float(_answer_loss(model, ids, labels, mask, device)) * len(ids)
-            n += len(ids)
-    return total / max(n, 1)
-
-
 def train_task_adapter(
     base: BaseModel,
     examples: list[dict[str, Any]],
@@ -194,7 +145,6 @@ def train_task_adapter(
     without it they are shown their source passage. Training stops after `lora.patience`
     epochs without a better held-out loss (the best epoch is kept).
     """
-    import torch
     from tqdm import tqdm
 
     cfg = config or TaskAdapterConfig()
@@ -202,7 +152,6 @@ def train_task_adapter(
         raise InvalidInputError("no training examples")
     start = time.perf_counter()
     rng = random.Random(cfg.lora.seed)
-    torch.manual_seed(cfg.lora.seed)
     rows = []
     for ex in examples:
         own = ex.get("culture", culture) if culture == "*" else culture
@@ -211,47 +160,19 @@ def train_task_adapter(
     rng.shuffle(rows)
     n_val = int(len(rows) * cfg.lora.val_fraction) if len(rows) >= 10 else 0
     val, train = rows[:n_val], rows[n_val:]
-    model = peft_copy(base.model, cfg.lora)
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lora.lr)
-    pad = int(base.tokenizer.pad_token_id or 0)
-    device = base.device
-    best, history = BestEpoch(cfg.lora.patience), []
-    steps = math.ceil(len(train) / cfg.batch_size) * cfg.lora.epochs
-    bar = tqdm(total=steps, disable=not progress, desc=f"train {task_adapter_id(culture, task)}")
-    for _epoch in range(cfg.lora.epochs):
-        rng.shuffle(train)
-        epoch_loss = 0.0
-        for ids, labels, mask in _batches(train, cfg.batch_size, pad):
-            batch_loss = _answer_loss(model, ids, labels, mask, device)
-            opt.zero_grad()
-            batch_loss.backward()
-            opt.step()
-            loss = float(batch_loss.detach())
-            epoch_loss += loss * len(ids)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}")
-        model.eval()
-        score = _mean_loss(model, val, cfg, pad, device) if val else epoch_loss / len(train)
-        model.train()
-        history.append(round(score, 4))
-        if best.update(score, lambda: adapter_weights(model)):
-            break
+    name = task_adapter_id(culture, task)
+    bar = tqdm(total=0, disable=not progress, desc=f"train {name}")
+
+    def step(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    weights, metrics = fit_lora(
+        base, train, val, answer_loss(base), cfg.lora, cfg.batch_size, step, name
+    )
     bar.close()
-    if not best.weights:  # every epoch's loss was NaN: nothing worth saving
-        raise ManyshoresError(
-            f"training {task_adapter_id(culture, task)} diverged (loss NaN in every epoch); "
-            "try a lower learning rate"
-        )
     data = json.dumps([e.get("id", e["question"]) for e in examples], sort_keys=True)
-    metrics = {
-        "val_loss" if val else "train_loss": round(best.loss, 4),
-        "loss_by_epoch": history,
-        "n_train": len(train),
-        "n_val": len(val),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
+    metrics["seconds"] = round(time.perf_counter() - start, 1)
     hp = {
         **asdict(cfg.lora),
         "batch_size": cfg.batch_size,
@@ -273,5 +194,5 @@ def train_task_adapter(
         hyperparameters=hp,
         metrics=metrics,
     )
-    path = save_expert(root, manifest, best.weights)
+    path = save_expert(root, manifest, weights)
     return TrainedAdapter(manifest.id, path, metrics)

@@ -1,0 +1,1 @@
+"""Speed benchmarks (`manyshores bench ...`): timings and the settings they were measured with."""

@@ -1,0 +1,1 @@
+"""Builders and loaders of the evaluation datasets."""

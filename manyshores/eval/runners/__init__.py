@@ -1,0 +1,1 @@
+"""Evaluations that run systems over a dataset and write predictions and reports."""
