@@ -42,10 +42,16 @@ BASE_ID = "base"
 
 
 def expert_answer(
-    choice: ExpertChoice, text: str, probs: list[float] | None, secs: float
+    choice: ExpertChoice,
+    text: str,
+    probs: list[float] | None,
+    secs: float,
+    *,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
 ) -> ExpertAnswer:
-    """The state's record of one expert's answer."""
-    return {
+    """The state's record of one expert's answer (token counts: see `experts.usage`)."""
+    answer: ExpertAnswer = {
         "expert_id": choice["id"],
         "culture": choice["culture"],
         "weight": choice["weight"],
@@ -53,6 +59,11 @@ def expert_answer(
         "option_probs": probs,
         "seconds": secs,
     }
+    if input_tokens is not None:
+        answer["input_tokens"] = input_tokens
+    if output_tokens is not None:
+        answer["output_tokens"] = output_tokens
+    return answer
 
 
 class Committee:
@@ -104,9 +115,11 @@ class Committee:
             for i, c in enumerate(choices)
             if c["kind"] in ("softprompt", "base") or c["id"] == BASE_ID
         ]
+        prompt = prompt_ids(self.base, messages)
+        full: dict[int, list[int]] = {}  # personas' own prompts (their culture named)
         with torch.no_grad():
             if shared:
-                prefix = run_prefix(self.base, prompt_ids(self.base, messages))
+                prefix = run_prefix(self.base, prompt)
                 hidden = run_virtual(self.base, prefix, self._rows([choices[i] for i in shared]))
                 for i, lp in zip(
                     shared, label_logprobs(self.base, hidden, labels).exp(), strict=True
@@ -122,8 +135,7 @@ class Committee:
                     probs[i] = p
             personas = [i for i, c in enumerate(choices) if i not in probs]
             if personas:  # the culture is named after the question: reuse the question's cache
-                shared_ids = prompt_ids(self.base, messages)
-                full = {}
+                shared_ids = prompt
                 for i in personas:
                     name = culture_name(choices[i]["culture"])
                     full[i] = prompt_ids(
@@ -145,7 +157,12 @@ class Committee:
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [
             expert_answer(
-                c, options[max(range(len(options)), key=probs[i].__getitem__)], probs[i], secs
+                c,
+                options[max(range(len(options)), key=probs[i].__getitem__)],
+                probs[i],
+                secs,
+                input_tokens=len(full.get(i, prompt)),
+                output_tokens=0,  # the options are scored in one forward pass: nothing generated
             )
             for i, c in enumerate(choices)
         ]
@@ -226,18 +243,24 @@ class Committee:
         """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix."""
         from manyshores.experts.decoding import decode_rows
         from manyshores.experts.generation import generate_text
+        from manyshores.experts.usage import chat_prompt_tokens
 
         start = time.perf_counter()
         texts: dict[int, str] = {}
+        prompt_tokens: dict[int, int] = {}
+        generated: dict[int, int] = {}
         shared = [
             i for i, c in enumerate(choices) if c["kind"] == "softprompt" or c["id"] == BASE_ID
         ]
         if shared:
-            prefix = run_prefix(self.base, prompt_ids(self.base, messages))
+            ids = prompt_ids(self.base, messages)
+            prompt_tokens.update((i, len(ids)) for i in shared)
+            prefix = run_prefix(self.base, ids)
             rows = self._rows([choices[i] for i in shared])
-            decoded = decode_rows(self.base, prefix, rows, max_new_tokens, ignore_eos)
-            for i, t in zip(shared, decoded, strict=True):
-                texts[i] = t
+            counts: list[int] = []
+            decoded = decode_rows(self.base, prefix, rows, max_new_tokens, ignore_eos, counts)
+            for i, t, n in zip(shared, decoded, counts, strict=True):
+                texts[i], generated[i] = t, n
         for i, c in enumerate(choices):
             if i not in texts:  # personas (and LoRA, which generates through its PEFT copy)
                 ex = self._expert(c)
@@ -246,9 +269,22 @@ class Committee:
                     if c["kind"] == "persona"
                     else messages
                 )
-                texts[i] = generate_text(self.base, msgs, max_new_tokens=max_new_tokens)
+                one: list[int] = []
+                texts[i] = generate_text(self.base, msgs, max_new_tokens, counts=one)
+                prompt_tokens[i] = chat_prompt_tokens(self.base, msgs, reserve=max_new_tokens)
+                generated[i] = sum(one)
         secs = (time.perf_counter() - start) / max(1, len(choices))
-        return [expert_answer(c, texts[i], None, secs) for i, c in enumerate(choices)]
+        return [
+            expert_answer(
+                c,
+                texts[i],
+                None,
+                secs,
+                input_tokens=prompt_tokens[i],
+                output_tokens=generated[i],
+            )
+            for i, c in enumerate(choices)
+        ]
 
     def generate_solo(
         self,

@@ -32,6 +32,7 @@ from manyshores.experts.aggregate import (
 from manyshores.experts.committee import expert_answer
 from manyshores.experts.generation import generate_text
 from manyshores.experts.scoring import survey_messages
+from manyshores.experts.usage import chat_prompt_tokens
 from manyshores.web.sanitize import format_context_block
 
 if TYPE_CHECKING:
@@ -154,21 +155,41 @@ class CommitteeBackend:
                 task["question"],
                 context=[s["snippet"] for s in sources if s["snippet"]],
             )
-            text = self._part("runner").generate(choices[0]["id"], chat, max_new)
+            counts: list[int] = []
+            text = self._part("runner").generate(choices[0]["id"], chat, max_new, counts)
             if on_token is not None:
                 on_token(text)
-            return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
+            return [
+                expert_answer(
+                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                )
+            ]
         messages = expert_messages(task, sources, conversation)
         if on_token is not None and len(choices) == 1 and choices[0]["kind"] == "persona":
             # One persona answering alone: stream its tokens to the caller as they come.
             start = time.perf_counter()
             persona = self._part("registry").get(choices[0]["id"])
             chat = [{"role": "system", "content": persona.system_prompt()}, *messages]
-            text = generate_text(self.components.get_base(), chat, max_new, on_token=on_token)
-            return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
+            counts = []
+            text = generate_text(
+                self.components.get_base(), chat, max_new, on_token=on_token, counts=counts
+            )
+            return [
+                expert_answer(
+                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                )
+            ]
         return committee.generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new
         )
+
+    def _usage(self, chat: list[dict[str, str]], generated: list[int]) -> dict[str, int]:
+        """Token counts of one generated answer: its prompt and its generated tokens."""
+        reserve = self.components.settings.max_new_tokens
+        return {
+            "input_tokens": chat_prompt_tokens(self.components.get_base(), chat, reserve=reserve),
+            "output_tokens": sum(generated),
+        }
 
     def _survey_memory(self, answers: list[ExpertAnswer], task: TaskInfo) -> list[float] | None:
         """The answering cultures' known answers to this question, if it is a survey question."""
