@@ -96,7 +96,8 @@ class CultureChatModel(BaseChatModel):
 
     def base_model_name(self) -> str:
         """The base model the experts run on (the file name of the shipped default)."""
-        spec = str(self.components.settings.base_model)
+        loaded = self.components.base  # without loading it: tracing must not load a model
+        spec = str(loaded.spec if loaded is not None else self.components.settings.base_model)
         if spec != "default":
             return spec
         from manyshores.errors import ModelLoadError

@@ -82,11 +82,11 @@ def option_schema(schema: Any) -> OptionSchema:
         raise InvalidInputError(f"not a usable output schema: {exc}") from exc
     props: dict[str, Any] = js.get("properties") or {}
     required = set(js.get("required") or [])
-    enums = {
-        name: branch["enum"]
+    enums = {  # a one-value Literal is a `const`
+        name: branch["enum"] if "enum" in branch else [branch["const"]]
         for name, prop in props.items()
         for branch in _branches(prop)
-        if "enum" in branch
+        if "enum" in branch or "const" in branch
     }
     dists = [name for name, prop in props.items() if _is_distribution(prop)]
     others = required - set(enums) - set(dists)
