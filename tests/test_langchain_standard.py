@@ -94,3 +94,26 @@ class TestCultureChatModelIntegration(_Capabilities, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"components": self._shared["components"], "max_tokens": MAX_TOKENS}
+
+    def test_usage_matches_the_tokenizer(self, model: CultureChatModel) -> None:
+        """Beyond the suite's type checks: the counts on the real model are the tokenizer's."""
+        tok = self._shared["components"].get_base().tokenizer
+        message = model.invoke("Hello")
+        assert message.response_metadata["experts"] == ["base"]  # no culture: the bare model
+        chat = [{"role": "user", "content": "Hello"}]
+        prompt = tok.apply_chat_template(
+            chat, add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        reply = len(tok(message.text, add_special_tokens=False)["input_ids"])
+        usage = message.usage_metadata
+        assert usage is not None
+        assert usage["input_tokens"] == len(prompt)
+        # Generated tokens: the reply's, plus the end-of-sequence token when it stopped early.
+        assert usage["output_tokens"] in (reply, reply + 1)
+        assert 0 < usage["output_tokens"] <= MAX_TOKENS
+        streamed = list(model.stream("Hello"))
+        assert (
+            sum((c.usage_metadata or {}).get("output_tokens", 0) for c in streamed)
+            == (usage["output_tokens"])
+        )
+        assert model.batch(["Hello"])[0].usage_metadata == usage
