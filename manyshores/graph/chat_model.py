@@ -23,9 +23,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 from pydantic import ConfigDict, Field, model_validator
 
+from manyshores.components import Components
 from manyshores.content import content_text
 from manyshores.graph.builder import compile_graph
-from manyshores.graph.components import Components
 from manyshores.graph.option_output import (
     METHOD,
     check_detected,
