@@ -21,9 +21,13 @@ class ExpertUsage(TypedDict):
     """One expert's share of a turn's usage (the message's `response_metadata`)."""
 
     expert_id: str
+    """The expert, as in `ExpertAnswer.expert_id`."""
     culture: str
+    """The culture it answered for."""
     input_tokens: int
+    """Tokens of the prompt it saw (0 when the answer carries no count)."""
     output_tokens: int
+    """Tokens it generated (0 for scored options and answers composed without generation)."""
 
 
 def turn_usage(answers: Sequence[ExpertAnswer]) -> tuple[UsageMetadata, list[ExpertUsage]]:
