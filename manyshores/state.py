@@ -84,6 +84,12 @@ class ExpertAnswer(TypedDict):
     option_probs: list[float] | None
     """Distribution over TaskInfo.options, when the task has options."""
     seconds: float
+    input_tokens: NotRequired[int]
+    """Tokens of the prompt this expert saw, as the base model's tokenizer counts them (chat
+    template included; a soft prompt's virtual tokens are not tokens and are not counted)."""
+    output_tokens: NotRequired[int]
+    """Tokens the expert generated (an end-of-sequence token included); 0 when the options were
+    scored, since scoring generates nothing."""
 
 
 class EvidenceRecord(TypedDict):

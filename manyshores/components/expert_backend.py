@@ -25,6 +25,7 @@ from manyshores.experts.committee import expert_answer
 from manyshores.experts.decision import Calibration, MemoryLookup, decide, memory_lookup
 from manyshores.experts.generation import generate_text
 from manyshores.experts.scoring import survey_messages
+from manyshores.experts.usage import chat_prompt_tokens
 from manyshores.web.sanitize import format_context_block
 
 if TYPE_CHECKING:
@@ -157,10 +158,15 @@ class CommitteeBackend:
                 task["question"],
                 context=[s["snippet"] for s in sources if s["snippet"]],
             )
-            text = self._part("runner").generate(choices[0]["id"], chat, max_new)
+            counts: list[int] = []
+            text = self._part("runner").generate(choices[0]["id"], chat, max_new, counts)
             if on_token is not None:
                 on_token(text)
-            return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
+            return [
+                expert_answer(
+                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                )
+            ]
         messages = expert_messages(task, sources, conversation)
         if len(choices) == 1 and choices[0]["kind"] in ("persona", "base"):
             # One expert answering alone: stream its tokens to the caller as they come.
@@ -170,11 +176,26 @@ class CommitteeBackend:
             else:
                 system = GENERAL_SYSTEM_PROMPT
             chat = [{"role": "system", "content": system}, *messages]
-            text = generate_text(self.components.get_base(), chat, max_new, on_token=on_token)
-            return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
+            counts = []
+            text = generate_text(
+                self.components.get_base(), chat, max_new, on_token=on_token, counts=counts
+            )
+            return [
+                expert_answer(
+                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                )
+            ]
         return committee.generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new
         )
+
+    def _usage(self, chat: list[dict[str, str]], generated: list[int]) -> dict[str, int]:
+        """Token counts of one generated answer: its prompt and its generated tokens."""
+        reserve = self.components.settings.max_new_tokens
+        return {
+            "input_tokens": chat_prompt_tokens(self.components.get_base(), chat, reserve=reserve),
+            "output_tokens": sum(generated),
+        }
 
     def calibration(self) -> Calibration:
         """The combination constants of the expert set in use (see `decision.Calibration`)."""

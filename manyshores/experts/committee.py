@@ -44,10 +44,16 @@ BASE_ID = "base"
 
 
 def expert_answer(
-    choice: ExpertChoice, text: str, probs: list[float] | None, secs: float
+    choice: ExpertChoice,
+    text: str,
+    probs: list[float] | None,
+    secs: float,
+    *,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
 ) -> ExpertAnswer:
-    """The state's record of one expert's answer."""
-    return {
+    """The state's record of one expert's answer (token counts: see `experts.usage`)."""
+    answer: ExpertAnswer = {
         "expert_id": choice["id"],
         "culture": choice["culture"],
         "weight": choice["weight"],
@@ -55,6 +61,11 @@ def expert_answer(
         "option_probs": probs,
         "seconds": secs,
     }
+    if input_tokens is not None:
+        answer["input_tokens"] = input_tokens
+    if output_tokens is not None:
+        answer["output_tokens"] = output_tokens
+    return answer
 
 
 class Committee:
@@ -112,9 +123,11 @@ class Committee:
             for i, c in enumerate(choices)
             if capabilities(c["kind"]).shares_prefix or c["id"] == BASE_ID
         ]
+        prompt = prompt_ids(self.base, messages)
+        full: dict[int, list[int]] = {}  # personas' own prompts (their culture named)
         with torch.no_grad():
             if shared:
-                prefix = run_prefix(self.base, prompt_ids(self.base, messages))
+                prefix = run_prefix(self.base, prompt)
                 hidden = run_virtual(self.base, prefix, self._rows([choices[i] for i in shared]))
                 for i, lp in zip(
                     shared, label_logprobs(self.base, hidden, labels).exp(), strict=True
@@ -130,8 +143,7 @@ class Committee:
                     probs[i] = p
             personas = [i for i, c in enumerate(choices) if i not in probs]
             if personas:  # the culture is named after the question: reuse the question's cache
-                shared_ids = prompt_ids(self.base, messages)
-                full = {}
+                shared_ids = prompt
                 for i in personas:
                     line = self._persona(choices[i]).instruction()
                     full[i] = prompt_ids(
@@ -153,7 +165,12 @@ class Committee:
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [
             expert_answer(
-                c, options[max(range(len(options)), key=probs[i].__getitem__)], probs[i], secs
+                c,
+                options[max(range(len(options)), key=probs[i].__getitem__)],
+                probs[i],
+                secs,
+                input_tokens=len(full.get(i, prompt)),
+                output_tokens=0,  # the options are scored in one forward pass: nothing generated
             )
             for i, c in enumerate(choices)
         ]
@@ -235,20 +252,26 @@ class Committee:
         """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix."""
         from manyshores.experts.decoding import decode_rows
         from manyshores.experts.generation import generate_batch
+        from manyshores.experts.usage import chat_prompt_tokens
 
         start = time.perf_counter()
         texts: dict[int, str] = {}
+        prompt_tokens: dict[int, int] = {}
+        generated: dict[int, int] = {}
         shared = [
             i
             for i, c in enumerate(choices)
             if capabilities(c["kind"]).shares_prefix or c["id"] == BASE_ID
         ]
         if shared:
-            prefix = run_prefix(self.base, prompt_ids(self.base, messages))
+            ids = prompt_ids(self.base, messages)
+            prompt_tokens.update((i, len(ids)) for i in shared)
+            prefix = run_prefix(self.base, ids)
             rows = self._rows([choices[i] for i in shared])
-            decoded = decode_rows(self.base, prefix, rows, max_new_tokens, ignore_eos)
-            for i, t in zip(shared, decoded, strict=True):
-                texts[i] = t
+            counts: list[int] = []
+            decoded = decode_rows(self.base, prefix, rows, max_new_tokens, ignore_eos, counts)
+            for i, t, n in zip(shared, decoded, counts, strict=True):
+                texts[i], generated[i] = t, n
         # Personas: one batch on the base model, each with its own system prompt.
         personas = [
             i
@@ -259,18 +282,35 @@ class Committee:
             [{"role": "system", "content": self._persona(choices[i]).system_prompt()}, *messages]
             for i in personas
         ]
-        for i, t in zip(personas, generate_batch(self.base, chats, max_new_tokens), strict=True):
-            texts[i] = t.strip()
+        persona_counts: list[int] = []
+        replies = generate_batch(self.base, chats, max_new_tokens, counts=persona_counts)
+        for i, chat, t, n in zip(personas, chats, replies, persona_counts, strict=True):
+            texts[i], generated[i] = t.strip(), n
+            prompt_tokens[i] = chat_prompt_tokens(self.base, chat, reserve=max_new_tokens)
         # LoRA: each through its adapter on the registry's one PEFT copy of the base.
         for i, c in enumerate(choices):
             if i not in texts:
                 if self.registry is None:
                     raise InvalidInputError(f"expert {c['id']!r} needs a registry")
                 model = self.registry.lora_host().activate(self._expert(c))
-                [text] = generate_batch(self.base, [messages], max_new_tokens, model=model)
-                texts[i] = text.strip()
+                one: list[int] = []
+                [text] = generate_batch(
+                    self.base, [messages], max_new_tokens, model=model, counts=one
+                )
+                texts[i], generated[i] = text.strip(), one[0]
+                prompt_tokens[i] = chat_prompt_tokens(self.base, messages, reserve=max_new_tokens)
         secs = (time.perf_counter() - start) / max(1, len(choices))
-        return [expert_answer(c, texts[i], None, secs) for i, c in enumerate(choices)]
+        return [
+            expert_answer(
+                c,
+                texts[i],
+                None,
+                secs,
+                input_tokens=prompt_tokens[i],
+                output_tokens=generated[i],
+            )
+            for i, c in enumerate(choices)
+        ]
 
     def generate_solo(
         self,

@@ -17,23 +17,28 @@ def decode_rows(
     rows: list[torch.Tensor],
     max_new_tokens: int,
     ignore_eos: bool = False,
+    counts: list[int] | None = None,
 ) -> list[str]:
     """Greedy answers, one per row of appended embeddings, decoded in batches of equal length.
 
     Rows of unequal length are decoded in separate groups: padding inside a row would be
-    attended to by every later token and change the answer.
+    attended to by every later token and change the answer. `counts`, when given, receives each
+    row's number of generated tokens (its end-of-sequence token included, as `generate` counts).
     """
     groups: dict[int, list[int]] = {}
     for i, r in enumerate(rows):
         groups.setdefault(int(r.shape[0]), []).append(i)
     out = [""] * len(rows)
+    generated = [0] * len(rows)
     for length, idx in groups.items():
-        for i, text in zip(
+        for i, (text, n) in zip(
             idx,
             _decode_group(base, prefix, [rows[i] for i in idx], length, max_new_tokens, ignore_eos),
             strict=True,
         ):
-            out[i] = text
+            out[i], generated[i] = text, n
+    if counts is not None:
+        counts.extend(generated)
     return out
 
 
@@ -44,7 +49,8 @@ def _decode_group(
     length: int,
     max_new_tokens: int,
     ignore_eos: bool,
-) -> list[str]:
+) -> list[tuple[str, int]]:
+    """(text, generated tokens) per row."""
     import torch
 
     k, dev = len(rows), base.device
@@ -84,4 +90,7 @@ def _decode_group(
             )
             cache, last = res.past_key_values, res.last_hidden_state[:, -1]
             step_pos += 1
-    return [str(base.tokenizer.decode(t, skip_special_tokens=True)).strip() for t in tokens]
+    return [
+        (str(base.tokenizer.decode(t, skip_special_tokens=True)).strip(), len(t) + done[i])
+        for i, t in enumerate(tokens)
+    ]

@@ -32,20 +32,26 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
 
 
 def stream_text(
-    base: BaseModel, messages: list[dict[str, str]], max_new_tokens: int = 96
+    base: BaseModel,
+    messages: list[dict[str, str]],
+    max_new_tokens: int = 96,
+    counts: list[int] | None = None,
 ) -> Iterator[str]:
-    """Yield the answer piece by piece as it is generated (greedy, so it is reproducible)."""
+    """Yield the answer piece by piece as it is generated (greedy, so it is reproducible).
+
+    `counts`, when given, receives the number of generated tokens once generation is done."""
     import torch
     from transformers import TextIteratorStreamer
 
     ids = chat_input_ids(base, messages, reserve=max_new_tokens)
     streamer = TextIteratorStreamer(base.tokenizer, skip_prompt=True, skip_special_tokens=True)
     errors: list[BaseException] = []
+    generated: list[int] = []
 
     def run() -> None:
         try:
             with torch.inference_mode():
-                base.model.generate(  # type: ignore[operator]
+                out = base.model.generate(  # type: ignore[operator]
                     input_ids=ids,
                     attention_mask=torch.ones_like(ids),
                     max_new_tokens=max_new_tokens,
@@ -53,6 +59,7 @@ def stream_text(
                     pad_token_id=base.tokenizer.pad_token_id,
                     streamer=streamer,
                 )
+            generated.append(int(out.shape[1] - ids.shape[1]))
         except BaseException as exc:  # surfaced in the caller's thread below
             errors.append(exc)
             streamer.end()
@@ -63,6 +70,8 @@ def stream_text(
     worker.join()
     if errors:
         raise errors[0]
+    if counts is not None:
+        counts.extend(generated)
 
 
 def generate_text(
@@ -70,10 +79,11 @@ def generate_text(
     messages: list[dict[str, str]],
     max_new_tokens: int = 96,
     on_token: Callable[[str], None] | None = None,
+    counts: list[int] | None = None,
 ) -> str:
-    """The whole generated answer, stripped."""
+    """The whole generated answer, stripped (`counts`: see `stream_text`)."""
     pieces: list[str] = []
-    for piece in stream_text(base, messages, max_new_tokens):
+    for piece in stream_text(base, messages, max_new_tokens, counts):
         pieces.append(piece)
         if on_token is not None:
             on_token(piece)
@@ -88,6 +98,7 @@ def generate_batch(
     model: Any = None,
     prefill: str = "",
     stop_strings: list[str] | None = None,
+    counts: list[int] | None = None,
 ) -> list[str]:
     """Greedy replies to several chats in one left-padded `generate` call (the continuations
     only, not stripped). Greedy on left-padded rows gives the replies one-by-one calls would (up
@@ -95,7 +106,8 @@ def generate_batch(
 
     `model` generates instead of the base model (a PEFT copy with an adapter active); `prefill`
     is text every reply starts with (fed to the model, not returned); generation stops at any
-    of `stop_strings`."""
+    of `stop_strings`. `counts`, when given, receives each reply's generated token count (its
+    end-of-sequence token included, padding not)."""
     import torch
 
     from manyshores.experts.batching import left_pad, pad_id
@@ -121,4 +133,14 @@ def generate_batch(
             pad_token_id=pad,
             **stop,
         )
-    return [str(t) for t in tok.batch_decode(out[:, batch.width :], skip_special_tokens=True)]
+    new = out[:, batch.width :]
+    if counts is not None:
+        eos = tok.eos_token_id
+        for row in new.tolist():
+            n = len(row)
+            for j, t in enumerate(row):
+                if t in (eos, pad):
+                    n = j + 1 if t == eos else j
+                    break
+            counts.append(n)
+    return [str(t) for t in tok.batch_decode(new, skip_special_tokens=True)]

@@ -36,11 +36,17 @@ class AdapterRunner:
         return self.registry.lora_host().activate(self.registry.get(expert_id))
 
     def generate(
-        self, expert_id: str | None, messages: list[dict[str, str]], max_new_tokens: int = 24
+        self,
+        expert_id: str | None,
+        messages: list[dict[str, str]],
+        max_new_tokens: int = 24,
+        counts: list[int] | None = None,
     ) -> str:
-        """The answer of `expert_id` (None: the bare base model)."""
+        """The answer of `expert_id` (None: the bare base model; `counts`: see `stream_text`)."""
         model = self._model(expert_id)
-        return generate_text(replace(self.base, model=model), messages, max_new_tokens)
+        return generate_text(
+            replace(self.base, model=model), messages, max_new_tokens, counts=counts
+        )
 
     def generate_batch(
         self,
