@@ -105,3 +105,10 @@ def test_expert_cache_is_dropped_when_the_experts_change(tmp_path: Path) -> None
     cache.save()
     assert Cache(path, "stamp-a").data == {"Q1": {"USA": [0.5, 0.5]}}
     assert Cache(path, "stamp-b").data == {}
+
+
+def test_calibrate_command_refuses_a_missing_dev_file(tmp_path: Path) -> None:
+    from manyshores.cli.main import app
+
+    result = CliRunner().invoke(app, ["experts", "calibrate", "--data", str(tmp_path / "no.json")])
+    assert result.exit_code != 0 and "no such file" in result.output
