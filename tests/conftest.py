@@ -13,7 +13,9 @@ import pytest
 _USER_MODELS = Path(
     os.environ.get("MANYSHORES_MODELS_DIR", "~/.cache/manyshores/models")
 ).expanduser()
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+"""Slices of real BLEnD and WVS data (attribution in its README), so no test needs anything
+outside this repository."""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,7 +42,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def tiny_base():
     """A tiny random Llama (a few MB) with a real BPE tokenizer: for unit tests."""
-    from manyshores.testing.tiny_model import build_tiny_base_model
+    from tests.tiny_model import build_tiny_base_model
 
     return build_tiny_base_model()
 
@@ -54,7 +56,5 @@ def default_base():
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
-    return SHARED_DATA
+def test_data() -> Path:
+    return TEST_DATA

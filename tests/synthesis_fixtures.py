@@ -29,18 +29,18 @@ TOPIC_KEYS = [
 _PAGE_RE = re.compile(r'asked "(?P<q>[^"]+)" most people answered (?P<a>[^;.]+)')
 
 
-def mexico_rows(shared_data: Path) -> list[dict[str, Any]]:
-    rows = json.loads((shared_data / "blend" / "Mexico.json").read_text(encoding="utf-8"))
+def mexico_rows(test_data: Path) -> list[dict[str, Any]]:
+    rows = json.loads((test_data / "blend" / "Mexico.json").read_text(encoding="utf-8"))
     return [r for r in rows if r["annotations"] and r["annotations"][0]["en_answers"]]
 
 
-def blend_results(shared_data: Path, per_query: int = 3) -> dict[str, list[dict[str, Any]]]:
+def blend_results(test_data: Path, per_query: int = 3) -> dict[str, list[dict[str, Any]]]:
     """Search results per topic keyword (English and Spanish): pages from Mexican BLEnD rows.
 
     The Spanish list of each topic starts with a mirror of the English list's first page (same
     text, another URL), so the same question comes back (the duplicate check must catch it).
     """
-    rows = mexico_rows(shared_data)
+    rows = mexico_rows(test_data)
     results: dict[str, list[dict[str, Any]]] = {}
     i = 0
     for en, es in TOPIC_KEYS:

@@ -21,7 +21,7 @@ def _settings(tmp_path: Path) -> Settings:
 
 
 def test_tiny_model_fingerprint_is_stable_and_sensitive(tiny_base):
-    from manyshores.testing.tiny_model import build_tiny_base_model
+    from tests.tiny_model import build_tiny_base_model
 
     other = build_tiny_base_model(seed=1)  # same architecture and vocab, other weights
     assert model_fingerprint(other.model, other.tokenizer) == tiny_base.fingerprint

@@ -15,8 +15,8 @@ from manyshores.eval.runners.blend import run_blend
 from manyshores.synthesis.textnorm import normalize_answer
 
 
-def test_normalisation_on_real_blend_answers(shared_data: Path) -> None:
-    uk = {q.id: q for q in load_questions(shared_data / "blend", ["GBR"])}
+def test_normalisation_on_real_blend_answers(test_data: Path) -> None:
+    uk = {q.id: q for q in load_questions(test_data / "blend", ["GBR"])}
     fruit = uk["Al-en-04"]  # "apple", "apples", "banana"
     assert is_correct("Apples.", fruit.answers)
     assert is_correct("The apple", fruit.answers)
@@ -29,7 +29,7 @@ def test_normalisation_on_real_blend_answers(shared_data: Path) -> None:
     assert not is_correct("candy", park.answers)  # a part of a phrase is not the phrase
     assert is_correct("ice cream\nand many more things", park.answers)
     assert not is_correct("Many things.\nIce cream", park.answers)  # only the first line counts
-    china = {q.id: q for q in load_questions(shared_data / "blend", ["CHN"])}
+    china = {q.id: q for q in load_questions(test_data / "blend", ["CHN"])}
     assert is_correct("苹果。", china["Al-en-04"].answers)  # no spaces: substring of the run
     assert is_correct("I'd say apples", china["Al-en-04"].answers)  # English answers count too
     assert normalize_answer("The Dumplings!") == normalize_answer("dumpling")
@@ -37,8 +37,8 @@ def test_normalisation_on_real_blend_answers(shared_data: Path) -> None:
     assert normalize_answer("Café") == "cafe"
 
 
-def test_load_questions_limit_and_cultures(shared_data: Path) -> None:
-    qs = load_questions(shared_data / "blend", ["MEX", "KOR"], limit=3)
+def test_load_questions_limit_and_cultures(test_data: Path) -> None:
+    qs = load_questions(test_data / "blend", ["MEX", "KOR"], limit=3)
     assert [q.culture for q in qs] == ["MEX"] * 3 + ["KOR"] * 3  # file order
     assert all(q.answers for q in qs)
 
@@ -83,12 +83,12 @@ def test_paired_difference_is_tighter_than_independent_when_systems_agree() -> N
 
 
 @pytest.fixture()
-def small_blend(shared_data: Path, tmp_path: Path) -> Path:
+def small_blend(test_data: Path, tmp_path: Path) -> Path:
     """Two cultures, eight questions each, from the shared split."""
     out = tmp_path / "blend"
     out.mkdir()
     for name in ("Mexico.json", "UK.json"):
-        rows = json.loads((shared_data / "blend" / name).read_text(encoding="utf-8"))[:8]
+        rows = json.loads((test_data / "blend" / name).read_text(encoding="utf-8"))[:8]
         (out / name).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     return out
 

@@ -29,15 +29,17 @@ def test_complete_questions_and_torn_lines(tmp_path: Path) -> None:
     assert read_jsonl(path, resume=True) == recs  # the torn last line of a killed run is dropped
 
 
-def test_cli_resume_predicts_only_missing_questions(tmp_path: Path, shared_data: Path) -> None:
+def test_cli_resume_predicts_only_missing_questions(tmp_path: Path, test_data: Path) -> None:
     from manyshores.cli.main import app
 
-    dev = json.loads((shared_data / "wvs" / "dev.json").read_text())
+    dev = json.loads((test_data / "wvs" / "dev.json").read_text())
     qids = sorted(dev["KEN"])[:3]
     data = {c: {q: dev[c][q] for q in qids} for c in ("KEN", "USA")}
     data_path, out = tmp_path / "d.json", tmp_path / "p.jsonl"
     data_path.write_text(json.dumps(data))
-    args = ["eval", "wvs", "--questions", str(shared_data / "wvs" / "questions.json")]
+    from manyshores.experts.survey_data import PACKAGE_WVS
+
+    args = ["eval", "wvs", "--questions", str(PACKAGE_WVS / "questions.json")]
     args += ["--data", str(data_path), "--systems", "memory", "--out", str(out)]
     runner = CliRunner()
     first = runner.invoke(app, args)
@@ -103,3 +105,10 @@ def test_expert_cache_is_dropped_when_the_experts_change(tmp_path: Path) -> None
     cache.save()
     assert Cache(path, "stamp-a").data == {"Q1": {"USA": [0.5, 0.5]}}
     assert Cache(path, "stamp-b").data == {}
+
+
+def test_calibrate_command_refuses_a_missing_dev_file(tmp_path: Path) -> None:
+    from manyshores.cli.main import app
+
+    result = CliRunner().invoke(app, ["experts", "calibrate", "--data", str(tmp_path / "no.json")])
+    assert result.exit_code != 0 and "no such file" in result.output

@@ -14,7 +14,7 @@ from pathlib import Path
 CHILD = r"""
 import sys, time
 from pathlib import Path
-from manyshores.testing.tiny_model import build_tiny_base_model
+from tests.tiny_model import build_tiny_base_model
 sys.path.insert(0, sys.argv[2])
 from tests.graph_fixtures import tiny_assistant
 

@@ -87,15 +87,17 @@ def test_load_path_formats(tmp_path):
         list(load_path(tmp_path / "b.txt", None))
 
 
-def test_blend_and_wvs_documents(shared_data):
-    rows = json.loads((shared_data / "blend" / "Algeria.json").read_text())
+def test_blend_and_wvs_documents(test_data):
+    rows = json.loads((test_data / "blend" / "Algeria.json").read_text())
     docs = blend_documents(rows[0], "Algeria.json")
     en, local = docs
     assert en.culture == "DZA" and en.question_id == rows[0]["id"] and en.lang == "en"
     assert "jam sandwiches" in en.text and "Algeria" in en.text
     assert local.lang == "ar"
     assert blend_documents(rows[0], "Algeria.json")[0].id == en.id  # stable ids
-    wvs = list(load_wvs(shared_data / "wvs"))
+    from manyshores.experts.survey_data import PACKAGE_WVS
+
+    wvs = list(load_wvs(PACKAGE_WVS))  # the WVS train split shipped in the package
     assert {d.kind for d in wvs} == {"survey"}
     ken = next(d for d in wvs if d.culture == "KEN")
     assert "Kenya" in ken.text and "%" in ken.text and ken.source.startswith("wvs7:KEN:")

@@ -33,8 +33,8 @@ def test_plan_has_english_and_main_language_queries() -> None:
 
 
 @pytest.fixture()
-def server(shared_data: Path):
-    with TavilyTestServer(results=blend_results(shared_data)) as srv:
+def server(test_data: Path):
+    with TavilyTestServer(results=blend_results(test_data)) as srv:
         yield srv
 
 

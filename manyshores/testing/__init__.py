@@ -1,5 +1,11 @@
-"""Test helpers shipped with the package: a tiny random base model and protocol-level fakes.
+"""Local stand-ins for the network services manyshores talks to, shipped for users too.
 
-Kept in one place (like langgraph's tests) and importable, so benchmarks and users' own tests
-can use them too. Nothing here is used by the product's default path.
+- `tavily_server.TavilyTestServer`: a small HTTP server speaking Tavily's `/search` JSON, so web
+  search runs offline through the real client (`tavily_base_url`); with `blend_pages` it serves
+  pages built from BLEnD rows (`examples/blend_pages_server.py`).
+- `chroma_server.ChromaServer`: a real `chroma run` server on a free port, to try the
+  knowledge base in client/server mode (`chroma_url`) without deploying one.
+
+They stay in the package because users run them (offline demos, their own integration tests);
+helpers only the project's tests need (the tiny random model, protocol fakes) live in `tests/`.
 """

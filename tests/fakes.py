@@ -1,0 +1,193 @@
+"""Fakes of the four component protocols (`manyshores.components.protocols`): a graph built on
+them runs every node without loading a model, a knowledge base or a detector.
+
+Each fake records what it was asked, so a test can check what the nodes passed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from manyshores.errors import InvalidInputError
+from manyshores.state import (
+    CulturePosterior,
+    ExpertAnswer,
+    ExpertChoice,
+    Source,
+    TaskInfo,
+)
+
+
+def posterior_of(cultures: Mapping[str, float]) -> CulturePosterior:
+    """A posterior over the given cultures (unknown when empty)."""
+    ranked = sorted(cultures.items(), key=lambda kv: -kv[1])
+    return {
+        "cultures": [{"id": c, "p": p} for c, p in ranked],
+        "ambiguous": len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 0.2,
+        "unknown": not ranked,
+        "signals": [],
+    }
+
+
+@dataclass
+class FakeDetector:
+    """Names a culture when the message contains one of `mentions`; options after `Options:`."""
+
+    mentions: dict[str, str] = field(default_factory=lambda: {"Kenya": "KEN", "Japan": "JPN"})
+    """Text → culture id."""
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    """The arguments of every `detect` call."""
+
+    def detect(self, messages, *, explicit, profile, history) -> CulturePosterior:  # noqa: ANN001
+        self.calls.append({"explicit": explicit, "profile": profile, "history": history})
+        if explicit:
+            return posterior_of({explicit: 1.0})
+        text = str(messages[-1].content)
+        found = {c: 1.0 for word, c in self.mentions.items() if word in text}
+        if not found and profile:
+            found = dict(profile)
+        total = sum(found.values()) or 1.0
+        return posterior_of({c: p / total for c, p in found.items()})
+
+    def detect_task(self, text: str) -> TaskInfo:
+        question, _, options = text.partition("Options:")
+        choices = [o.strip() for o in options.split(",") if o.strip()]
+        name = "multiple_choice" if choices else "open_qa"
+        return {"name": name, "question": question.strip(), "options": choices}
+
+    def normalize(self, culture: str) -> str:
+        known = set(self.mentions.values())
+        if culture.upper() not in known:
+            raise InvalidInputError(f"unknown culture {culture!r}")
+        return culture.upper()
+
+
+@dataclass
+class FakeRetriever:
+    """Returns one memory passage per call, naming the leading culture."""
+
+    calls: list[str] = field(default_factory=list)
+    """The texts it was asked about."""
+
+    def retrieve(self, text: str, posterior: CulturePosterior) -> tuple[list[Source], list[str]]:
+        self.calls.append(text)
+        culture = posterior["cultures"][0]["id"] if posterior["cultures"] else "none"
+        source: Source = {
+            "kind": "memory",
+            "ref": f"fake:{culture}",
+            "snippet": f"About {culture}.",
+        }
+        return [source], ["fake retrieval"]
+
+
+@dataclass
+class FakeExpertBackend:
+    """One expert per culture of the posterior (kind `kind`); options get a fixed distribution,
+    open questions the text `<expert id> says hi`."""
+
+    kind: str = "softprompt"
+    """Kind of every chosen expert."""
+    probs: list[float] | None = None
+    """Option distribution every expert gives (default: all weight on the first option)."""
+    batches: list[list[str]] = field(default_factory=list)
+    """Expert ids of each `answer` call, in order."""
+    on_answer: Callable[[list[ExpertChoice]], None] | None = None
+    """Called with each batch (e.g. to fail on purpose)."""
+
+    def route(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
+        cultures = posterior["cultures"] or [{"id": "", "p": 1.0}]
+        return [
+            {
+                "id": f"{self.kind}:{c['id'] or 'base'}",
+                "culture": c["id"],
+                "kind": self.kind if c["id"] else "base",
+                "weight": c["p"],
+                "reason": "fake",
+            }
+            for c in cultures
+        ]
+
+    def answer(
+        self,
+        choices: list[ExpertChoice],
+        *,
+        text: str,
+        task: TaskInfo,
+        sources: list[Source],
+        conversation: list[dict[str, str]],
+        on_token: Callable[[str], None] | None = None,
+    ) -> list[ExpertAnswer]:
+        self.batches.append([c["id"] for c in choices])
+        if self.on_answer is not None:
+            self.on_answer(choices)
+        out: list[ExpertAnswer] = []
+        for c in choices:
+            n = len(task["options"])
+            probs = (self.probs or [1.0] + [0.0] * (n - 1)) if n else None
+            said = task["options"][0] if n else f"{c['id']} says hi"
+            if on_token is not None and not n:
+                on_token(said)
+            out.append(
+                {
+                    "expert_id": c["id"],
+                    "culture": c["culture"],
+                    "weight": c["weight"],
+                    "text": said,
+                    "option_probs": probs,
+                    "seconds": 0.0,
+                }
+            )
+        return out
+
+    def aggregate(
+        self, answers: list[ExpertAnswer], task: TaskInfo
+    ) -> tuple[str, list[float], int | None, float, list[str]]:
+        if not answers:
+            return "", [], None, 0.0, ["no expert could answer"]
+        if task["options"]:
+            probs = list(answers[0]["option_probs"] or [])
+            pick = max(range(len(probs)), key=probs.__getitem__)
+            return task["options"][pick], probs, pick, 0.0, [f"{len(answers)} answers"]
+        return " / ".join(a["text"] for a in answers), [], None, 0.0, []
+
+
+@dataclass
+class FakeProfileStore:
+    """Profiles in a dict."""
+
+    profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+    """user id → culture weights."""
+    recorded: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    """Every `record` call."""
+
+    def get(self, user_id: str) -> dict[str, float] | None:
+        return self.profiles.get(user_id)
+
+    def record(self, user_id: str, cultures: Mapping[str, float]) -> object:
+        self.recorded.append((user_id, dict(cultures)))
+        self.profiles[user_id] = dict(cultures)
+        return self.profiles[user_id]
+
+
+def fake_components(**overrides: Any) -> Any:
+    """`Components` whose four collaborators are fakes (no model is ever loaded: the base model
+    is a sentinel that fails if anything asks for it)."""
+    from manyshores.components import Components
+    from manyshores.config import Settings
+
+    class NoModel:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"a fake-component graph asked the base model for {name!r}")
+
+    parts: dict[str, Any] = {
+        "settings": Settings(tavily_api_key=None),
+        "base": NoModel(),
+        "detector": FakeDetector(),
+        "retriever": FakeRetriever(),
+        "experts": FakeExpertBackend(),
+        "profiles": FakeProfileStore(),
+    }
+    parts.update(overrides)
+    return Components(**parts)
