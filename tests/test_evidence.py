@@ -42,8 +42,9 @@ def test_bad_rows_and_weights_give_clear_errors(tmp_path):
     bad.write_text(json.dumps({"features": ["sim"], "weights": [1.0]}))
     with pytest.raises(InvalidInputError, match="refit"):
         RankerModel.load(bad)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInputError, match="no BLEnD"):
-        AnswerBank.from_dir(tmp_path)
+        AnswerBank.from_dir(tmp_path / "empty")
 
 
 def test_fitted_weights_file_loads():
