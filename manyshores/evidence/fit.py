@@ -173,25 +173,38 @@ def cross_validate(
     return float(np.mean(lead)), float(np.mean(top3))
 
 
-def calibrate_threshold(index: EvidenceIndex, train_ids: set[str]) -> dict[str, float]:
+def calibrate_threshold(index: EvidenceIndex) -> dict[str, float]:
     """Similarity of the closest question for off-topic questions and for real ones (train,
-    own row left out): the threshold sits just above the off-topic maximum."""
+    own row left out), per language of the question."""
     off = []
     for culture in index.cultures():
         for text in OFF_TOPIC:
             sims, _ = index.similarities(text, culture, "en")
             off.append(float(sims.max()))
-    real = []
+    real: dict[str, list[float]] = {"en": [], "local": []}
     for culture in index.cultures():
         for q in index.bank.questions[culture]:
-            for lang, text in (("en", q.en_question), (q.language, q.question)):
-                sims, _ = index.similarities(text, culture, lang)
+            asked = [("en", q.en_question)]
+            if q.language != "en":
+                asked.append(("local", q.question))
+            for key, text in asked:
+                sims, _ = index.similarities(text, culture, "en" if key == "en" else q.language)
                 top = index._top(culture, sims, [q.id], 1)
                 if top:
-                    real.append(top[0][1])
-    off_max = float(np.max(off))
-    real_p5 = float(np.percentile(real, 5))
-    return {"off_topic_max": off_max, "real_p5": real_p5, "real_p1": float(np.percentile(real, 1))}
+                    real[key].append(top[0][1])
+    return {
+        "off_topic_max": float(np.max(off)),
+        "real_en_p5": float(np.percentile(real["en"], 5)),
+        "real_local_p5": float(np.percentile(real["local"], 5)),
+    }
+
+
+def set_thresholds(params: RankerParams, cal: dict[str, float]) -> None:
+    """English: just above the most similar off-topic question (off-topic never passes; the
+    few real questions below it say "no information"). Local language: the character scale has
+    no off-topic reference set, so 95% of real questions pass."""
+    params.min_similarity = round(cal["off_topic_max"] + 0.01, 3)
+    params.min_similarity_local = round(cal["real_local_p5"], 3)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=PACKAGE_WEIGHTS, help="weights file written")
     ap.add_argument("--vectors", action="store_true", help="re-embed the shipped questions first")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--calibrate-only", action="store_true", help="only recompute the usable thresholds"
+    )
     ap.add_argument("--neighbours", type=int, nargs="+", default=[5, 10])
     ap.add_argument("--temperature", type=float, nargs="+", default=[0.05])
     ap.add_argument("--local-mix", type=float, nargs="+", default=[0.5])
@@ -207,6 +223,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     full = AnswerBank.from_dir(args.data)
+    if args.calibrate_only:  # thresholds of the existing weights, nothing refitted
+        train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
+        model = RankerModel.load(args.out)
+        index = EvidenceIndex(
+            full.restricted(train_ids),
+            model,
+            load_vectors(PACKAGE_VECTORS),
+            load_vectors(PACKAGE_ANSWERS),
+        )
+        cal = calibrate_threshold(index)
+        set_thresholds(model.params, cal)
+        model.meta["threshold"] = {k: round(v, 4) for k, v in cal.items()}
+        model.save(args.out)
+        print(json.dumps(asdict(model.params)))
+        return 0
     if args.vectors:
         n = build_vectors(full)
         print(f"embedded {n} questions into {PACKAGE_VECTORS}", file=sys.stderr)
@@ -237,9 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _, params, groups = best
     w = fit_weights([(x, y) for _, _, x, y in groups], l2=params.l2)
     index = EvidenceIndex(bank, RankerModel(w.tolist(), params=params), vectors, answers)
-    cal = calibrate_threshold(index, train_ids)
-    # Off-topic questions must never pass; the real ones below it (a few %) say "no information".
-    params.min_similarity = round(cal["off_topic_max"] + 0.01, 3)
+    cal = calibrate_threshold(index)
+    set_thresholds(params, cal)
     model = RankerModel(
         w.tolist(),
         params=params,

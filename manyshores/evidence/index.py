@@ -366,10 +366,11 @@ class EvidenceIndex:
         used = sorted({j for i in order for j in cands[i].hits})
         sources = [source(qs[j], ss[j], local) for j in used] if with_sources else []
         sources.sort(key=lambda s: -s["score"])
-        usable = ss[0] >= p.min_similarity
+        threshold = p.min_similarity_local if local else p.min_similarity
+        usable = ss[0] >= threshold
         notes = [
             f"closest question {qs[0].ref} similarity {ss[0]:.3f} "
-            f"{'>=' if usable else '<'} {p.min_similarity:.3f}"
+            f"{'>=' if usable else '<'} {threshold:.3f} ({language})"
         ]
         return Evidence(candidates, sources, usable, round(ss[0], 4), language, notes)
 

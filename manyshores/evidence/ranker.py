@@ -62,7 +62,10 @@ class RankerParams:
     """For a local-language question: weight of character n-gram similarity against the
     English-embedding similarity of its best character matches (pseudo-translation)."""
     min_similarity: float = 0.5
-    """Evidence is `usable` when the closest question is at least this similar."""
+    """Evidence for an English question is `usable` when the closest question is at least this
+    similar (embedding cosine)."""
+    min_similarity_local: float = 0.3
+    """The same for a local-language question (character n-gram scale, lower than cosine)."""
     l2: float = 0.001
     """L2 penalty on the weights while fitting."""
 
