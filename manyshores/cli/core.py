@@ -93,19 +93,17 @@ def _since_process_start() -> float:
 
 
 def _seed_knowledge_base() -> None:
-    """An empty knowledge base gets the shipped WVS answers once, so the demo can cite them."""
-    from pathlib import Path
-
-    from manyshores.memory.ingest import load_wvs
+    """The shipped survey statements and BLEnD passages, added once (normally by `make setup`,
+    `manyshores kb init`), so the demo can cite them."""
     from manyshores.memory.knowledge_base import KnowledgeBase
+    from manyshores.memory.seed import is_seeded, seed_default
 
-    wvs = Path(__file__).resolve().parents[1] / "data" / "wvs"
     kb = KnowledgeBase.open(get_settings())
-    if kb.count() > 0 or not (wvs / "train.json").is_file():
+    if is_seeded(kb):
         return
-    with console.status("seeding the knowledge base with the shipped WVS answers (once)…"):
-        report = kb.add(list(load_wvs(wvs)))
-    console.print(f"[dim]knowledge base: {report.added} survey statements added[/dim]")
+    with console.status("adding the shipped survey and BLEnD knowledge (once)…"):
+        report = seed_default(kb)
+    console.print(f"[dim]knowledge base: {report['documents']} documents[/dim]")
 
 
 @app.command()

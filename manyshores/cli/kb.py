@@ -1,4 +1,4 @@
-"""`manyshores kb ingest|query|stats`, `manyshores eval kb|kb-blend`, `manyshores bench kb`."""
+"""`manyshores kb init|ingest|query|stats`, `manyshores eval kb|kb-blend`, `manyshores bench kb`."""
 
 from __future__ import annotations
 
@@ -127,6 +127,32 @@ def _normalize(culture: str) -> str:
     if detector is None:
         return culture.strip().upper()
     return str(detector.normalize(culture))
+
+
+@kb_app.command("init")
+def kb_init(
+    force: bool = typer.Option(False, help="Re-check every shipped document even when seeded."),
+    wvs: Path | None = typer.Option(None, "--wvs", help="WVS directory (default: shipped)."),
+    blend: Path | None = typer.Option(None, "--blend", help="BLEnD directory (default: shipped)."),
+) -> None:
+    """Add the shipped survey statements and BLEnD passages to the knowledge base (once; a
+    seeded base is left as it is)."""
+    from manyshores.memory.knowledge_base import KnowledgeBase
+    from manyshores.memory.seed import BLEND_DIR, WVS_DIR, seed_default
+
+    kb = KnowledgeBase.open(get_settings())
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def advance(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+
+        report = seed_default(
+            kb, force=force, progress=advance, wvs_dir=wvs or WVS_DIR, blend_dir=blend or BLEND_DIR
+        )
+    typer.echo(json.dumps({"store": kb.location, **report}, indent=2))
 
 
 @kb_app.command("query")

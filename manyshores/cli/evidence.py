@@ -1,0 +1,35 @@
+"""`manyshores eval evidence`: offline accuracy of the evidence ranker on BLEnD."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from manyshores.cli.app import eval_app
+from manyshores.errors import InvalidInputError
+
+
+@eval_app.command("evidence")
+def eval_evidence(
+    language: str = typer.Option("both", "--language", help="en, local or both."),
+    data: Path | None = typer.Option(
+        None, "--data", help="BLEnD directory (default: the rows shipped in the package)."
+    ),
+    out: Path | None = typer.Option(None, "--json", help="Also write the JSON report here."),
+) -> None:
+    """Lead / top-3 accuracy of ranked human answers on the evaluation half of the BLEnD question
+    ids, with the bank restricted to the training half; the nearest-question baseline beside it."""
+    from manyshores.eval.evidence import evaluate_evidence
+    from manyshores.evidence.bank import PACKAGE_BLEND
+
+    choices = {"en": ("en",), "local": ("local",), "both": ("en", "local")}
+    if language not in choices:
+        raise InvalidInputError(f"--language must be en, local or both, not {language!r}")
+    report = evaluate_evidence(data or PACKAGE_BLEND, choices[language])
+    text = json.dumps(report, indent=1, ensure_ascii=False)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)

@@ -1,0 +1,98 @@
+"""Offline accuracy of the evidence ranker on BLEnD (`manyshores eval evidence`).
+
+The bank holds only the training half of the question ids (`bank.is_eval_id` false); every row
+of the evaluation half is asked in English and in its local language. Scored as BLEnD does
+(`eval.blend.is_correct` against every local and English human answer of the row): the lead
+answer, any of the top three, and in the same run the baseline — the top human answer of the
+most similar training question of the same culture.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from manyshores.eval.blend import is_correct
+from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
+from manyshores.evidence.index import EvidenceIndex
+from manyshores.evidence.ranker import RankerModel
+from manyshores.evidence.similarity import PACKAGE_ANSWERS, PACKAGE_VECTORS, load_vectors
+
+METRICS = ("lead", "top3", "baseline", "usable")
+
+
+def row_answers(q: BankQuestion) -> list[str]:
+    return [a for ann in q.annotations for a in (*ann.en_answers, *ann.answers)]
+
+
+def evaluate_evidence(
+    data_dir: Path = PACKAGE_BLEND,
+    languages: Sequence[str] = ("en", "local"),
+    *,
+    model: RankerModel | None = None,
+    cultures: Sequence[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Per language: per culture and mean over cultures of each of `METRICS`."""
+    full = AnswerBank.from_dir(data_dir)
+    train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
+    index = EvidenceIndex(
+        full.restricted(train_ids),
+        model or RankerModel.load(),
+        load_vectors(PACKAGE_VECTORS),
+        load_vectors(PACKAGE_ANSWERS),
+    )
+    wanted = set(cultures) if cultures else None
+    report: dict[str, Any] = {"languages": {}}
+    started = time.perf_counter()
+    n_queries = 0
+    for lang in languages:
+        hits: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+        for culture in full.cultures():
+            if wanted is not None and culture not in wanted:
+                continue
+            for q in full.questions[culture]:
+                if not is_eval_id(q.id):
+                    continue
+                text = q.en_question if lang == "en" else q.question
+                asked = "en" if lang == "en" else q.language
+                answers = row_answers(q)
+                ev = index.rank(text, culture, language=asked, k=3)
+                n_queries += 1
+                cell = hits[culture]
+                cell["lead"].append(
+                    bool(ev.candidates) and is_correct(ev.candidates[0].text, answers)
+                )
+                cell["top3"].append(any(is_correct(c.text, answers) for c in ev.candidates[:3]))
+                cell["usable"].append(ev.usable)
+                nearest = index.neighbours(text, culture, language=asked, n=1)
+                base = ""
+                if nearest:
+                    top = nearest[0][0].annotations[0]
+                    local = asked != "en" and bool(top.answers)
+                    base = top.answers[0] if local else (top.en_answers or top.answers)[0]
+                cell["baseline"].append(bool(base) and is_correct(base, answers))
+            if progress:
+                progress(1)
+        per = {
+            c: {m: round(sum(v[m]) / len(v[m]), 4) for m in METRICS} | {"n": len(v["lead"])}
+            for c, v in sorted(hits.items())
+        }
+        mean = {
+            m: round(sum(p[m] for p in per.values()) / len(per), 4) if per else 0.0 for m in METRICS
+        }
+        report["languages"][lang] = {
+            "mean": mean,
+            "min_lead": min((p["lead"] for p in per.values()), default=0.0),
+            "per_culture": per,
+        }
+    report["train_questions"] = len(train_ids)
+    report["ms_per_query"] = round(1000 * (time.perf_counter() - started) / max(n_queries, 1), 2)
+    report["ranker"] = {
+        "params": index.model.params.__dict__,
+        "weights": dict(zip(index.model.features, index.model.weights, strict=True)),
+    }
+    return report

@@ -1,0 +1,298 @@
+"""Refit the ranker (and the shipped question vectors) on the training half of the question ids.
+
+    python -m manyshores.evidence.fit                 # CV over settings, fit, write ranker.json
+    python -m manyshores.evidence.fit --vectors       # also re-embed the shipped questions
+
+Only training ids (`bank.is_eval_id` false) are used: each training question is asked of a bank
+without its own row (leave-one-out), so features look as they will for a new question. Settings
+are chosen by question-fold cross-validation (folds by id, the same in every culture) on the
+lead answer's accuracy; the weights are then refitted on every training question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
+from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, culture_names
+from manyshores.evidence.ranker import (
+    FEATURES,
+    PACKAGE_WEIGHTS,
+    RankerModel,
+    RankerParams,
+    fit_weights,
+)
+from manyshores.evidence.similarity import (
+    PACKAGE_ANSWERS,
+    PACKAGE_VECTORS,
+    embed_texts,
+    load_vectors,
+    save_vectors,
+    strip_names,
+)
+from manyshores.textnorm import contains_phrase, normalize_answer, tokens
+
+LANGUAGES = ("en", "local")
+OFF_TOPIC = (
+    "How do I fix my bicycle chain?",
+    "What is the derivative of x squared?",
+    "How many bytes are in a kilobyte?",
+    "Explain how a transistor works.",
+    "What is the boiling point of mercury?",
+    "How do I reset my router password?",
+    "Write a haiku about the ocean.",
+    "What is the capital of Australia?",
+    "How far is the Moon from the Earth?",
+    "Why is the sky blue?",
+    "How do I sort a list in Python?",
+    "What causes earthquakes?",
+)
+"""Questions no everyday-culture evidence answers: `usable` must be false for them."""
+
+
+def row_answers(q: BankQuestion) -> list[str]:
+    """Every human answer variant of a row (what the BLEnD scorer accepts)."""
+    return [a for ann in q.annotations for a in (*ann.en_answers, *ann.answers)]
+
+
+def is_correct(prediction: str, answers: Sequence[str]) -> bool:
+    """BLEnD-style matching, as `manyshores.eval.blend.is_correct` (kept here so fitting does
+    not depend on the evaluation package)."""
+    first = prediction.strip().split("\n", 1)[0]
+    pred_tokens = tokens(first)
+    pred_text = normalize_answer(first)
+    for answer in answers:
+        ans = tokens(answer)
+        if not ans:
+            continue
+        if contains_phrase(pred_tokens, ans):
+            return True
+        norm = " ".join(ans)
+        if not norm.isascii() and norm in pred_text:
+            return True
+    return False
+
+
+def build_vectors(bank: AnswerBank, path: Path = PACKAGE_VECTORS) -> int:
+    """Embed every bank question (English, place names stripped) and write them to `path`."""
+    texts = set()
+    all_names = {}
+    for culture, qs in sorted(bank.questions.items()):
+        names = culture_names(culture, qs[0].name, registry=True)
+        all_names[culture] = names
+        texts |= {strip_names(q.en_question, names) for q in qs}
+    PACKAGE_NAMES.write_text(
+        json.dumps(all_names, ensure_ascii=False, indent=0) + "\n", encoding="utf-8"
+    )
+    ordered = sorted(texts)
+    save_vectors(path, dict(zip(ordered, embed_texts(ordered), strict=True)))
+    answers = sorted(
+        {
+            (a.en_answers or a.answers)[0]
+            for qs in bank.questions.values()
+            for q in qs
+            for a in q.annotations
+        }
+    )
+    save_vectors(PACKAGE_ANSWERS, dict(zip(answers, embed_texts(answers), strict=True)))
+    return len(ordered) + len(answers)
+
+
+def training_groups(
+    index: EvidenceIndex, languages: Sequence[str] = LANGUAGES
+) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(question id, culture, features, right-or-not) for every bank question and language,
+    each asked with its own row left out."""
+    out = []
+    for culture in index.cultures():
+        for q in index.bank.questions[culture]:
+            answers = row_answers(q)
+            for lang in languages:
+                if lang == "local" and q.language == "en":
+                    continue
+                text = q.en_question if lang == "en" else q.question
+                sims, matched, vec = index.match(
+                    text, culture, "en" if lang == "en" else q.language
+                )
+                ev = index.rank_similar(
+                    culture,
+                    sims,
+                    matched,
+                    vec,
+                    exclude_ids=[q.id],
+                    k=10_000,
+                    excluded_rows=[q],
+                    with_sources=False,
+                )
+                x = np.asarray(
+                    [[c.features[f] for f in FEATURES] for c in ev.candidates], dtype=np.float64
+                ).reshape(-1, len(FEATURES))
+                y = np.asarray([is_correct(c.text, answers) for c in ev.candidates], dtype=bool)
+                out.append((q.id, culture, x, y))
+    return out
+
+
+def accuracy(
+    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]], w: np.ndarray, top: int = 1
+) -> float:
+    """Mean over cultures of the share of questions with a right answer in the top `top`."""
+    per: dict[str, list[bool]] = {}
+    for _, culture, x, y in groups:
+        hit = bool(len(x)) and bool(y[np.argsort(-(x @ w), kind="stable")[:top]].any())
+        per.setdefault(culture, []).append(hit)
+    return float(np.mean([np.mean(v) for v in per.values()]))
+
+
+def fold_of(qid: str, folds: int) -> int:
+    import hashlib
+
+    return int(hashlib.sha256(f"fold:{qid}".encode()).hexdigest()[:8], 16) % folds
+
+
+def cross_validate(
+    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]], l2: float, folds: int
+) -> tuple[float, float]:
+    """Lead and top-3 accuracy with weights fitted on the other folds (folds by question id)."""
+    lead, top3 = [], []
+    for f in range(folds):
+        train = [(x, y) for qid, _, x, y in groups if fold_of(qid, folds) != f]
+        test = [g for g in groups if fold_of(g[0], folds) == f]
+        w = fit_weights(train, l2=l2)
+        lead.append(accuracy(test, w, 1))
+        top3.append(accuracy(test, w, 3))
+    return float(np.mean(lead)), float(np.mean(top3))
+
+
+def calibrate_threshold(index: EvidenceIndex) -> dict[str, float]:
+    """Similarity of the closest question for off-topic questions and for real ones (train,
+    own row left out), per language of the question."""
+    off = []
+    for culture in index.cultures():
+        for text in OFF_TOPIC:
+            sims, _ = index.similarities(text, culture, "en")
+            off.append(float(sims.max()))
+    real: dict[str, list[float]] = {"en": [], "local": []}
+    for culture in index.cultures():
+        for q in index.bank.questions[culture]:
+            asked = [("en", q.en_question)]
+            if q.language != "en":
+                asked.append(("local", q.question))
+            for key, text in asked:
+                sims, _ = index.similarities(text, culture, "en" if key == "en" else q.language)
+                top = index._top(culture, sims, [q.id], 1)
+                if top:
+                    real[key].append(top[0][1])
+    return {
+        "off_topic_max": float(np.max(off)),
+        "real_en_p5": float(np.percentile(real["en"], 5)),
+        "real_local_p5": float(np.percentile(real["local"], 5)),
+    }
+
+
+def set_thresholds(params: RankerParams, cal: dict[str, float]) -> None:
+    """English: just above the most similar off-topic question (off-topic never passes; the
+    few real questions below it say "no information"). Local language: the character scale has
+    no off-topic reference set, so 95% of real questions pass."""
+    params.min_similarity = round(cal["off_topic_max"] + 0.01, 3)
+    params.min_similarity_local = round(cal["real_local_p5"], 3)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=PACKAGE_BLEND, help="BLEnD directory")
+    ap.add_argument("--out", type=Path, default=PACKAGE_WEIGHTS, help="weights file written")
+    ap.add_argument("--vectors", action="store_true", help="re-embed the shipped questions first")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--calibrate-only", action="store_true", help="only recompute the usable thresholds"
+    )
+    ap.add_argument("--neighbours", type=int, nargs="+", default=[5, 10])
+    ap.add_argument("--temperature", type=float, nargs="+", default=[0.05])
+    ap.add_argument("--local-mix", type=float, nargs="+", default=[0.5])
+    ap.add_argument("--l2", type=float, nargs="+", default=[0.01])
+    args = ap.parse_args(argv)
+
+    full = AnswerBank.from_dir(args.data)
+    if args.calibrate_only:  # thresholds of the existing weights, nothing refitted
+        train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
+        model = RankerModel.load(args.out)
+        index = EvidenceIndex(
+            full.restricted(train_ids),
+            model,
+            load_vectors(PACKAGE_VECTORS),
+            load_vectors(PACKAGE_ANSWERS),
+        )
+        cal = calibrate_threshold(index)
+        set_thresholds(model.params, cal)
+        model.meta["threshold"] = {k: round(v, 4) for k, v in cal.items()}
+        model.save(args.out)
+        print(json.dumps(asdict(model.params)))
+        return 0
+    if args.vectors:
+        n = build_vectors(full)
+        print(f"embedded {n} questions into {PACKAGE_VECTORS}", file=sys.stderr)
+    train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
+    bank = full.restricted(train_ids)
+    vectors = load_vectors(PACKAGE_VECTORS)
+    answers = load_vectors(PACKAGE_ANSWERS)
+    results: list[dict[str, Any]] = []
+    best: tuple[float, RankerParams, list[Any]] | None = None
+    for n_nb, temp, mix in itertools.product(args.neighbours, args.temperature, args.local_mix):
+        params = RankerParams(neighbours=n_nb, temperature=temp, local_mix=mix)
+        model = RankerModel([0.0] * len(FEATURES), params=params)
+        index = EvidenceIndex(bank, model, vectors, answers)
+        started = time.perf_counter()
+        groups = training_groups(index)
+        for l2 in args.l2:
+            lead, top3 = cross_validate(groups, l2, args.folds)
+            row = {
+                **asdict(replace(params, l2=l2)),
+                "cv_lead": round(lead, 4),
+                "cv_top3": round(top3, 4),
+            }
+            results.append(row)
+            print(json.dumps(row), f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+            if best is None or lead > best[0]:
+                best = (lead, replace(params, l2=l2), groups)
+    assert best is not None
+    _, params, groups = best
+    w = fit_weights([(x, y) for _, _, x, y in groups], l2=params.l2)
+    index = EvidenceIndex(bank, RankerModel(w.tolist(), params=params), vectors, answers)
+    cal = calibrate_threshold(index)
+    set_thresholds(params, cal)
+    model = RankerModel(
+        w.tolist(),
+        params=params,
+        meta={
+            "data": full.fingerprint(),
+            "train_questions": len(train_ids),
+            "folds": args.folds,
+            "cv": results,
+            "threshold": {k: round(v, 4) for k, v in cal.items()},
+        },
+    )
+    model.save(args.out)
+    print(
+        json.dumps(
+            {
+                "params": asdict(params),
+                "weights": dict(zip(FEATURES, w.round(4).tolist(), strict=True)),
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

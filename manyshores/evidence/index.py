@@ -1,0 +1,398 @@
+"""`EvidenceIndex`: neighbour questions of a culture, their human answers, ranked.
+
+    index = EvidenceIndex.from_package()
+    ev = index.rank("What do people in Nigeria eat for breakfast?", "NGA", k=3)
+    ev.usable, ev.candidates[0].text, ev.candidates[0].refs, ev.sources
+
+Everything expensive is done once per process and per culture: the question vectors ship in the
+package (`data/evidence/questions.npz`; questions not in it are embedded when the culture is
+first used), the character n-gram indexes are built from the bank in a few ms per culture.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import unicodedata
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from manyshores.errors import InvalidInputError
+from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion
+from manyshores.evidence.candidates import KeyCounts, candidate_features, gather
+from manyshores.evidence.ranker import RankerModel, RankerParams
+from manyshores.evidence.similarity import (
+    PACKAGE_ANSWERS,
+    PACKAGE_VECTORS,
+    CharTfidf,
+    embed_texts,
+    load_vectors,
+    strip_names,
+)
+from manyshores.evidence.types import Candidate, Evidence
+
+if TYPE_CHECKING:
+    from manyshores.config import Settings
+    from manyshores.state import Source
+
+PSEUDO_TOP = 3
+"""Best character matches whose English vectors stand in for a local-language question."""
+PSEUDO_TEMPERATURE = 0.05
+"""Softmax temperature over those matches' character similarities."""
+SNIPPET_ANSWERS = 8
+"""Answers quoted in a source's snippet."""
+
+
+PACKAGE_NAMES = Path(__file__).resolve().parents[1] / "data" / "evidence" / "names.json"
+"""Culture → names stripped from its questions, saved with the question vectors (reading the
+culture registry costs seconds; a query must not)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_names() -> dict[str, list[str]]:
+    try:
+        raw = json.loads(PACKAGE_NAMES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(c): [str(n) for n in names] for c, names in raw.items()}
+
+
+def culture_names(culture: str, data_name: str, *, registry: bool = False) -> list[str]:
+    """Names to strip from questions about `culture`: the data's own and the registry's (the
+    shipped list unless `registry`)."""
+    names = [data_name]
+    shipped = _shipped_names().get(culture)
+    if shipped is not None and not registry:
+        return sorted({*names, *shipped})
+    try:
+        from manyshores.cultures import get_registry
+
+        c = get_registry().get(culture)
+        for values in (c.names, c.demonyms):
+            for forms in values.values():
+                names += forms
+    except Exception:  # a culture the registry does not know: its data name is enough
+        pass
+    return sorted({n for n in names if len(n) > 1})
+
+
+def looks_local(text: str, language: str) -> bool | None:
+    """True/False when the script decides whether `text` is in `language`; None when it cannot
+    (Latin-script languages, or too few letters)."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 2 or language == "en":
+        return False if language == "en" else None
+    latin = sum(1 for c in letters if "LATIN" in unicodedata.name(c, ""))
+    if language in LATIN_LANGUAGES:
+        return None if latin / len(letters) > 0.5 else True
+    return latin / len(letters) < 0.5
+
+
+LATIN_LANGUAGES = frozenset({"en", "es", "id", "su", "az", "ha", "fr", "de", "pt", "sw", "tr"})
+"""Local languages written in Latin script: script alone cannot tell them from English."""
+
+
+@dataclass
+class CultureEvidence:
+    """The searchable questions of one culture."""
+
+    questions: list[BankQuestion]
+    """Answered questions, in bank order."""
+    vectors: np.ndarray
+    """Unit MiniLM vectors of the English questions, place names stripped (rows)."""
+    local: CharTfidf
+    """Character n-grams of the local-language questions."""
+    english: CharTfidf
+    """Character n-grams of the English questions (decides the language of a Latin query)."""
+    names: list[str]
+    """Names of the culture, stripped from English questions before they are embedded."""
+    language: str
+    """The culture's local language (ISO 639-1)."""
+
+
+class EvidenceIndex:
+    """Human answers to a culture's questions, searchable by question and ranked by a learnt
+    model. Thread-safe: per-culture structures are built once under a lock."""
+
+    def __init__(
+        self,
+        bank: AnswerBank,
+        model: RankerModel,
+        vectors: dict[str, np.ndarray] | None = None,
+        answers: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self.bank = bank
+        """The questions and answers searched."""
+        self.model = model
+        """Weights and settings of the ranker."""
+        self._vectors = vectors if vectors is not None else {}
+        self._answers = answers if answers is not None else {}
+        self._cultures: dict[str, CultureEvidence] = {}
+        self._counts = KeyCounts.build(bank.questions)
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_package(cls, model: RankerModel | None = None) -> EvidenceIndex:
+        """The BLEnD rows, question vectors and ranker weights shipped in the package."""
+        return cls(
+            AnswerBank.from_dir(PACKAGE_BLEND),
+            model or RankerModel.load(),
+            load_vectors(PACKAGE_VECTORS),
+            load_vectors(PACKAGE_ANSWERS),
+        )
+
+    @classmethod
+    def load(
+        cls, settings: Settings | None = None, *, data_dir: Path | None = None
+    ) -> EvidenceIndex:
+        """`from_package()`, or the BLEnD files of `data_dir` (same format) with the shipped
+        weights. `settings` is accepted so callers can pass their runtime settings; nothing in
+        them changes the shipped index today."""
+        if data_dir is None:
+            return cls.from_package()
+        return cls(
+            AnswerBank.from_dir(data_dir),
+            RankerModel.load(),
+            load_vectors(PACKAGE_VECTORS),
+            load_vectors(PACKAGE_ANSWERS),
+        )
+
+    def cultures(self) -> list[str]:
+        return self.bank.cultures()
+
+    def _culture(self, culture: str) -> CultureEvidence | None:
+        with self._lock:
+            found = self._cultures.get(culture)
+        if found is not None:
+            return found
+        qs = self.bank.questions.get(culture)
+        if not qs:
+            return None
+        names = culture_names(culture, qs[0].name)
+        texts = [strip_names(q.en_question, names) for q in qs]
+        missing = sorted({t for t in texts if t not in self._vectors})
+        if missing:  # a bank beyond the shipped one: embed its new questions once
+            for t, v in zip(missing, embed_texts(missing), strict=True):
+                self._vectors[t] = v
+        built = CultureEvidence(
+            questions=qs,
+            vectors=np.stack([self._vectors[t] for t in texts]).astype(np.float32),
+            local=CharTfidf.fit([q.question for q in qs]),
+            english=CharTfidf.fit(texts),
+            names=names,
+            language=qs[0].language,
+        )
+        with self._lock:
+            self._cultures[culture] = built
+        return built
+
+    # ------------------------------------------------------------------ searching
+    def _query_vector(self, text: str) -> np.ndarray:
+        vec = self._vectors.get(text)
+        if vec is None:
+            vec = embed_texts([text])[0]
+        return np.asarray(vec, dtype=np.float32)
+
+    def similarities(
+        self, question: str, culture: str, language: str | None = None
+    ) -> tuple[np.ndarray, str]:
+        """Similarity of `question` to each of the culture's questions, and the language it
+        was matched in (`en` or the local language)."""
+        sims, lang, _ = self.match(question, culture, language)
+        return sims, lang
+
+    def match(
+        self, question: str, culture: str, language: str | None = None
+    ) -> tuple[np.ndarray, str, np.ndarray]:
+        """(similarities, language matched in, English query vector).
+
+        A local-language question has no English vector of its own: its best character
+        matches' vectors, weighted by how well they match, stand in for it."""
+        ce = self._culture(culture)
+        if ce is None:
+            return np.zeros(0, dtype=np.float32), language or "en", np.zeros(0, np.float32)
+        lang = self._language(question, ce, language)
+        p = self.model.params
+        if lang == "en" or ce.language == "en":
+            vec = self._query_vector(strip_names(question, ce.names))
+            return ce.vectors @ vec, "en", vec
+        chars = ce.local.query(question)
+        top = np.argsort(-chars)[:PSEUDO_TOP]
+        w = np.exp((chars[top] - chars[top].max()) / PSEUDO_TEMPERATURE)
+        pseudo = (w[:, None] * ce.vectors[top]).sum(axis=0)
+        pseudo /= max(float(np.linalg.norm(pseudo)), 1e-9)
+        # The pseudo-translation is only as good as the best character match: scale it down.
+        sims = p.local_mix * chars + (1 - p.local_mix) * (ce.vectors @ pseudo) * chars[top].max()
+        return sims.astype(np.float32), lang, pseudo.astype(np.float32)
+
+    def answer_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit MiniLM vectors of English answers (shipped; others embedded once and kept)."""
+        missing = sorted({t for t in texts if t not in self._answers})
+        if missing:
+            for t, v in zip(missing, embed_texts(missing), strict=True):
+                self._answers[t] = v
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([np.asarray(self._answers[t], dtype=np.float32) for t in texts])
+
+    def _language(self, question: str, ce: CultureEvidence, language: str | None) -> str:
+        if language:
+            lang = language.lower().split("-")[0].split("_")[0]
+            return "en" if lang != ce.language else lang
+        if ce.language == "en":
+            return "en"
+        by_script = looks_local(question, ce.language)
+        if by_script is not None:
+            return ce.language if by_script else "en"
+        local = float(ce.local.query(question).max(initial=0.0))
+        english = float(ce.english.query(question).max(initial=0.0))
+        return ce.language if local > english else "en"
+
+    def neighbours(
+        self,
+        question: str,
+        culture: str,
+        *,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
+        n: int | None = None,
+    ) -> list[tuple[BankQuestion, float]]:
+        """The culture's most similar questions, most similar first."""
+        sims, _ = self.similarities(question, culture, language)
+        return self._top(culture, sims, exclude_ids, n or self.model.params.neighbours)
+
+    def _top(
+        self, culture: str, sims: np.ndarray, exclude_ids: Collection[str], n: int
+    ) -> list[tuple[BankQuestion, float]]:
+        ce = self._culture(culture)
+        if ce is None:
+            return []
+        excluded = set(exclude_ids)
+        out = []
+        for i in np.argsort(-sims, kind="stable").tolist():
+            q = ce.questions[i]
+            if q.id in excluded:
+                continue
+            out.append((q, float(sims[i])))
+            if len(out) >= n:
+                break
+        return out
+
+    # ------------------------------------------------------------------ ranking
+    def rank(
+        self,
+        question: str,
+        culture: str,
+        *,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
+        k: int = 3,
+    ) -> Evidence:
+        """The `k` best-ranked answers people of `culture` gave to the questions most like
+        `question`, with one source per cited row.
+
+        `language`: the question's language (ISO 639-1) when known, else guessed from its
+        script and wording; answers come in the culture's local language when the question is
+        in it. `exclude_ids`: question ids whose answers must not be used (evaluation)."""
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidInputError("the question is empty")
+        if k < 1:
+            raise InvalidInputError(f"k must be at least 1, got {k}")
+        if self._culture(culture) is None:
+            return Evidence([], [], False, 0.0, language or "en", [f"no answers for {culture}"])
+        sims, lang, vec = self.match(question, culture, language)
+        return self.rank_similar(culture, sims, lang, vec, exclude_ids=exclude_ids, k=k)
+
+    def rank_similar(
+        self,
+        culture: str,
+        sims: np.ndarray,
+        language: str,
+        vector: np.ndarray,
+        *,
+        exclude_ids: Collection[str] = (),
+        k: int = 3,
+        excluded_rows: Sequence[BankQuestion] = (),
+        with_sources: bool = True,
+    ) -> Evidence:
+        """`rank` from precomputed similarities (fitting and evaluation reuse them)."""
+        p: RankerParams = self.model.params
+        found = self._top(culture, sims, exclude_ids, p.neighbours)
+        if not found:
+            return Evidence([], [], False, 0.0, language, [f"no answers for {culture}"])
+        qs = [q for q, _ in found]
+        ss = [s for _, s in found]
+        cands = gather(qs)
+        fit = self.answer_vectors([c.english for c in cands]) @ vector if len(vector) else None
+        x = candidate_features(
+            cands,
+            qs,
+            ss,
+            culture,
+            self._counts,
+            temperature=p.temperature,
+            answer_fit=fit,
+            excluded=excluded_rows,
+        )
+        probs = self.model.score(x)
+        order = np.argsort(-probs, kind="stable")[:k].tolist()
+        local = language != "en"
+        candidates = []
+        for i in order:
+            c = cands[i]
+            cited = sorted(c.hits, key=lambda j: -ss[j])
+            candidates.append(
+                Candidate(
+                    text=c.local if local else c.english,
+                    english=c.english,
+                    score=float(probs[i]),
+                    support=sum(n for n, _ in c.hits.values()),
+                    refs=[qs[j].ref for j in cited],
+                    question=qs[c.best].en_question,
+                    similarity=round(ss[c.best], 4),
+                    features={
+                        name: round(float(v), 4)
+                        for name, v in zip(self.model.features, x[i], strict=True)
+                    },
+                )
+            )
+        used = sorted({j for i in order for j in cands[i].hits})
+        sources = [source(qs[j], ss[j], local) for j in used] if with_sources else []
+        sources.sort(key=lambda s: -s["score"])
+        threshold = p.min_similarity_local if local else p.min_similarity
+        usable = ss[0] >= threshold
+        notes = [
+            f"closest question {qs[0].ref} similarity {ss[0]:.3f} "
+            f"{'>=' if usable else '<'} {threshold:.3f} ({language})"
+        ]
+        return Evidence(candidates, sources, usable, round(ss[0], 4), language, notes)
+
+
+def source(q: BankQuestion, similarity: float, local: bool) -> Source:
+    """The state's `Source` for a cited row: the question and its answers with counts."""
+    from manyshores.state import Source
+
+    answers = [
+        f"{(a.answers[0] if local and a.answers else (a.en_answers or a.answers)[0])} ({a.count})"
+        for a in q.annotations[:SNIPPET_ANSWERS]
+    ]
+    text = q.question if local else q.en_question
+    return Source(
+        kind="memory",
+        ref=q.ref,
+        snippet=_clean(f"{text} — {'; '.join(answers)}"),
+        culture=q.culture,
+        score=round(float(similarity), 4),
+    )
+
+
+def _clean(text: str) -> str:
+    """One line of plain text (answers are data: no control characters reach the snippet)."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()

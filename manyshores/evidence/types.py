@@ -1,0 +1,72 @@
+"""What the evidence ranker returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from manyshores.state import Source
+
+
+@dataclass
+class Candidate:
+    """One answer people gave, ranked for the asked question."""
+
+    text: str
+    """The answer in the asked language: the local-language answer when the question was asked
+    in the culture's local language and one exists, else the English one."""
+    english: str
+    """The answer in English (the local text when no English one exists)."""
+    score: float
+    """Ranker probability in [0, 1] that this is a right answer (candidates sum to at most 1)."""
+    support: int
+    """Annotators who gave it, summed over the cited questions."""
+    refs: list[str]
+    """Citation ids of the rows it comes from (`blend:USA#Al-en-17`), best source first."""
+    question: str
+    """The English wording of its most similar source question."""
+    similarity: float
+    """Similarity of that source question to the asked one (0..1)."""
+    features: dict[str, float] = field(default_factory=dict)
+    """The ranker's inputs, for the trace (why this answer)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "english": self.english,
+            "score": round(self.score, 4),
+            "support": self.support,
+            "refs": list(self.refs),
+            "question": self.question,
+            "similarity": round(self.similarity, 4),
+        }
+
+
+@dataclass
+class Evidence:
+    """Ranked candidate answers to one question for one culture, with their sources."""
+
+    candidates: list[Candidate]
+    """Best first."""
+    sources: list[Source]
+    """One `memory` source per cited row (ref = `blend:<culture>#<id>`), most similar first."""
+    usable: bool
+    """False when no question of the culture is similar enough: the answer should then say
+    there is no information rather than cite these."""
+    similarity: float
+    """Similarity of the closest question found (what `usable` is decided on)."""
+    language: str
+    """Language the question was matched in (`en` or the culture's local language)."""
+    notes: list[str] = field(default_factory=list)
+    """Why it is (not) usable, for the trace."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "usable": self.usable,
+            "similarity": round(self.similarity, 4),
+            "language": self.language,
+            "candidates": [c.to_json() for c in self.candidates],
+            "sources": list(self.sources),
+            "notes": list(self.notes),
+        }

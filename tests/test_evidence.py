@@ -1,0 +1,235 @@
+"""Evidence ranking over BLEnD human answers: neighbour search, ranking, the shipped weights, and
+the default knowledge base (`kb init`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from manyshores.errors import InvalidInputError
+from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, parse_row
+from manyshores.evidence.index import EvidenceIndex
+from manyshores.evidence.ranker import FEATURES, PACKAGE_WEIGHTS, RankerModel, fit_weights
+from manyshores.evidence.similarity import CharTfidf
+
+
+@pytest.fixture(scope="module")
+def package_index() -> EvidenceIndex:
+    return EvidenceIndex.from_package()
+
+
+# --------------------------------------------------------------------------- shipped data
+def test_shipped_bank_has_every_culture_and_its_licence():
+    bank = AnswerBank.from_dir()
+    assert len(bank.cultures()) == 16
+    for culture, qs in bank.questions.items():
+        raw = json.loads((PACKAGE_BLEND / f"{qs[0].name.replace(' ', '_')}.json").read_text())
+        assert len(raw) == 350, culture  # every id, answered or not
+    readme = (PACKAGE_BLEND / "README.md").read_text()
+    assert "CC BY-SA 4.0" in readme and "creativecommons.org/licenses/by-sa/4.0" in readme
+    assert "github.com/nlee0212/BLEnD" in readme
+
+
+def test_bad_rows_and_weights_give_clear_errors(tmp_path):
+    with pytest.raises(InvalidInputError, match="not a BLEnD row"):
+        parse_row({"question": "no id"}, "x.json[0]")
+    bad = tmp_path / "ranker.json"
+    bad.write_text(json.dumps({"features": ["sim"], "weights": [1.0]}))
+    with pytest.raises(InvalidInputError, match="refit"):
+        RankerModel.load(bad)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError, match="no BLEnD"):
+        AnswerBank.from_dir(tmp_path / "empty")
+
+
+def test_fitted_weights_file_loads():
+    model = RankerModel.load(PACKAGE_WEIGHTS)
+    assert model.features == list(FEATURES)
+    assert len(model.weights) == len(FEATURES) and any(w != 0 for w in model.weights)
+    assert 0 < model.params.min_similarity < 1
+    assert model.meta["train_questions"] > 0
+
+
+# --------------------------------------------------------------------------- neighbour search
+def test_char_tfidf_ranks_the_shared_wording_first():
+    index = CharTfidf.fit(
+        ["아침에 무엇을 먹나요?", "어떤 스포츠가 인기 있나요?", "설날에 무엇을 하나요?"]
+    )
+    sims = index.query("인기 있는 스포츠는?")
+    assert int(np.argmax(sims)) == 1
+    assert float(sims.max()) <= 1.0 + 1e-6
+
+
+def test_neighbour_search_finds_a_paraphrase(package_index):
+    found = package_index.neighbours(
+        "Which sport do elementary school kids in South Korea play most after school?", "KOR", n=3
+    )
+    assert "Al-en-17" in [q.id for q, _ in found]
+
+
+def test_local_language_question_finds_its_cultures_question(package_index):
+    # Korean wording of the after-school sport question, not the shipped text itself.
+    text = "초등학생들이 방과 후에 많이 하는 인기 스포츠는 무엇인가요?"
+    found = package_index.neighbours(text, "KOR", n=3)
+    assert "Al-en-17" in [q.id for q, _ in found]
+    ev = package_index.rank(text, "KOR", k=3)
+    assert ev.language == "ko"
+    assert ev.candidates and ev.candidates[0].text == "축구"  # the local answer, not "soccer"
+    assert ev.candidates[0].english == "soccer"
+
+
+def test_usable_separates_unrelated_from_real_questions(package_index):
+    off = package_index.rank("How do I fix my bicycle chain?", "USA")
+    assert not off.usable
+    real = package_index.rank("What do people in the US usually eat for breakfast?", "USA")
+    assert real.usable and real.candidates
+    src = real.sources[0]
+    assert src["kind"] == "memory" and src["ref"].startswith("blend:USA#")
+    assert set(real.candidates[0].refs) <= {s["ref"] for s in real.sources}
+
+
+def test_unknown_culture_is_not_usable_and_fast(package_index):
+    started = time.perf_counter()
+    ev = package_index.rank("What do people eat for breakfast?", "KEN")
+    assert not ev.usable and ev.candidates == [] and ev.sources == []
+    assert time.perf_counter() - started < 0.5
+    with pytest.raises(InvalidInputError):
+        package_index.rank("   ", "USA")
+
+
+# --------------------------------------------------------------------------- ranking
+def _row(qid: str, question: str, answers: list[tuple[str, int]]) -> dict:
+    return {
+        "id": qid,
+        "culture": "USA",
+        "blend_name": "US",
+        "language": "en",
+        "question": question,
+        "en_question": question,
+        "annotations": [{"answers": [a], "en_answers": [a], "count": n} for a, n in answers],
+    }
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.zeros(384, dtype=np.float32)
+    v[: len(xs)] = xs
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def small_index() -> EvidenceIndex:
+    """Three questions with hand-made vectors (no embedding model involved)."""
+    rows = [
+        _row("q1", "What is the favourite fruit?", [("apple", 1), ("mango", 4)]),
+        _row("q2", "What is a popular vegetable?", [("carrot", 5)]),
+        _row("q3", "What is the favourite fruit juice?", [("orange juice", 2)]),
+    ]
+    bank = AnswerBank.from_rows(parse_row(r, "t") for r in rows)
+    vectors = {
+        "What is the favourite fruit?": _unit(1, 0.1),
+        "What is a popular vegetable?": _unit(0.3, 1),
+        "What is the favourite fruit juice?": _unit(1, 0.5),
+        "Which fruit do people like best?": _unit(1, 0.12),
+    }
+    same = _unit(0, 0, 1)  # every answer fits equally: support and similarity decide
+    answers = {a: same for a in ("apple", "mango", "carrot", "orange juice")}
+    return EvidenceIndex(bank, RankerModel.load(), vectors, answers)
+
+
+def test_ranking_prefers_support_and_similarity(small_index):
+    ev = small_index.rank("Which fruit do people like best?", "USA", language="en", k=4)
+    texts = [c.text for c in ev.candidates]
+    assert texts[0] == "mango"  # 4 annotators on the most similar question
+    assert texts.index("mango") < texts.index("apple")  # same question, fewer annotators
+    assert texts.index("mango") < texts.index("carrot")  # more annotators, less similar question
+    lead = ev.candidates[0]
+    assert lead.refs == ["blend:USA#q1"] and lead.support == 4
+    assert lead.question == "What is the favourite fruit?" and lead.similarity > 0.99
+    assert abs(sum(c.score for c in ev.candidates) - 1.0) < 1e-6
+
+
+def test_exclude_ids_leaves_those_answers_out(small_index):
+    ev = small_index.rank("Which fruit do people like best?", "USA", exclude_ids={"q1"}, k=5)
+    texts = {c.text for c in ev.candidates}
+    assert texts and not texts & {"mango", "apple"}
+    assert all("q1" not in ref for c in ev.candidates for ref in c.refs)
+    assert all(s["ref"] != "blend:USA#q1" for s in ev.sources)
+
+
+def test_variants_merge_into_one_candidate():
+    row = _row("q1", "What is the favourite fruit?", [("Apples", 2), ("apple", 1), ("pear", 1)])
+    bank = AnswerBank.from_rows([parse_row(row, "t")])
+    vec = {"What is the favourite fruit?": _unit(1), "Favourite fruit?": _unit(1)}
+    index = EvidenceIndex(bank, RankerModel.load(), vec, {"Apples": _unit(1), "pear": _unit(1)})
+    ev = index.rank("Favourite fruit?", "USA", language="en", k=5)
+    assert [c.text for c in ev.candidates] == ["Apples", "pear"]
+    assert ev.candidates[0].support == 3
+
+
+def test_fit_weights_learns_which_feature_marks_the_right_answer():
+    rng = np.random.default_rng(0)
+    groups = []
+    for _ in range(60):
+        x = rng.normal(size=(6, len(FEATURES)))
+        y = np.zeros(6, dtype=bool)
+        y[int(np.argmax(x[:, 2]))] = True  # the third feature decides
+        groups.append((x, y))
+    w = fit_weights(groups)
+    assert int(np.argmax(w)) == 2
+    with pytest.raises(InvalidInputError):
+        fit_weights([(np.zeros((2, 3)), np.zeros(2, dtype=bool))])
+
+
+# --------------------------------------------------------------------------- kb init
+def _small_data(tmp_path: Path) -> tuple[Path, Path]:
+    """Two BLEnD cultures (four rows each) and two WVS questions, cut from the shipped data."""
+    from manyshores.memory.seed import WVS_DIR
+
+    blend = tmp_path / "blend"
+    blend.mkdir()
+    for name in ("US.json", "South_Korea.json"):
+        rows = json.loads((PACKAGE_BLEND / name).read_text())[:4]
+        (blend / name).write_text(json.dumps(rows, ensure_ascii=False))
+    wvs = tmp_path / "wvs"
+    wvs.mkdir()
+    questions = json.loads((WVS_DIR / "questions.json").read_text())[:2]
+    train = json.loads((WVS_DIR / "train.json").read_text())
+    country = sorted(train)[0]
+    keep = {q["id"] for q in questions}
+    (wvs / "questions.json").write_text(json.dumps(questions))
+    (wvs / "train.json").write_text(
+        json.dumps({country: {q: s for q, s in train[country].items() if q in keep}})
+    )
+    return blend, wvs
+
+
+def test_kb_init_then_stats_shows_survey_and_blend(tmp_path, monkeypatch):
+    import manyshores.cli.kb  # noqa: F401  (registers the kb commands)
+    from manyshores.cli.app import app
+    from manyshores.config import get_settings
+
+    blend, wvs = _small_data(tmp_path)
+    monkeypatch.setenv("MANYSHORES_CHROMA_PATH", str(tmp_path / "chroma"))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        args = ["kb", "init", "--blend", str(blend), "--wvs", str(wvs)]
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+        first = json.loads(res.stdout[res.stdout.index("{") :])
+        assert first["seeded"] and first["documents"] > 0
+        res = runner.invoke(app, ["kb", "stats"])
+        stats = json.loads(res.stdout)
+        assert stats["kinds"].get("survey", 0) >= 1
+        assert stats["kinds"].get("blend", 0) >= 8  # English + Korean passages
+        assert {"USA", "KOR"} <= set(stats["cultures"])
+        again = runner.invoke(app, args)
+        second = json.loads(again.stdout[again.stdout.index("{") :])
+        assert not second["seeded"] and second["documents"] == first["documents"]
+    finally:
+        get_settings.cache_clear()
