@@ -21,7 +21,7 @@ def eval_evidence(
 ) -> None:
     """Lead / top-3 accuracy of ranked human answers on the evaluation half of the BLEnD question
     ids, with the bank restricted to the training half; the nearest-question baseline beside it."""
-    from manyshores.eval.evidence import evaluate_evidence
+    from manyshores.eval.runners.evidence import evaluate_evidence
     from manyshores.evidence.bank import PACKAGE_BLEND
 
     choices = {"en": ("en",), "local": ("local",), "both": ("en", "local")}
