@@ -61,30 +61,27 @@ def conversation(
 
 
 FOLLOW_UP_WORDS = 5
-"""A message of at most this many words after an earlier question is read as a follow-up."""
-FOLLOW_UP_OPENERS = (
-    "and ", "what about", "how about", "and in", "y ", "¿y ", "e ", "et ", "und ", "i ",
-    "va ", "و ", "а ", "и ", "ve ", "dan ", "kalau", "그럼", "그러면", "那", "还有", "και ",
-)  # fmt: skip
-"""Openers that mark a follow-up whatever its length (`And in Mexico, what do they drink?`)."""
+"""A message of at most this many words after an earlier question is read as a follow-up
+("What about in Greece?", "And for lunch?"); a longer one carries its own topic."""
 
 
-def standalone_question(messages: list[AnyMessage], text: str, limit: int = 2000) -> str:
+def standalone_question(
+    messages: list[AnyMessage], text: str, question_of: Any = None, limit: int = 2000
+) -> str:
     """The question this turn answers, readable on its own.
 
     "What about in Greece?" after "What do people in Nigeria eat for breakfast?" asks about
-    breakfast: a short message (or one opening like a follow-up) is read together with the
-    previous user question. The culture comes from detection, which weighs the current
-    message's place names above earlier ones; this only carries the topic over.
+    breakfast: a short message is read together with the previous user question (without that
+    question's answer options, when `question_of` strips them). The culture comes from
+    detection, which weighs the current message's place names above earlier ones; this only
+    carries the topic over.
     """
     earlier = [m for m in messages if m.type == "human"][:-1]
-    if not earlier:
-        return text
-    lowered = text.strip().lower().lstrip("¿¡")
-    short = len(text.split()) <= FOLLOW_UP_WORDS
-    if not short and not lowered.startswith(FOLLOW_UP_OPENERS):
+    if not earlier or len(text.split()) > FOLLOW_UP_WORDS:
         return text
     previous = message_text(earlier[-1]).strip()[:limit]
+    if question_of is not None and previous:
+        previous = question_of(previous)
     return f"{previous}\n{text}" if previous else text
 
 

@@ -52,7 +52,9 @@ def make_detect(components: Components) -> Any:
                 messages, explicit=explicit, profile=profile, history=history
             )
             notes.append(f"culture confirmed by the user: {explicit}")
-        query = standalone_question(state["messages"], text)
+        query = standalone_question(
+            state["messages"], text, lambda t: detector.detect_task(t)["question"]
+        )
         if query != text:
             notes.append(f"follow-up read with the previous question: {query[:160]!r}")
         return {
