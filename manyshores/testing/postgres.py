@@ -109,6 +109,7 @@ class ThrowawayPostgres:
         return self
 
     def _pg_ctl(self, action: str) -> None:
+        assert self.bin_dir is not None and self.root is not None, "call start() first"
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
             f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=200"
