@@ -339,3 +339,37 @@ def test_ask_cli_uses_a_running_server(server):
     )
     assert json.loads(second.output)["cultures"][0]["id"] == "KEN"
     assert len(_thread(server, "cli")["messages"]) == 4
+
+
+@pytest.mark.slow
+def test_default_model_streams_its_answer_token_by_token(default_base, tmp_path):
+    assistant = tiny_assistant(default_base, tmp_path, max_new_tokens=24)
+    with running_server(assistant) as url:
+        client = _client(url)
+        chunks = list(
+            client.chat.completions.create(
+                model="manyshores",
+                messages=[
+                    {
+                        "role": "user",
+                        "content": "I am from Canada. Write a short poem about winter.",
+                    }
+                ],
+                stream=True,
+                metadata={"thread_id": "real"},
+            )
+        )
+        pieces = [
+            c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+        ]
+        final = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"][0]
+        extra = final.model_extra["manyshores"]
+        assert "".join(pieces) == extra["answer"] and extra["answer"]
+        assert len(pieces) > 3  # streamed as generated, not in one piece at the end
+        second = client.chat.completions.create(
+            model="manyshores",
+            messages=[{"role": "user", "content": "And what should I bring as a gift?"}],
+            metadata={"thread_id": "real"},
+        )
+        assert second.model_extra["manyshores"]["cultures"][0]["id"] == "CAN"
+        assert second.choices[0].message.content == second.model_extra["manyshores"]["answer"]

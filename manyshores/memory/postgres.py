@@ -40,6 +40,17 @@ def _pool(url: str) -> Any:
             "MANYSHORES_CHECKPOINT_URL names PostgreSQL but its driver is not installed: "
             "pip install 'manyshores[postgres]'"
         ) from exc
+    import psycopg
+
+    # One plain connection first: its failure carries the server's own reason (refused,
+    # unknown host, bad password), where a pool would only time out.
+    try:
+        psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+    except psycopg.Error as exc:
+        raise CheckpointStoreError(
+            f"cannot reach the PostgreSQL server at {redacted(url)}: {str(exc).strip()} "
+            "(is it running and accepting connections? check MANYSHORES_CHECKPOINT_URL)"
+        ) from exc
     # LangGraph's Postgres classes need autocommit and dict rows; prepared statements break
     # behind PgBouncer-style poolers, so they are off.
     pool = ConnectionPool(

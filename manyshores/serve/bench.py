@@ -95,7 +95,10 @@ class _Run:
                     retry = exc.response.headers.get("retry-after", "1")
                     time.sleep(min(float(retry), 30.0))
                 except openai.APIError as exc:
-                    record.error = type(exc).__name__
+                    # A plain APIError is an error event inside a stream that had begun
+                    # (the status line was already 200).
+                    kind = type(exc).__name__
+                    record.error = "stream_error" if kind == "APIError" else kind
                     break
                 except Exception as exc:  # connection reset and the like, seen by httpx
                     record.error = type(exc).__name__

@@ -125,6 +125,10 @@ class ThrowawayPostgres:
         """Stop the server (the data stays until `close`)."""
         self._pg_ctl("stop")
 
+    def start_again(self) -> None:
+        """Start the server after `stop` (same data, same port)."""
+        self._pg_ctl("start")
+
     def restart(self) -> None:
         self._pg_ctl("restart")
 
