@@ -24,3 +24,35 @@ def content_text(content: Any) -> str:
                 parts.append(str(block.get("text", "")))
         return "\n".join(parts)
     return str(content)
+
+
+MIN_LETTER_SHARE = 0.3
+"""A message of 20+ visible characters needs at least this share of letters to be a question."""
+
+
+def check_message_text(text: str) -> str:
+    """The message unchanged, or InvalidInputError when it cannot be a question to answer.
+
+    Binary data decoded as text (NUL bytes, control characters, replacement characters) and
+    text that is mostly not letters are refused before any model work: answering them costs
+    minutes and can only produce noise. Short messages (`2+2?`) always pass.
+    """
+    from manyshores.errors import InvalidInputError
+
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("the message is empty: ask a question or say something")
+    visible = [ch for ch in text if not ch.isspace()]
+    control = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\x7f")
+    broken = text.count("\ufffd")
+    if "\x00" in text or control > max(2, len(text) // 100) or broken > max(2, len(text) // 50):
+        raise InvalidInputError(
+            "the message looks like binary data, not text: send the question as plain text"
+        )
+    if len(visible) >= 20:
+        letters = sum(1 for ch in visible if ch.isalpha())
+        if letters / len(visible) < MIN_LETTER_SHARE:
+            raise InvalidInputError(
+                f"the message is mostly not letters ({letters} of {len(visible)} characters): "
+                "ask a question in words"
+            )
+    return text

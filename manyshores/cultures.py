@@ -88,6 +88,27 @@ _W_SURVEY = 0.5
 """Share of the final similarity taken by survey similarity when both cultures have survey data."""
 
 
+def iso_name(culture: str) -> str:
+    """English ISO name of a culture id (`DZA` → `Algeria`, `IN-AS` → `Assam`), or the id.
+
+    pycountry's common name, as search queries and knowledge-base passages spell it.
+    """
+    try:
+        import pycountry
+
+        if "-" in culture:
+            sub = pycountry.subdivisions.get(code=culture)
+            return str(sub.name) if sub else culture
+        country = pycountry.countries.get(alpha_3=culture) or pycountry.countries.get(
+            alpha_2=culture
+        )
+        if country is None:
+            return culture
+        return str(getattr(country, "common_name", None) or country.name)
+    except Exception:
+        return culture
+
+
 def base_language(code: str) -> str:
     """`ha_Arab` -> `ha`, `arq` -> `ar`: the code a language identifier would report."""
     lang = code.replace("-", "_").split("_")[0].lower()

@@ -140,6 +140,9 @@ class CultureState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     culture_override: str | None
     """Culture id forced by the caller for this turn (`culture=` argument)."""
+    user_culture: str | None
+    """The person's own culture as they stated it (`/culture` in chat): a prior for detection
+    that lasts until changed; a culture named in a message still sets that turn's topic."""
     user_id: str | None
     confirm_culture: bool
     """Interrupt and ask the user when the culture is ambiguous (human in the loop)."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from manyshores.components import Components
 from manyshores.config import Settings
 from manyshores.graph.assistant import CultureAssistant
 from manyshores.graph.checkpoints import open_settings_checkpointer
-from manyshores.graph.components import Components
 
 
 def tiny_components(base, home: Path, **settings_overrides) -> Components:

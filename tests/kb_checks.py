@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from manyshores.memory.knowledge_base import KnowledgeBase
-from manyshores.memory.passages import Document
+from manyshores.passages import Document
 
 CORPUS = [
     Document(

@@ -50,7 +50,17 @@ def test_full_turn_runs_every_node(assistant):
         "sources",
         "options",
         "steps",
+        "short",
+        "answers",
+        "choice",
+        "culture_basis",
+        "user_culture",
+        "language",
+        "notes",
+        "timings_ms",
     }
+    assert data["culture_basis"][0] == "mention"  # "I'm from Kenya" names the culture
+    assert set(data["timings_ms"]) >= {"detect", "retrieve", "respond"}
 
 
 def test_multiple_choice_gets_a_distribution(assistant):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from manyshores.graph.committee import expert_messages
+from manyshores.components.expert_backend import expert_messages
 from manyshores.testing.tavily_server import TavilyTestServer
 from manyshores.web.sanitize import BEGIN_MARK, END_MARK
 from tests.graph_fixtures import tiny_assistant

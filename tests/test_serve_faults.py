@@ -174,9 +174,9 @@ def test_postgres_restarted_mid_load_clear_errors_then_recovery(tiny_base, tmp_p
 
 def test_unreachable_postgres_is_a_clear_error_naming_the_server(tmp_path):
     pytest.importorskip("langgraph.checkpoint.postgres", reason="the `postgres` extra is missing")
+    from manyshores.components import Components
     from manyshores.config import Settings
     from manyshores.graph.assistant import CultureAssistant
-    from manyshores.graph.components import Components
 
     port = free_port()  # nothing listens there
     url = f"postgresql://someone:s3cret@127.0.0.1:{port}/db"

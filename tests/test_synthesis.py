@@ -254,7 +254,7 @@ def test_base_teacher_batch_matches_one_by_one(tiny_base) -> None:
 def test_an_empty_knowledge_base_is_reported_not_silent(tmp_path: Path) -> None:
     from manyshores.config import Settings
     from manyshores.memory.knowledge_base import KnowledgeBase
-    from manyshores.memory.passages import Document
+    from manyshores.passages import Document
     from manyshores.synthesis.ground import PassageSources
 
     kb = KnowledgeBase.open(Settings(home=tmp_path))

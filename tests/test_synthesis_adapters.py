@@ -131,7 +131,7 @@ def test_joint_adapter_prompts_each_example_with_its_culture(tiny_base, tmp_path
 
 
 def test_graph_committee_prefers_the_culture_task_adapter(tiny_base, tmp_path: Path) -> None:
-    from manyshores.graph.committee import TASK_ADAPTER_REASON, CommitteeBackend
+    from manyshores.components.expert_backend import TASK_ADAPTER_REASON, CommitteeBackend
     from tests.graph_fixtures import tiny_components
 
     components = tiny_components(tiny_base, tmp_path)

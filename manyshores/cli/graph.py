@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -54,9 +56,52 @@ class _Remote:
         return self.data
 
 
+MAX_INPUT_BYTES = 4_000_000
+"""Larger inputs are refused before reading them whole (the graph keeps 16,000 characters)."""
+
+
+def read_message(text: str | None, file: Path | None) -> str:
+    """The message from the argument, `--file`, or standard input (`-` or no argument).
+
+    Bytes are decoded as UTF-8; anything else (binary data, another encoding) is a clear
+    error before any model work.
+    """
+    from manyshores.content import check_message_text
+    from manyshores.errors import InvalidInputError
+
+    if text is not None and text != "-" and file is not None:
+        raise InvalidInputError("give the message as an argument or with --file, not both")
+    if file is not None:
+        try:
+            with file.open("rb") as fh:
+                raw = fh.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {file}: {exc.strerror or exc}") from exc
+        where = str(file)
+    elif text is None or text == "-":
+        if text is None and sys.stdin.isatty():
+            raise InvalidInputError("no message: pass it as an argument, with --file, or on stdin")
+        raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        where = "standard input"
+    else:
+        return check_message_text(text)
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InvalidInputError(f"{where}: more than {MAX_INPUT_BYTES:,} bytes; send a question")
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{where} is not UTF-8 text (byte {exc.start}): send the question as plain text"
+        ) from exc
+    return check_message_text(decoded)
+
+
 @app.command()
 def ask(
-    text: str = typer.Argument(..., help="The message."),
+    text: str | None = typer.Argument(
+        None, help="The message; '-' or nothing reads standard input."
+    ),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Read the message from a file."),
     culture: str | None = typer.Option(None, help="Culture id to answer for (else detected)."),
     thread: str | None = typer.Option(None, help="Conversation thread id (continues it)."),
     user: str | None = typer.Option(None, help="User id for the long-term culture profile."),
@@ -69,17 +114,18 @@ def ask(
     ),
 ) -> None:
     """Ask one question through the whole culture graph."""
+    message = read_message(text, file)
     if server:
         from manyshores.serve.client import ask_server
 
-        data = ask_server(server, text, thread_id=thread, culture=culture, user_id=user)
+        data = ask_server(server, message, thread_id=thread, culture=culture, user_id=user)
         if as_json:
             typer.echo(json.dumps(data, ensure_ascii=False))
         else:
             print_turn(_Remote(data))
             console.print(f"[dim]thread: {data['thread_id']}[/dim]")
         return
-    result = _assistant().invoke(text, thread_id=thread, culture=culture, user_id=user)
+    result = _assistant().invoke(message, thread_id=thread, culture=culture, user_id=user)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -94,6 +140,8 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
     thread_id = thread or uuid.uuid4().hex[:12]
     culture: str | None = None
     console.print(f"[dim]thread {thread_id} — /culture ID, /trace, /new, /quit[/dim]")
+    from manyshores.errors import ManyshoresError
+
     while True:
         try:
             line = console.input("[bold cyan]you> [/bold cyan]").strip()
@@ -112,17 +160,32 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
             continue
         if line.startswith("/culture"):
             parts = line.split()
-            culture = parts[1] if len(parts) > 1 else None
             waiting = assistant.graph.get_state(assistant._config(thread_id)).interrupts
-            if waiting and culture:
-                print_turn(assistant.resume(thread_id, culture))
-            console.print(f"[dim]culture: {culture or 'detected'}[/dim]")
+            if len(parts) > 1:
+                try:  # validated now, not on every later message
+                    wanted = assistant.components.get_detector().normalize(parts[1])
+                except ManyshoresError as exc:
+                    console.print(f"[red]error: {exc}[/red]")
+                    continue
+            else:
+                wanted = None
+            if waiting and wanted:  # the answer to "which culture?": for this turn only
+                print_turn(assistant.resume(thread_id, wanted))
+                continue
+            culture = wanted
+            console.print(
+                f"[dim]your culture: {culture} (a culture named in a message still sets its "
+                "topic)[/dim]"
+                if culture
+                else "[dim]your culture: not set (detected from each message)[/dim]"
+            )
             continue
-        from manyshores.errors import ManyshoresError
-
         try:
             result = assistant.invoke(
-                line, thread_id=thread_id, culture=culture, confirm_culture=culture is None
+                line,
+                thread_id=thread_id,
+                user_culture=culture or "",
+                confirm_culture=culture is None,
             )
         except ManyshoresError as exc:
             console.print(f"[red]error: {exc}[/red]")
@@ -154,9 +217,9 @@ def trace(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Every step of a thread in order (node, duration, what it read and wrote)."""
+    from manyshores.components import Components
     from manyshores.errors import InvalidInputError
     from manyshores.graph.assistant import CultureAssistant
-    from manyshores.graph.components import Components
 
     # Reading a trace never needs a model: components stay unbuilt.
     steps = CultureAssistant(Components()).trace(thread)

@@ -27,7 +27,7 @@ from manyshores.config import Settings
 from manyshores.errors import InvalidInputError
 from manyshores.memory.ingest import blend_files, load_blend
 from manyshores.memory.knowledge_base import KnowledgeBase
-from manyshores.memory.passages import Document
+from manyshores.passages import Document
 
 CultureGuess = Callable[[str], dict[str, float] | None]
 

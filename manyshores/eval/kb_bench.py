@@ -22,7 +22,7 @@ from manyshores.config import Settings
 from manyshores.memory.embeddings import embed
 from manyshores.memory.ingest import load_blend
 from manyshores.memory.knowledge_base import DIGEST_KINDS, KnowledgeBase, query_text
-from manyshores.memory.passages import Document
+from manyshores.passages import Document
 
 _CULTURES = [
     "DZA",

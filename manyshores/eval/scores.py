@@ -8,16 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from manyshores.experts.decision import argmax, expected_position_choice
 
-def expected_position_choice(probs: Sequence[float]) -> int:
-    """The option nearest the distribution's expected position (minimises expected squared
-    distance on an ordinal scale)."""
-    mean = sum(i * p for i, p in enumerate(probs)) / max(sum(probs), 1e-12)
-    return min(range(len(probs)), key=lambda i: (abs(i - mean), i))
-
-
-def argmax(values: Sequence[float]) -> int:
-    return max(range(len(values)), key=lambda i: values[i])
+__all__ = ["argmax", "country_scores", "expected_position_choice", "jsd", "spa"]
 
 
 def jsd(p: Sequence[float], q: Sequence[float]) -> float:

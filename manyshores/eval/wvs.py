@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.eval.scores import expected_position_choice
 from manyshores.experts.aggregate import mixture, nearest_cultures, product_with_memory
+from manyshores.experts.decision import CHOICE_SHARPEN, EXPERT_WEIGHT, expected_position_choice
 from manyshores.experts.persona.model import culture_name
 
 if TYPE_CHECKING:
@@ -29,17 +29,6 @@ if TYPE_CHECKING:
 
 SYSTEMS = ("base", "prompted", "joint", "softprompt", "memory", "experts", "graph")
 JOINT_ID = "wvs-joint-softprompt"
-EXPERT_WEIGHT = 0.0
-"""Exponent of the expert in the `experts` product with survey memory. Chosen by 5-fold
-cross-validation with folds by question (4 reshuffles) over the questions that are out of sample
-for the experts (dev and the train questions they held out to stop early): the shipped four-epoch
-soft prompts (as the one-epoch ones before them) add nothing that survey memory does not already
-give, so the choice is 0 (see `python -m manyshores.eval.wvs_tune` and the README)."""
-CHOICE_SHARPEN = 1.25
-"""The `experts` answer is the option nearest the expected position of the belief raised to this
-power: a sharper belief moves the answer toward the mode. Chosen by question-fold CV over train
-and dev questions together (survey memory leaves the asked question out, so all are out of
-sample), like EXPERT_WEIGHT."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from manyshores.eval.scores import argmax, expected_position_choice
+from manyshores.experts.decision import argmax, expected_position_choice
 
 if TYPE_CHECKING:
     from manyshores.experts.registry import ExpertRegistry

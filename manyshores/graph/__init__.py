@@ -5,10 +5,10 @@ from manyshores.graph import CultureAssistant, CultureChatModel, compile_graph
 
 from __future__ import annotations
 
+from manyshores.components import Components
 from manyshores.graph.assistant import CultureAssistant, StepEvent, TurnResult
 from manyshores.graph.builder import build_graph, compile_graph
 from manyshores.graph.chat_model import CultureChatModel
-from manyshores.graph.components import Components
 
 __all__ = [
     "Components",

@@ -20,10 +20,11 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from manyshores.components import Components
+from manyshores.content import check_message_text
 from manyshores.errors import InvalidInputError
 from manyshores.graph.builder import build_graph
 from manyshores.graph.checkpoints import open_settings_checkpointer
-from manyshores.graph.components import Components
 from manyshores.graph.trace import TraceStep, read_trace
 
 MAX_THREAD_ID = 200
@@ -67,21 +68,60 @@ class TurnResult:
         task = self.values.get("task", {})
         probs = self.values.get("option_probs") or []
         options = task.get("options", []) if probs else []
+        posterior = self.values.get("posterior", {})
+        turn = self.values.get("turn")
         return {
             "answer": self.answer,
+            "short": self.values.get("short", ""),
+            "answers": list(self.values.get("answers") or []),
+            "choice": self.values.get("choice"),
             "thread_id": self.thread_id,
             "cultures": [{"id": c["id"], "p": round(float(c["p"]), 4)} for c in self.cultures],
-            "ambiguous": bool(self.values.get("posterior", {}).get("ambiguous", False)),
+            "ambiguous": bool(posterior.get("ambiguous", False)),
+            "culture_basis": culture_basis(posterior),
+            "user_culture": self.values.get("user_culture"),
             "task": task.get("name", "other"),
+            "language": self.values.get("language"),
             "experts": [
                 {"id": e["id"], "weight": round(float(e["weight"]), 4)} for e in self.experts
             ],
             "sources": [
-                {"kind": s["kind"], "ref": s["ref"], "snippet": s["snippet"]} for s in self.sources
+                {
+                    "kind": s["kind"],
+                    "ref": s["ref"],
+                    "snippet": s["snippet"],
+                    "culture": s.get("culture"),
+                    "score": round(float(s.get("score") or 0.0), 4),
+                }
+                for s in self.sources
             ],
             "options": [{"text": t, "p": round(float(p), 4)} for t, p in zip(options, probs)],
+            "notes": list(self.values.get("notes") or []),
             "steps": list(self.steps),
+            "timings_ms": {
+                r["node"]: round(1000 * float(r["seconds"]), 1)
+                for r in self.values.get("steps", [])
+                if r.get("turn") == turn
+            },
         }
+
+
+def culture_basis(posterior: dict[str, Any]) -> list[str]:
+    """Why the top culture leads: the kinds of signal behind it, strongest first.
+
+    `mention` means the message is about that culture; `profile` that it is the person's own
+    (a stated `/culture` or a long-term profile); `history` that earlier turns set it.
+    """
+    cultures = posterior.get("cultures") or []
+    if not cultures or posterior.get("unknown"):
+        return []
+    top = cultures[0]["id"]
+    weights: dict[str, float] = {}
+    for signal in posterior.get("signals", []):
+        if signal.get("culture") == top:
+            kind = str(signal["kind"])
+            weights[kind] = weights.get(kind, 0.0) + float(signal["weight"])
+    return sorted(weights, key=lambda k: -weights[k])
 
 
 @dataclass
@@ -136,18 +176,26 @@ class CultureAssistant:
         return {"configurable": {"thread_id": _check_thread_id(thread_id)}}
 
     def _turn_input(
-        self, text: str, culture: str | None, user_id: str | None, confirm_culture: bool
+        self,
+        text: str,
+        culture: str | None,
+        user_id: str | None,
+        confirm_culture: bool,
+        user_culture: str | None = None,
     ) -> dict[str, Any]:
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("the message is empty: ask a question or say something")
+        check_message_text(text)  # before anything is checkpointed: a refusal loses nothing
+        detector = self.components.get_detector()
         if culture is not None:
-            culture = self.components.get_detector().normalize(culture)
-        return {
+            culture = detector.normalize(culture)
+        payload: dict[str, Any] = {
             "messages": [HumanMessage(content=text)],
             "culture_override": culture,
             "user_id": user_id,
             "confirm_culture": confirm_culture,
         }
+        if user_culture is not None:  # None keeps the thread's; "" clears it
+            payload["user_culture"] = detector.normalize(user_culture) if user_culture else None
+        return payload
 
     def _finish_pending(self, config: dict[str, Any]) -> None:
         """Complete a turn cut off mid-way (crash, kill) before starting the next one."""
@@ -197,11 +245,12 @@ class CultureAssistant:
         culture: str | None = None,
         user_id: str | None = None,
         confirm_culture: bool = False,
+        user_culture: str | None = None,
     ) -> Iterator[StepEvent]:
         """Run one turn, yielding an event as each node finishes."""
         thread_id = thread_id or uuid.uuid4().hex
         config = self._config(thread_id)
-        payload = self._turn_input(text, culture, user_id, confirm_culture)
+        payload = self._turn_input(text, culture, user_id, confirm_culture, user_culture)
         self._finish_pending(config)
         yield from self._run(payload, config, thread_id)
 
@@ -272,11 +321,12 @@ class CultureAssistant:
         culture: str | None = None,
         user_id: str | None = None,
         confirm_culture: bool = False,
+        user_culture: str | None = None,
     ) -> TurnResult:
         """Run one turn and return its result. A new thread id is made when none is given."""
         thread_id = thread_id or uuid.uuid4().hex
         config = self._config(thread_id)
-        payload = self._turn_input(text, culture, user_id, confirm_culture)
+        payload = self._turn_input(text, culture, user_id, confirm_culture, user_culture)
         self._finish_pending(config)
         return self._run_to_result(payload, config, thread_id)
 

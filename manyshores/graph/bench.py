@@ -113,9 +113,9 @@ class _Series:
 def run_graph_bench(turns: int = 20, warmup: int = 3, out: Path | None = None) -> dict[str, Any]:
     """Overhead per turn with checkpoints per turn (the default) and per step, turn by turn
     side by side on the same components, so machine noise hits both alike."""
+    from manyshores.components import Components
     from manyshores.config import Settings
     from manyshores.graph.assistant import CultureAssistant
-    from manyshores.graph.components import Components
     from manyshores.memory.embeddings import load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:

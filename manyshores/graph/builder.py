@@ -8,7 +8,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from manyshores.graph.components import Components
+from manyshores.components import Components
 from manyshores.graph.trace import read_view, wrote_view
 from manyshores.nodes.aggregate import make_aggregate
 from manyshores.nodes.detect import make_detect

@@ -16,8 +16,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
+from manyshores.components import Components
 from manyshores.graph.builder import compile_graph
-from manyshores.graph.components import Components
 
 
 class CultureChatModel(BaseChatModel):

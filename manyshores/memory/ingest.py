@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from manyshores.cultures import iso_name
 from manyshores.errors import InvalidInputError
-from manyshores.memory.passages import MAX_GROUP, SNIPPET_CHARS, Document
+from manyshores.passages import MAX_GROUP, SNIPPET_CHARS, Document
 
 CHUNK_CHARS = 800
 """Target passage length: long enough to carry a fact with its context, short for MiniLM."""
@@ -34,24 +35,6 @@ DIGEST_QUESTIONS = 12
 """Questions per topic digest on average (k-means over the question wording)."""
 DIGEST_CHARS = SNIPPET_CHARS
 """A digest fits the snippet the graph keeps, so every answer it carries reaches the model."""
-
-
-def culture_name(culture: str) -> str:
-    """English name of a culture id (`DZA` → `Algeria`, `IN-AS` → `Assam`), or the id."""
-    try:
-        import pycountry
-
-        if "-" in culture:
-            sub = pycountry.subdivisions.get(code=culture)
-            return str(sub.name) if sub else culture
-        country = pycountry.countries.get(alpha_3=culture) or pycountry.countries.get(
-            alpha_2=culture
-        )
-        if country is None:
-            return culture
-        return str(getattr(country, "common_name", None) or country.name)
-    except Exception:
-        return culture
 
 
 def chunk_text(text: str, max_chars: int = CHUNK_CHARS) -> list[str]:
@@ -178,7 +161,7 @@ def blend_documents(row: dict[str, Any], file_name: str) -> list[Document]:
     """The passages of one BLEnD row: English, plus the local language when it is not English."""
     culture = str(row["culture"])
     qid = str(row["id"])
-    name = str(row.get("blend_name") or culture_name(culture)).replace("_", " ")
+    name = str(row.get("blend_name") or iso_name(culture)).replace("_", " ")
     source = f"blend:{file_name}#{qid}"
     docs: list[Document] = []
     en = blend_answers(row, english=True)
@@ -255,7 +238,7 @@ def blend_group_document(rows: list[dict[str, Any]], file_name: str) -> Document
     if len(parts) < 2:
         return None
     culture = str(rows[0]["culture"])
-    name = str(rows[0].get("blend_name") or culture_name(culture)).replace("_", " ")
+    name = str(rows[0].get("blend_name") or iso_name(culture)).replace("_", " ")
     ids = tuple(str(r["id"]) for r in rows)
     return Document(
         f"In {name}, answers people gave to related questions: {' '.join(parts)}",
@@ -356,7 +339,7 @@ def blend_digest_document(
     if len(rows) < 2:
         return None
     culture = str(rows[0]["culture"])
-    name = str(rows[0].get("blend_name") or culture_name(culture)).replace("_", " ")
+    name = str(rows[0].get("blend_name") or iso_name(culture)).replace("_", " ")
     text = f"In {name}, answers people gave to related questions:"
     first = True
     for answer in ranked_answers(rows):
@@ -455,7 +438,7 @@ def load_wvs(directory: Path, split: str = "train") -> Iterator[Document]:
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InvalidInputError(f"{directory}: not a WVS data directory: {exc}") from exc
     for country, by_question in sorted(answers.items()):
-        name = names.get(country) or culture_name(country)
+        name = names.get(country) or iso_name(country)
         for qid, shares in by_question.items():
             question = questions.get(qid)
             if question is None or not shares:

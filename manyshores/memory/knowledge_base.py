@@ -34,7 +34,7 @@ from manyshores.errors import ManyshoresError, RetrievalError
 from manyshores.memory.chroma_embedding import ManyshoresMiniLM
 from manyshores.memory.embeddings import embed
 from manyshores.memory.ingest import strip_place
-from manyshores.memory.passages import MAX_GROUP, Document, Passage
+from manyshores.passages import MAX_GROUP, Document, Passage
 
 DEFAULT_COLLECTION = "manyshores"
 _SEP = "--"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from manyshores.config import Settings, get_settings
 from manyshores.errors import RetrievalError
 from manyshores.memory.knowledge_base import KnowledgeBase
-from manyshores.memory.passages import Passage
+from manyshores.passages import Passage
 from manyshores.state import CulturePosterior, Source
 from manyshores.web.search import WebSearcher
 

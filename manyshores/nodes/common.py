@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.messages import AnyMessage, BaseMessage
 
-from manyshores.content import content_text
+from manyshores.content import check_message_text, content_text
 from manyshores.errors import InvalidInputError
 
 
@@ -41,10 +41,7 @@ def last_user_text(messages: list[AnyMessage]) -> str:
     """The newest human message: what this turn answers."""
     for message in reversed(messages):
         if message.type == "human":
-            text = message_text(message)
-            if not text.strip():
-                raise InvalidInputError("the message is empty: ask a question or say something")
-            return text
+            return check_message_text(message_text(message))
     raise InvalidInputError("no user message to answer")
 
 

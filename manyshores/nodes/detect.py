@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from manyshores.graph.components import Components
+from manyshores.components import Components
 from manyshores.nodes.common import capped_messages, last_user_text, truncate_message
 from manyshores.state import NEW_TURN, CultureState
 
@@ -26,6 +26,9 @@ def make_detect(components: Components) -> Any:
             explicit = detector.normalize(explicit)
         user_id = state.get("user_id")
         profile = components.get_profiles().get(user_id) if user_id else None
+        if state.get("user_culture"):
+            # The person's own culture, as they said it: a prior, like a long-term profile.
+            profile = {**(profile or {}), str(state["user_culture"]): 1.0}
         history = state.get("history", [])
         # Detection cost grows with text length: it reads the same capped text as the experts.
         messages = capped_messages(state["messages"], settings.max_message_chars)

@@ -6,7 +6,7 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 
-from manyshores.graph.components import Components
+from manyshores.components import Components
 from manyshores.nodes.common import conversation
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from manyshores.graph.components import Components
+from manyshores.components import Components
 from manyshores.state import CultureState
 
 

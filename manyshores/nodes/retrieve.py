@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manyshores.graph.components import Components
+from manyshores.components import Components
 from manyshores.state import CultureState
 
 

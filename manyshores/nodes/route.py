@@ -11,7 +11,7 @@ from typing import Any
 
 from langgraph.types import Send
 
-from manyshores.graph.components import Components
+from manyshores.components import Components
 from manyshores.state import CultureState, ExpertChoice
 
 BATCHED_KINDS = ("softprompt", "lora", "base")

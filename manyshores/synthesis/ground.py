@@ -15,7 +15,7 @@ from manyshores.errors import ManyshoresError
 
 if TYPE_CHECKING:
     from manyshores.memory.knowledge_base import KnowledgeBase
-    from manyshores.memory.passages import Passage
+    from manyshores.passages import Passage
     from manyshores.synthesis.plan import PlannedQuery
     from manyshores.web.search import WebSearcher
 

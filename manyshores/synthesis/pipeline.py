@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from manyshores.cultures import iso_name
 from manyshores.errors import InvalidInputError
-from manyshores.memory.ingest import culture_name
-from manyshores.memory.passages import Passage
+from manyshores.passages import Passage
 from manyshores.synthesis.ground import PassageSources
 from manyshores.synthesis.plan import PlannedQuery, plan_queries
 from manyshores.synthesis.teacher import Teacher, teacher_messages
@@ -164,7 +164,7 @@ def synthesize(
     for e in kept:
         balancer.observe(e)
         asked.setdefault(e["provenance"]["passage_id"], []).append(e["question"])
-    name = culture_name(request.culture)
+    name = iso_name(request.culture)
     bar = tqdm(
         total=request.n,
         initial=min(len(kept), request.n),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from manyshores.memory.ingest import culture_name
+from manyshores.cultures import iso_name
 
 EVERYDAY_TOPICS = ("food", "sports", "family", "education", "holidays", "work life")
 """BLEnD's six everyday-culture categories: the default topics of any task."""
@@ -136,7 +136,7 @@ def plan_queries(culture: str, task: str, *, languages: int = 2) -> list[Planned
 
     `languages=1` keeps English only. Order is deterministic (resuming relies on it).
     """
-    name = culture_name(culture)
+    name = iso_name(culture)
     local = _local(culture) if languages > 1 else None
     plan: list[PlannedQuery] = []
     for topic in task_topics(task):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from manyshores.memory.ingest import culture_name
+from manyshores.cultures import iso_name
 
 SHORT_ANSWER_RULE = "Answer with a short phrase only, no explanation."
 
@@ -13,7 +13,7 @@ def persona_line(culture: str) -> str:
     """The system line naming the culture (`*`: no culture named, as for a joint adapter)."""
     if culture == "*":
         return "You answer questions about everyday culture. "
-    name = culture_name(culture)
+    name = iso_name(culture)
     return f"You are a person from {name}. Answer as most people in {name} would. "
 
 

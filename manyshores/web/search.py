@@ -26,8 +26,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from manyshores.config import Settings, get_settings
-from manyshores.memory.ingest import culture_name
-from manyshores.memory.passages import Passage
+from manyshores.cultures import iso_name
+from manyshores.passages import Passage
 from manyshores.web.cache import CacheUnavailable, WebCache, cache_key
 from manyshores.web.sanitize import sanitize_text
 
@@ -88,9 +88,9 @@ def culture_query(query: str, culture: str | None) -> str:
     """The query with the culture's place name added when the user did not name it."""
     if not culture:
         return query
-    name = culture_name(culture)
+    name = iso_name(culture)
     if "-" in culture:  # a region: name its country too ("Assam, India")
-        country = culture_name(_alpha3(culture.split("-", 1)[0]))
+        country = iso_name(_alpha3(culture.split("-", 1)[0]))
         name = f"{name}, {country}" if country and country not in name else name
     if name.split(",")[0].lower() in query.lower():
         return query

@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from manyshores.eval.scores import expected_position_choice
-from manyshores.eval.wvs import CHOICE_SHARPEN, EXPERT_WEIGHT
 from manyshores.experts.aggregate import (
     aggregate_options,
     aggregate_text,
@@ -30,20 +28,22 @@ from manyshores.experts.aggregate import (
     route_experts,
 )
 from manyshores.experts.committee import expert_answer
+from manyshores.experts.decision import (
+    CHOICE_SHARPEN,
+    EXPERT_WEIGHT,
+    MEMORY_MIN_SIMILARITY,
+    expected_position_choice,
+)
 from manyshores.experts.generation import generate_text
 from manyshores.experts.scoring import survey_messages
 from manyshores.web.sanitize import format_context_block
 
 if TYPE_CHECKING:
-    from manyshores.graph.components import Components
+    from manyshores.components import Components
     from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, Source, TaskInfo
 
 TASK_ADAPTER_REASON = "task adapter: "
 """Prefix of the router reason of a (culture, task) adapter choice."""
-
-MEMORY_MIN_SIMILARITY = 0.6
-"""Survey memory joins only when a known survey question is this similar to the one asked:
-below it the "neighbours" are unrelated questions and would only blur the experts' answer."""
 
 
 def expert_messages(

@@ -1,4 +1,4 @@
-"""Default collaborators for `Components`: the real detector, knowledge base, web and experts.
+"""The default component factories: the real detector, knowledge base, web and experts.
 
 Each `default_*` function builds one collaborator from the components' settings; `Components`
 calls them lazily the first time a node needs that collaborator.
@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from manyshores.experts.base_model import BaseModel
-    from manyshores.graph.components import (
+    from manyshores.components import (
         Components,
         Detector,
         ExpertBackend,
         ProfileStore,
         Retriever,
     )
+    from manyshores.experts.base_model import BaseModel
 
 
 def default_base(components: Components) -> BaseModel:
@@ -45,6 +45,6 @@ def default_profiles(components: Components) -> ProfileStore:
 
 
 def default_experts(components: Components) -> ExpertBackend:
-    from manyshores.graph.committee import CommitteeBackend
+    from manyshores.components.expert_backend import CommitteeBackend
 
     return CommitteeBackend(components)

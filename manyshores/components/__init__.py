@@ -1,0 +1,69 @@
+"""The heavy collaborators of the graph, built once per process and handed to the nodes.
+
+Nodes receive a `Components` object when the graph is built (closures, see
+`manyshores.graph.builder`) rather than through a per-call runtime context: the compiled graph
+must stay a self-contained Runnable so it can be embedded in an LCEL chain or as a subgraph whose
+host knows nothing about us. Nodes import only this package and `manyshores.state`; the defaults
+(`defaults.py`) are imported lazily, so importing it loads no model library.
+Every collaborator is created lazily on first use, so a turn that needs no web search never
+builds a web client, and `manyshores trace` never loads a model.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from manyshores.components.protocols import Detector, ExpertBackend, ProfileStore, Retriever
+from manyshores.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from manyshores.experts.base_model import BaseModel
+
+__all__ = ["Components", "Detector", "ExpertBackend", "ProfileStore", "Retriever"]
+
+
+@dataclass
+class Components:
+    """Everything the nodes need; any field left as None is built from `settings` on first use."""
+
+    settings: Settings = field(default_factory=get_settings)
+    """Where every default comes from."""
+    base: BaseModel | None = None
+    """The shared base model (default: `load_base_model(settings.base_model)`)."""
+    detector: Detector | None = None
+    """Culture and task detection."""
+    retriever: Retriever | None = None
+    """Knowledge base + web search."""
+    experts: ExpertBackend | None = None
+    """Routing, expert answers and aggregation."""
+    profiles: ProfileStore | None = None
+    """Long-term per-user culture profiles."""
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+
+    def _get(self, name: str) -> Any:
+        # Re-entrant lock: building the experts needs the base model.
+        with self._lock:
+            value = getattr(self, name)
+            if value is None:
+                from manyshores.components import defaults
+
+                value = getattr(defaults, f"default_{name}")(self)
+                setattr(self, name, value)
+            return value
+
+    def get_base(self) -> BaseModel:
+        return self._get("base")  # type: ignore[no-any-return]
+
+    def get_detector(self) -> Detector:
+        return self._get("detector")  # type: ignore[no-any-return]
+
+    def get_retriever(self) -> Retriever:
+        return self._get("retriever")  # type: ignore[no-any-return]
+
+    def get_experts(self) -> ExpertBackend:
+        return self._get("experts")  # type: ignore[no-any-return]
+
+    def get_profiles(self) -> ProfileStore:
+        return self._get("profiles")  # type: ignore[no-any-return]

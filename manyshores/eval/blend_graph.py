@@ -1,0 +1,166 @@
+"""BLEnD through the whole graph (`manyshores eval blend --systems graph`).
+
+Each question goes, as a user message in a new thread with no culture given, through the
+default graph exactly as `manyshores ask` answers it, once in English and once in the
+culture's own language. A line per question and language:
+`{"system": "graph", "culture", "id", "language": "en"|"local", "answer", "short", "answers",
+"sources", "seconds"}`. The report scores the lead answer (`short`) and any of the reply's
+answers (at most three) the BLEnD way, and checks every reply: loops, the question's
+language, broken characters, sentence ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from manyshores.answers.hygiene import SENTENCE_END, has_loop
+from manyshores.eval.blend import BlendQuestion, is_correct, read_predictions
+
+EVAL_SHARE = 0.3
+"""Share of BLEnD question ids in the evaluation half (`manyshores data split-blend`)."""
+
+LANGUAGES = ("en", "local")
+
+
+def in_eval_half(question_id: str, share: float = EVAL_SHARE) -> bool:
+    """The split rule of `data split-blend`: a question id's hash decides, the same in every
+    culture, so no evaluated question's annotations reach what the system was built from."""
+    digest = int(hashlib.sha256(question_id.encode()).hexdigest()[:8], 16)
+    return digest / 0xFFFFFFFF < share
+
+
+def question_text(q: BlendQuestion, language: str) -> str | None:
+    """The question as asked in `language` ("en" or "local"); None when it has no such form."""
+    if language == "en":
+        return q.question
+    return q.local_question or None
+
+
+Answer = Callable[[str], dict[str, Any]]
+"""A user message → the `ask --json` object of its turn (a new thread each time)."""
+
+
+def run_graph(
+    questions: Sequence[BlendQuestion],
+    languages: Sequence[str],
+    answer: Answer,
+    out: Path,
+    *,
+    progress: bool = True,
+) -> None:
+    """Answer every question in every language into `out` (resumable: done lines are kept)."""
+    from tqdm import tqdm
+
+    done = {
+        (p["culture"], p["id"], p.get("language", "en"))
+        for p in read_predictions(out)
+        if p.get("system") == "graph"
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    todo = [
+        (q, lang)
+        for q in questions
+        for lang in languages
+        if (q.culture, q.id, lang) not in done and question_text(q, lang)
+    ]
+    with (
+        out.open("a", encoding="utf-8") as fh,
+        tqdm(total=len(todo), disable=not progress, desc="eval blend graph") as bar,
+    ):
+        for q, lang in todo:
+            text = question_text(q, lang)
+            assert text is not None
+            start = time.perf_counter()
+            result = answer(text)
+            row = {
+                "system": "graph",
+                "culture": q.culture,
+                "id": q.id,
+                "language": lang,
+                "answer": result.get("answer", ""),
+                "short": result.get("short", ""),
+                "answers": list(result.get("answers") or [])[:3],
+                "sources": len(result.get("sources") or []),
+                "seconds": round(time.perf_counter() - start, 3),
+                "cultures": [c["id"] for c in result.get("cultures", [])[:3]],
+            }
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.flush()
+            bar.update(1)
+
+
+def ends_sentence(text: str) -> bool:
+    text = text.rstrip().rstrip("\"'”’»)]」』")
+    return bool(text) and text[-1] in SENTENCE_END
+
+
+def score_graph(
+    preds: Iterable[dict[str, Any]],
+    questions: Sequence[BlendQuestion],
+    languages_of: Callable[[str], str | None],
+) -> dict[str, Any]:
+    """Per language: accuracy of `short` and of any of `answers` per culture and their mean
+    over cultures; share of replies with a loop, in the question's language (where the
+    identifier can tell both), with U+FFFD, and ending a sentence."""
+    by_key = {(q.culture, q.id): q for q in questions}
+    cells: dict[str, dict[str, dict[str, list[int]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    )
+    checks: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for p in preds:
+        if p.get("system") != "graph":
+            continue
+        q = by_key.get((str(p["culture"]), str(p["id"])))
+        if q is None:
+            continue
+        lang = str(p.get("language", "en"))
+        reply = str(p.get("answer", ""))
+        for metric, hit in (
+            ("short", bool(p.get("short")) and is_correct(str(p["short"]), q.answers)),
+            ("answers", any(is_correct(str(a), q.answers) for a in p.get("answers") or [])),
+        ):
+            cell = cells[lang][metric][q.culture]
+            cell[0] += int(hit)
+            cell[1] += 1
+        c = checks[lang]
+        c["replies"] += 1
+        c["loops"] += int(has_loop(reply))
+        c["broken"] += int("\ufffd" in reply)
+        c["sentence_end"] += int(ends_sentence(reply))
+        asked = languages_of(question_text(q, lang) or "")
+        said = languages_of(reply)
+        if asked and said:
+            c["language_known"] += 1
+            c["language_same"] += int(asked == said)
+        seconds[lang].append(float(p.get("seconds", 0.0)))
+    report: dict[str, Any] = {}
+    for lang, metrics in sorted(cells.items()):
+        entry: dict[str, Any] = {}
+        for metric, per in metrics.items():
+            acc = {c: round(h / n, 4) for c, (h, n) in sorted(per.items()) if n}
+            entry[metric] = {
+                "per_culture": acc,
+                "mean": round(sum(acc.values()) / len(acc), 4) if acc else 0.0,
+                "min": min(acc.values()) if acc else 0.0,
+            }
+        c = checks[lang]
+        n = max(1, c["replies"])
+        times = sorted(seconds[lang])
+        entry["replies"] = c["replies"]
+        entry["loop_share"] = round(c["loops"] / n, 4)
+        entry["broken_share"] = round(c["broken"] / n, 4)
+        entry["sentence_end_share"] = round(c["sentence_end"] / n, 4)
+        entry["language_share"] = (
+            round(c["language_same"] / c["language_known"], 4) if c["language_known"] else None
+        )
+        entry["language_identified"] = c["language_known"]
+        entry["seconds_p50"] = times[len(times) // 2] if times else None
+        report[lang] = entry
+    return report

@@ -1,0 +1,108 @@
+"""Replies a person reads: loop and sentence rules, evidence and survey replies, input checks."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from manyshores.answers.compose import (
+    CitedAnswer,
+    culture_label,
+    evidence_reply,
+    no_evidence_reply,
+    survey_reply,
+)
+from manyshores.answers.hygiene import clean_reply, end_at_sentence, has_loop
+from manyshores.answers.phrases import PHRASES, phrases_for
+from manyshores.content import check_message_text
+from manyshores.errors import InvalidInputError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Nowruz Nowruz Nowruz Nowruz Nowruz Nowruz Nowruz Nowruz", "Nowruz."),
+        ("Τρώμε αρνί το Πάσχα. Τρώμε αρνί το Πάσχα. Τρώμε αρνί το Πάσχα.", "Τρώμε αρνί το Πάσχα."),
+        ("春节吃饺子。春节吃饺子。春节吃饺子。春节吃饺子。", "春节吃饺子。"),
+        ("It is good. I think so. And then", "It is good. I think so."),
+        ("Chicken and banana, made with", "Chicken and banana, made with."),
+        ("Tea with milk\ufffd", "Tea with milk."),
+    ],
+)
+def test_clean_reply_cuts_loops_broken_characters_and_half_sentences(text, expected):
+    cleaned = clean_reply(text)
+    assert cleaned == expected
+    assert not has_loop(cleaned)
+    assert "\ufffd" not in cleaned
+
+
+def test_loop_rule_counts_a_four_word_phrase_three_times():
+    twice = "la que es más importante y la que es más grande."
+    thrice = twice + " Y la que es más bonita."
+    assert not has_loop(twice)
+    assert has_loop(thrice)
+
+
+def test_end_at_sentence_keeps_decimals_and_closing_quotes():
+    assert end_at_sentence('He said "yes."') == 'He said "yes."'
+    assert (
+        end_at_sentence("Prices rose 2.5 percent and then") == "Prices rose 2.5 percent and then."
+    )
+
+
+def test_evidence_reply_leads_with_the_best_answer_and_cites_sources():
+    reply = evidence_reply(
+        [("Nigeria", [CitedAnswer("bread and tea", (1,)), CitedAnswer("akara", (2,)),
+                      CitedAnswer("pap", (1,)), CitedAnswer("rice", (3,))])],
+        "en",
+    )  # fmt: skip
+    assert reply.short == "bread and tea"
+    assert reply.answers == ["bread and tea", "akara", "pap"]  # at most three
+    assert reply.text.startswith("In Nigeria, the most common answer is: bread and tea [1].")
+    assert "rice" not in reply.text
+    assert reply.text.endswith(".")
+
+
+def test_evidence_reply_speaks_the_question_language():
+    reply = evidence_reply([(culture_label("KOR", "ko"), [CitedAnswer("떡국", (1,))])], "ko")
+    assert reply.text.startswith(PHRASES["ko"].lead.format(culture=culture_label("KOR", "ko")))
+    assert culture_label("GRC", "el") == "Ελλάδα"
+    assert phrases_for("xx") is PHRASES["en"]
+
+
+def test_survey_reply_names_the_most_likely_option_with_shares():
+    options = ["Very important", "Rather important", "Not very important", "Not at all important"]
+    reply = survey_reply("Nigeria", options, [0.45, 0.30, 0.15, 0.10], "en")
+    assert reply.short == "Very important"
+    assert "“Very important” (45%)" in reply.text
+    assert reply.text.index("Very important") < reply.text.index("Rather important")
+
+
+def test_no_evidence_reply_says_so_and_marks_the_general_answer():
+    reply = no_evidence_reply("Mexico", "People eat pan de muerto", "en")
+    assert reply.text.splitlines()[0] == "I have no information about this for Mexico."
+    assert "not specific to Mexico" in reply.text
+    assert reply.short == ""
+    neutral = no_evidence_reply(None, "Read a book", "en")
+    assert "not specific to any culture" in neutral.text
+    assert "no information" not in neutral.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        os.urandom(2048).decode("latin-1"),
+        os.urandom(2048).decode("utf-8", "replace"),
+        "\x00binary\x00",
+        "%$#@!" * 20,
+    ],
+)
+def test_binary_or_symbol_messages_are_refused(text):
+    with pytest.raises(InvalidInputError):
+        check_message_text(text)
+
+
+@pytest.mark.parametrize("text", ["2+2?", "설날에는 무엇을 먹나요?", "What about in Greece?"])
+def test_real_questions_pass(text):
+    assert check_message_text(text) == text
