@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from manyshores.errors import InvalidInputError
 from manyshores.serve.config import THREAD_HEADER
 
 TOPICS = [
@@ -225,6 +226,11 @@ def run_serve_bench(
     if conversations < 1 or turns < 1:
         raise ValueError("conversations and turns must be at least 1")
     health = _health(url)
+    if backend and health.get("backend") != backend:
+        raise InvalidInputError(
+            f"the server at {url} stores threads in {health.get('backend')}, not {backend}: "
+            "start it with MANYSHORES_CHECKPOINT_URL set to the PostgreSQL URL"
+        )
     one = _drive(url, 1, turns, api_key) if sequential else None
     report = _drive(url, conversations, turns, api_key)
     report["backend"] = backend or health.get("backend", "sqlite")
