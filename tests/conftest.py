@@ -58,3 +58,32 @@ def default_base():
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster for the session (fsync off: tests, not durability)."""
+    from manyshores.testing.postgres import ThrowawayPostgres, find_pg_bin
+
+    if find_pg_bin() is None:
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed: "
+            "apt-get install postgresql-15"
+        )
+    with ThrowawayPostgres(fsync=False) as pg:
+        yield pg
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def checkpoint_backend(request) -> dict[str, str]:
+    """Settings overrides that put checkpoints and profiles in SQLite (none) or in a fresh
+    PostgreSQL database."""
+    if request.param == "sqlite":
+        return {}
+    pytest.importorskip(
+        "langgraph.checkpoint.postgres", reason="the `postgres` extra is not installed"
+    )
+    import uuid
+
+    cluster = request.getfixturevalue("postgres_cluster")
+    return {"checkpoint_url": cluster.create_database(f"t{uuid.uuid4().hex[:12]}")}

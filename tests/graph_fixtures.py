@@ -1,4 +1,5 @@
-"""Fixture helpers for graph tests: real components over the tiny model, isolated stores."""
+"""Fixture helpers for graph tests: real components over the tiny model, isolated stores
+(SQLite under the test's home, or a PostgreSQL database given as `checkpoint_url`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from manyshores.components import Components
 from manyshores.config import Settings
 from manyshores.graph.assistant import CultureAssistant
-from manyshores.graph.checkpoints import open_checkpointer
+from manyshores.graph.checkpoints import open_settings_checkpointer
 
 
 def tiny_components(base, home: Path, **settings_overrides) -> Components:
@@ -19,7 +20,5 @@ def tiny_components(base, home: Path, **settings_overrides) -> Components:
 
 def tiny_assistant(base, home: Path, **settings_overrides) -> CultureAssistant:
     components = tiny_components(base, home, **settings_overrides)
-    checkpointer = open_checkpointer(
-        home / "checkpoints.sqlite", components.settings.checkpoint_timeout_s
-    )
-    return CultureAssistant(components, checkpointer)
+    # SQLite in `home`, or PostgreSQL when the overrides carry a `checkpoint_url`.
+    return CultureAssistant(components, open_settings_checkpointer(components.settings))

@@ -16,6 +16,12 @@ def assistant(tiny_base, tmp_path):
     return tiny_assistant(tiny_base, tmp_path)
 
 
+@pytest.fixture()
+def any_assistant(tiny_base, tmp_path, checkpoint_backend):
+    """The assistant on SQLite and on PostgreSQL checkpoints and profiles."""
+    return tiny_assistant(tiny_base, tmp_path, **checkpoint_backend)
+
+
 def _dedupe(steps: list[str]) -> list[str]:
     out: list[str] = []
     for s in steps:
@@ -70,7 +76,8 @@ def test_multiple_choice_gets_a_distribution(assistant):
     assert result.answer in [o["text"] for o in options]
 
 
-def test_culture_from_turn_one_drives_turn_three(assistant):
+def test_culture_from_turn_one_drives_turn_three(any_assistant):
+    assistant = any_assistant
     assistant.invoke("Hi! I'm from Kenya.", thread_id="mt")
     assistant.invoke("I'd like some help with cooking.", thread_id="mt")
     third = assistant.invoke("What should I cook for a family dinner?", thread_id="mt")
@@ -78,7 +85,8 @@ def test_culture_from_turn_one_drives_turn_three(assistant):
     assert len([m for m in third.values["messages"] if m.type == "human"]) == 3
 
 
-def test_trace_lists_every_node_of_every_turn_in_order(assistant):
+def test_trace_lists_every_node_of_every_turn_in_order(any_assistant):
+    assistant = any_assistant
     assistant.invoke("I'm from Greece. What do we eat at Easter?", thread_id="tr")
     assistant.invoke("And what do we drink?", thread_id="tr")
     steps = assistant.trace("tr")
@@ -92,7 +100,8 @@ def test_trace_lists_every_node_of_every_turn_in_order(assistant):
     assert "Greece" in detect.read["messages"][0]["content"] and "posterior" in detect.wrote
 
 
-def test_fork_with_another_culture_leaves_original_intact(assistant):
+def test_fork_with_another_culture_leaves_original_intact(any_assistant):
+    assistant = any_assistant
     original = assistant.invoke("I'm from Kenya. What is a typical breakfast?", thread_id="fk")
     forked = assistant.fork("fk", 0, culture="MEX")
     assert forked.cultures[0]["id"] == "MEX"
@@ -209,3 +218,13 @@ def test_stream_yields_each_node_and_the_answer_token_by_token(assistant):
     assert "".join(e.update["text"] for e in tokens).strip() == answer
     last_token = max(i for i, e in enumerate(events) if e.node == "token") if tokens else -1
     assert last_token < [e.node for e in events].index("aggregate")  # tokens come before the end
+
+
+def test_profile_from_one_thread_informs_another(any_assistant):
+    assistant = any_assistant
+    assistant.invoke("Hi! I'm from Kenya.", thread_id="pa", user_id="zawadi")
+    later = assistant.invoke(
+        "What should I cook for a family dinner?", thread_id="pb", user_id="zawadi"
+    )
+    assert later.cultures[0]["id"] == "KEN"
+    assert "profile" in {s["kind"] for s in later.values["posterior"]["signals"]}

@@ -32,8 +32,13 @@ assistant.invoke("And what about lunch?", thread_id="crash")
 """
 
 
-def test_sigkill_mid_turn_then_continue(tmp_path, tiny_base):
+def test_sigkill_mid_turn_then_continue(tmp_path, tiny_base, checkpoint_backend):
     from tests.graph_fixtures import tiny_assistant
+
+    # The child reads the PostgreSQL URL (when there is one) from its environment.
+    env = {**os.environ}
+    if "checkpoint_url" in checkpoint_backend:
+        env["MANYSHORES_CHECKPOINT_URL"] = checkpoint_backend["checkpoint_url"]
 
     root = str(Path(__file__).resolve().parents[1])
     child = subprocess.Popen(
@@ -41,7 +46,7 @@ def test_sigkill_mid_turn_then_continue(tmp_path, tiny_base):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ},
+        env=env,
     )
     deadline = time.monotonic() + 300
     assert child.stdout is not None
@@ -54,7 +59,7 @@ def test_sigkill_mid_turn_then_continue(tmp_path, tiny_base):
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=30)
 
-    assistant = tiny_assistant(tiny_base, tmp_path)
+    assistant = tiny_assistant(tiny_base, tmp_path, **checkpoint_backend)
     head = assistant.graph.get_state({"configurable": {"thread_id": "crash"}})
     assert head.next  # the second turn was cut off mid-way
     result = assistant.invoke("And for dinner?", thread_id="crash")

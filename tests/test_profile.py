@@ -1,28 +1,36 @@
-"""Long-term user culture profiles in the persisted LangGraph SQLite store."""
+"""Long-term user culture profiles in the persisted LangGraph store (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
-from manyshores.memory.profile import UserProfiles, open_sqlite_store
+from manyshores.config import Settings
+from manyshores.memory.profile import UserProfiles, open_settings_store, open_sqlite_store
 
 
-def test_profile_persists_across_connections_and_threads(tmp_path):
-    path = tmp_path / "checkpoints.sqlite"
-    profiles = UserProfiles(open_sqlite_store(path))
+@pytest.fixture()
+def open_store(tmp_path, checkpoint_backend):
+    """Opens a new connection to the same store each call: SQLite file or PostgreSQL database."""
+    settings = Settings(home=tmp_path, **checkpoint_backend)
+    return lambda: open_settings_store(settings)
+
+
+def test_profile_persists_across_connections_and_threads(open_store):
+    profiles = UserProfiles(open_store())
     assert profiles.get("alice") is None
     profiles.record("alice", {"KEN": 0.9, "TZA": 0.1})
     profiles.record("alice", {"KEN": 1.0})
-    # A new process/thread opens the same file and sees the profile.
-    again = UserProfiles(open_sqlite_store(path)).get("alice")
+    # A new process/thread opens the same store and sees the profile.
+    again = UserProfiles(open_store()).get("alice")
     assert again is not None and list(again) == ["KEN", "TZA"]
     assert abs(sum(again.values()) - 1) < 1e-6 and again["KEN"] > 0.9
 
 
-def test_profile_follows_a_move(tmp_path):
-    profiles = UserProfiles(open_sqlite_store(tmp_path / "s.sqlite"))
+def test_profile_follows_a_move(open_store):
+    profiles = UserProfiles(open_store())
     profiles.record("bob", {"MEX": 1.0})
     for _ in range(6):
         profiles.record("bob", {"ESP": 1.0})

@@ -44,6 +44,17 @@ def print_turn(result: Any, show_answer: bool = True) -> None:
         console.print(f"[dim]note: {note}[/dim]", highlight=False)
 
 
+class _Remote:
+    """A server's `manyshores` object, shaped like a `TurnResult` for `print_turn`."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.values: dict[str, Any] = {"notes": []}
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+
 MAX_INPUT_BYTES = 4_000_000
 """Larger inputs are refused before reading them whole (the graph keeps 16,000 characters)."""
 
@@ -94,9 +105,25 @@ def ask(
     thread: str | None = typer.Option(None, help="Conversation thread id (continues it)."),
     user: str | None = typer.Option(None, help="User id for the long-term culture profile."),
     as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        envvar="MANYSHORES_SERVER",
+        help="URL of a running `manyshores serve` to ask instead of loading the model here.",
+    ),
 ) -> None:
     """Ask one question through the whole culture graph."""
     message = read_message(text, file)
+    if server:
+        from manyshores.serve.client import ask_server
+
+        data = ask_server(server, message, thread_id=thread, culture=culture, user_id=user)
+        if as_json:
+            typer.echo(json.dumps(data, ensure_ascii=False))
+        else:
+            print_turn(_Remote(data))
+            console.print(f"[dim]thread: {data['thread_id']}[/dim]")
+        return
     result = _assistant().invoke(message, thread_id=thread, culture=culture, user_id=user)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))

@@ -19,6 +19,7 @@ from manyshores.cli import (  # noqa: F401
     graph,
     kb,
     profile,
+    serve,
     wvs,
 )
 from manyshores.cli.app import app

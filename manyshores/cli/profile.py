@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 
 def _profiles() -> UserProfiles:
-    from manyshores.memory.profile import UserProfiles, open_sqlite_store
+    from manyshores.memory.profile import UserProfiles, open_settings_store
 
-    return UserProfiles(open_sqlite_store(get_settings().checkpoint_path))
+    return UserProfiles(open_settings_store(get_settings()))
 
 
 @profile_app.command("show")

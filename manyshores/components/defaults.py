@@ -45,10 +45,10 @@ def default_evidence(components: Components) -> EvidenceSource:
 
 
 def default_profiles(components: Components) -> ProfileStore:
-    from manyshores.memory.profile import UserProfiles, open_sqlite_store
+    from manyshores.memory.profile import UserProfiles, open_settings_store
 
-    # The same SQLite file as the checkpoints (its own tables), as `manyshores profile` reads it.
-    return UserProfiles(open_sqlite_store(components.settings.checkpoint_path))
+    # Next to the checkpoints (SQLite file or PostgreSQL), as `manyshores profile` reads it.
+    return UserProfiles(open_settings_store(components.settings))
 
 
 def default_experts(components: Components) -> ExpertBackend:

@@ -24,7 +24,7 @@ from manyshores.components import Components
 from manyshores.content import check_message_text
 from manyshores.errors import InvalidInputError
 from manyshores.graph.builder import build_graph
-from manyshores.graph.checkpoints import open_checkpointer
+from manyshores.graph.checkpoints import open_settings_checkpointer
 from manyshores.graph.trace import TraceStep, read_trace
 
 MAX_THREAD_ID = 200
@@ -146,6 +146,10 @@ def _check_thread_id(thread_id: str) -> str:
     return thread_id
 
 
+check_thread_id = _check_thread_id
+"""The thread id itself, or InvalidInputError (for callers that name threads, e.g. the API)."""
+
+
 class CultureAssistant:
     """Multi-turn culture-aware assistant over the compiled graph with SQLite checkpoints."""
 
@@ -160,9 +164,7 @@ class CultureAssistant:
         self.durability = durability or settings.checkpoint_durability
         # LangGraph's names: "exit" writes when the run ends, "sync" after every step too.
         self._langgraph_durability = "exit" if self.durability == "turn" else "sync"
-        self.checkpointer = checkpointer or open_checkpointer(
-            settings.checkpoint_path, settings.checkpoint_timeout_s
-        )
+        self.checkpointer = checkpointer or open_settings_checkpointer(settings)
         # Typed Any: LangGraph's overloads want RunnableConfig TypedDicts for plain config dicts.
         self.graph: Any = build_graph(self.components).compile(checkpointer=self.checkpointer)
         # thread id -> its head checkpoint after a run this process ended cleanly
@@ -292,6 +294,12 @@ class CultureAssistant:
                 f"{self.components.settings.checkpoint_path}; try again — nothing already "
                 "answered in this thread is lost"
             ) from exc
+        except Exception as exc:
+            from manyshores.memory.postgres import is_outage, outage_error
+
+            if is_outage(exc):
+                raise outage_error(exc, self.components.settings.checkpoint_url) from exc
+            raise
         if interrupted:
             self._settled.pop(thread_id, None)
         else:

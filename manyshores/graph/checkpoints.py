@@ -1,13 +1,32 @@
-"""The SQLite checkpointer behind multi-turn memory, traces and time travel."""
+"""The checkpointer behind multi-turn memory, traces and time travel: SQLite by default,
+PostgreSQL when `checkpoint_url` is set."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from manyshores.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from manyshores.config import Settings
+
+
+def open_settings_checkpointer(settings: Settings) -> Any:
+    """The checkpointer the settings name: PostgreSQL for a `checkpoint_url`, else SQLite."""
+    if settings.checkpoint_url:
+        from manyshores.memory.postgres import is_postgres_url, open_postgres_checkpointer
+
+        if not is_postgres_url(settings.checkpoint_url):
+            raise InvalidInputError(
+                f"MANYSHORES_CHECKPOINT_URL must be a postgresql:// URL, not "
+                f"{settings.checkpoint_url.split('://')[0]}://..."
+            )
+        return open_postgres_checkpointer(settings.checkpoint_url)
+    return open_checkpointer(settings.checkpoint_path, settings.checkpoint_timeout_s)
 
 
 def open_checkpointer(path: Path, timeout_s: float = 10.0) -> SqliteSaver:

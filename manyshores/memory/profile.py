@@ -18,15 +18,28 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError, RetrievalError
+
+if TYPE_CHECKING:
+    from manyshores.config import Settings
 
 NAMESPACE = ("manyshores", "culture_profile")
 DECAY = 0.8
 """Weight kept by the past at each new record: after ~5 turns the old culture is under 1/3."""
 MIN_WEIGHT = 0.01
 """Cultures whose normalised weight falls below this are dropped from the profile."""
+
+
+def open_settings_store(settings: Settings) -> Any:
+    """The long-term store the settings name: PostgreSQL for a `checkpoint_url`, else the
+    SQLite checkpoint file (its own tables), as `manyshores profile` reads it."""
+    if settings.checkpoint_url:
+        from manyshores.memory.postgres import open_postgres_store
+
+        return open_postgres_store(settings.checkpoint_url)
+    return open_sqlite_store(settings.checkpoint_path)
 
 
 def open_sqlite_store(path: Path | str) -> Any:
