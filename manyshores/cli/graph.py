@@ -223,3 +223,21 @@ def bench_graph(
 
     report = run_graph_bench(turns=turns, out=Path(out) if out else None)
     typer.echo(json.dumps(report, indent=2))
+
+
+@bench_app.command("turn")
+def bench_turn(
+    repeats: int = typer.Option(5, min=1, help="Warm turns of each kind."),
+    cold_runs: int = typer.Option(1, min=0, help="New processes timed to their first token."),
+    llama: bool = typer.Option(True, help="Compare with llama.cpp when it is installed."),
+    out: str | None = typer.Option("bench-turn.json", help="Where to write the JSON report."),
+) -> None:
+    """Whole turns on the default model: warm/cold, p50/p95, first token, tokens/s (JSON)."""
+    from pathlib import Path
+
+    from manyshores.graph.bench_turn import run_turn_bench
+
+    report = run_turn_bench(
+        repeats=repeats, cold_runs=cold_runs, llama=llama, out=Path(out) if out else None
+    )
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from manyshores.timing import count, phase, record
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
@@ -17,14 +20,15 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
     are dropped, since the newest turn is the one being answered.
     """
     tok: Any = base.tokenizer
-    if getattr(tok, "chat_template", None):
-        enc = tok.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-        ids: Any = enc["input_ids"]
-    else:
-        text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
-        ids = tok(text, return_tensors="pt")["input_ids"]
+    with phase("tokenise"):
+        if getattr(tok, "chat_template", None):
+            enc = tok.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+            ids: Any = enc["input_ids"]
+        else:
+            text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
+            ids = tok(text, return_tensors="pt")["input_ids"]
     limit = getattr(base.model.config, "max_position_embeddings", None)
     if limit and ids.shape[1] > limit - reserve:
         ids = ids[:, ids.shape[1] - (limit - reserve) :]
@@ -45,7 +49,7 @@ def stream_text(
     def run() -> None:
         try:
             with torch.inference_mode():
-                base.model.generate(  # type: ignore[operator]
+                out = base.model.generate(  # type: ignore[operator]
                     input_ids=ids,
                     attention_mask=torch.ones_like(ids),
                     max_new_tokens=max_new_tokens,
@@ -53,14 +57,23 @@ def stream_text(
                     pad_token_id=base.tokenizer.pad_token_id,
                     streamer=streamer,
                 )
+            count("generated", int(out.shape[1] - ids.shape[1]))
         except BaseException as exc:  # surfaced in the caller's thread below
             errors.append(exc)
             streamer.end()
 
     worker = threading.Thread(target=run, daemon=True)
+    start = time.perf_counter()
     worker.start()
-    yield from streamer
+    first = None
+    for piece in streamer:
+        if first is None:
+            first = time.perf_counter()
+            record("prefill", first - start)
+        yield piece
     worker.join()
+    if first is not None:
+        record("decode", time.perf_counter() - first)
     if errors:
         raise errors[0]
 
