@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_new_tokens: int = 96
     """Length cap for generated free-text answers."""
 
+    turn_timeout_s: float = 60.0
+    """Time budget of one turn: generation stops with what it has when it is spent (the trace
+    says so). 0 turns the budget off."""
+
     max_message_chars: int = 16_000
     """Longer user messages are truncated (kept head and tail) and the trace says so."""
 

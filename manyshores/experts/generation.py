@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from manyshores.timing import count, phase, record
+from manyshores.timing import count, phase
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
@@ -35,47 +37,155 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
     return ids.to(base.device)
 
 
+KV = list[tuple[Any, Any]]
+"""Per layer, the (keys, values) tensors of a prompt prefix."""
+
+PREFIX_CACHE_SIZE = 8
+"""Fixed prompt prefixes (system prompts) whose KV cache is kept per model."""
+
+
+@dataclass
+class _PrefixStore:
+    """KV caches of fixed prompt prefixes, most recently used last."""
+
+    entries: OrderedDict[tuple[int, tuple[int, ...]], KV] = field(default_factory=OrderedDict)
+    """(id of the model, prefix token ids) -> its cache."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, model: Any, ids: tuple[int, ...]) -> KV | None:
+        with self.lock:
+            found = self.entries.get((id(model), ids))
+            if found is not None:
+                self.entries.move_to_end((id(model), ids))
+            return found
+
+    def put(self, model: Any, ids: tuple[int, ...], cache: KV) -> None:
+        with self.lock:
+            self.entries[(id(model), ids)] = cache
+            while len(self.entries) > PREFIX_CACHE_SIZE:
+                self.entries.popitem(last=False)
+
+
+_prefixes = _PrefixStore()
+
+
+def fixed_prefix_length(base: BaseModel, messages: list[dict[str, str]], ids: list[int]) -> int:
+    """How many leading tokens of `ids` are the leading system messages alone (the part of the
+    prompt that repeats turn after turn), or 0 when the template does not allow splitting."""
+    system = []
+    for m in messages:
+        if m["role"] != "system":
+            break
+        system.append(m)
+    tok: Any = base.tokenizer
+    if not system or len(system) == len(messages) or not getattr(tok, "chat_template", None):
+        return 0
+    with phase("tokenise"):
+        head = tok.apply_chat_template(system, tokenize=False)
+        head_ids = list(tok(head, add_special_tokens=False)["input_ids"])
+    # Only a true prefix can be reused; a template that renders the system part differently
+    # once other messages follow gets no cache rather than a wrong one.
+    if len(head_ids) >= len(ids) or ids[: len(head_ids)] != head_ids:
+        return 0
+    return len(head_ids)
+
+
+def stop_ids(base: BaseModel) -> set[int]:
+    """Token ids that end an answer: the tokenizer's end of sequence and the model's own."""
+    stops = set()
+    if base.tokenizer.eos_token_id is not None:
+        stops.add(int(base.tokenizer.eos_token_id))
+    config = getattr(base.model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    stops.update(int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None)
+    return stops
+
+
+def decode_stream(
+    base: BaseModel,
+    ids: list[int],
+    max_new_tokens: int,
+    fixed: int = 0,
+) -> Iterator[str]:
+    """Greedy decoding of one prompt, yielding text as soon as it is complete characters.
+
+    A lean loop instead of `model.generate`: one forward per token with the KV cache, the
+    vocabulary projection only for the last position, no logits processors and no streamer
+    thread (the first token reaches the caller from this thread). The first `fixed` tokens'
+    KV cache is kept between calls (`fixed_prefix_length`). Stops at an end token, after
+    `max_new_tokens`, or when the turn's time budget is spent.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    from manyshores.budget import current
+
+    model: Any = base.model
+    budget = current()
+    stops = stop_ids(base)
+    tokens: list[int] = []
+    emitted = ""
+    with torch.inference_mode():
+        with phase("prefill"):
+            cache = None
+            start = 0
+            if fixed:
+                key = tuple(ids[:fixed])
+                prefix = _prefixes.get(model, key)
+                if prefix is None:
+                    done = model(
+                        input_ids=torch.tensor([key], device=base.device),
+                        use_cache=True,
+                        logits_to_keep=1,
+                    ).past_key_values
+                    prefix = [(layer.keys, layer.values) for layer in done.layers]
+                    _prefixes.put(model, key, prefix)
+                # A new cache object over the stored tensors: decoding appends by concatenation,
+                # so the stored prefix is never written to.
+                cache, start = DynamicCache(prefix), fixed
+            out = model(
+                input_ids=torch.tensor([ids[start:]], device=base.device),
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        for step in range(max_new_tokens):
+            token = int(out.logits[0, -1].argmax())
+            if token in stops:
+                break
+            tokens.append(token)
+            text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
+            # A multi-byte character split over tokens decodes to U+FFFD until it is whole.
+            if len(text) > len(emitted) and not text.endswith("\ufffd"):
+                piece, emitted = text[len(emitted) :], text
+                yield piece
+            if step == max_new_tokens - 1:
+                break
+            if budget is not None and time.monotonic() > budget.deadline:
+                budget.cut = True
+                break
+            with phase("decode"):
+                out = model(
+                    input_ids=torch.tensor([[token]], device=base.device),
+                    past_key_values=out.past_key_values,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+    count("generated", len(tokens))
+    text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
+    if len(text) > len(emitted):
+        yield text[len(emitted) :]
+
+
 def stream_text(
-    base: BaseModel, messages: list[dict[str, str]], max_new_tokens: int = 96
+    base: BaseModel,
+    messages: list[dict[str, str]],
+    max_new_tokens: int = 96,
 ) -> Iterator[str]:
     """Yield the answer piece by piece as it is generated (greedy, so it is reproducible)."""
-    import torch
-    from transformers import TextIteratorStreamer
-
-    ids = chat_input_ids(base, messages, reserve=max_new_tokens)
-    streamer = TextIteratorStreamer(base.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with torch.inference_mode():
-                out = base.model.generate(  # type: ignore[operator]
-                    input_ids=ids,
-                    attention_mask=torch.ones_like(ids),
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=base.tokenizer.pad_token_id,
-                    streamer=streamer,
-                )
-            count("generated", int(out.shape[1] - ids.shape[1]))
-        except BaseException as exc:  # surfaced in the caller's thread below
-            errors.append(exc)
-            streamer.end()
-
-    worker = threading.Thread(target=run, daemon=True)
-    start = time.perf_counter()
-    worker.start()
-    first = None
-    for piece in streamer:
-        if first is None:
-            first = time.perf_counter()
-            record("prefill", first - start)
-        yield piece
-    worker.join()
-    if first is not None:
-        record("decode", time.perf_counter() - first)
-    if errors:
-        raise errors[0]
+    ids = [int(t) for t in chat_input_ids(base, messages, reserve=max_new_tokens)[0].tolist()]
+    fixed = fixed_prefix_length(base, messages, ids)
+    yield from decode_stream(base, ids, max_new_tokens, fixed)
 
 
 def generate_text(

@@ -1,0 +1,103 @@
+"""The fast paths stay exact: lean decoding, the prefix KV cache, thread choice, the turn budget
+and the survey-memory vector cache (tiny model, real tokenizer and template)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from manyshores.budget import budget_scope
+from manyshores.experts import generation
+from manyshores.experts.generation import chat_input_ids, decode_stream, stream_text
+from manyshores.threads import choose_threads
+
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful person from Kenya."},
+    {"role": "user", "content": "What do families usually eat for breakfast?"},
+]
+
+
+def _hf_greedy(base, messages, n):
+    import torch
+
+    ids = chat_input_ids(base, messages)
+    with torch.inference_mode():
+        out = base.model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=n,
+            do_sample=False,
+            pad_token_id=base.tokenizer.pad_token_id,
+        )
+    return str(base.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
+
+
+def test_lean_decoding_equals_transformers_generate(tiny_base):
+    generation._prefixes.entries.clear()
+    want = _hf_greedy(tiny_base, MESSAGES, 12)
+    assert "".join(stream_text(tiny_base, MESSAGES, 12)) == want
+    # The system prompt's KV cache is now kept; the second answer reuses it and is the same.
+    assert len(generation._prefixes.entries) == 1
+    assert "".join(stream_text(tiny_base, MESSAGES, 12)) == want
+    assert len(generation._prefixes.entries) == 1
+    other = [{"role": "system", "content": "You answer briefly."}, MESSAGES[1]]
+    assert "".join(stream_text(tiny_base, other, 12)) == _hf_greedy(tiny_base, other, 12)
+    assert len(generation._prefixes.entries) == 2
+
+
+def test_fixed_prefix_is_only_the_system_part(tiny_base):
+    ids = [int(t) for t in chat_input_ids(tiny_base, MESSAGES)[0].tolist()]
+    fixed = generation.fixed_prefix_length(tiny_base, MESSAGES, ids)
+    assert 0 < fixed < len(ids)
+    assert generation.fixed_prefix_length(tiny_base, MESSAGES[1:], ids) == 0  # no system turn
+
+
+def test_a_spent_budget_stops_decoding_and_says_so(tiny_base):
+    ids = [int(t) for t in chat_input_ids(tiny_base, MESSAGES)[0].tolist()]
+    full = "".join(decode_stream(tiny_base, ids, 12))
+    with budget_scope(time.monotonic() - 1.0, 5.0) as budget:
+        cut = "".join(decode_stream(tiny_base, ids, 12))
+    assert budget is not None and budget.cut
+    assert len(cut) < len(full) and full.startswith(cut)
+
+
+def test_turn_budget_reaches_the_expert_node_and_the_trace(tiny_base, tmp_path):
+    from tests.graph_fixtures import tiny_assistant
+
+    a = tiny_assistant(tiny_base, tmp_path, max_new_tokens=40, turn_timeout_s=1e-9)
+    r = a.invoke("Explain how to fix a bicycle chain that keeps slipping.", thread_id="b")
+    assert any("time budget" in n for n in r.values["notes"])
+    relaxed = tiny_assistant(tiny_base, tmp_path / "2", max_new_tokens=4, turn_timeout_s=0)
+    r = relaxed.invoke("Explain how to fix a bicycle chain that keeps slipping.", thread_id="c")
+    assert not any("time budget" in n for n in r.values["notes"])
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "want"),
+    [(2, 0.1, 2), (2, 0.6, 1), (2, 7.0, 1), (8, 3.0, 5), (1, 0.0, 1), (4, 0.0, 4)],
+)
+def test_threads_follow_free_cores(cores, load, want):
+    assert choose_threads(cores, load) == want
+
+
+def test_survey_vectors_are_embedded_once_per_machine(tmp_path, monkeypatch):
+    from manyshores.memory import embeddings
+    from manyshores.memory.survey import SurveyMemory
+
+    questions = {"q1": ("How important is family?", ("Very", "Not")), "q2": ("Work?", ("A", "B"))}
+    answers = {"KEN": {"q1": [0.9, 0.1], "q2": [0.4, 0.6]}}
+    first = SurveyMemory(dict(questions), answers, vector_cache=tmp_path)
+    want = first.predict("KEN", "How important is family?", ["Very", "Not"], qid="q1")
+    assert list(tmp_path.glob("survey-vectors-*.npy"))
+
+    def refuse(texts):  # only the asked question may be embedded now, never the stored ones
+        if len(texts) > 1:
+            raise AssertionError("stored questions embedded again")
+        return real(texts)
+
+    real = embeddings.embed
+    monkeypatch.setattr(embeddings, "embed", refuse)
+    second = SurveyMemory(dict(questions), answers, vector_cache=tmp_path)
+    got = second.predict("KEN", "How important is family?", ["Very", "Not"], qid="q1")
+    assert want is not None and got is not None and got.probs == pytest.approx(want.probs)
