@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,12 @@ def ask(
         console.print(f"[dim]thread: {result.thread_id}[/dim]")
 
 
+def turn_time(started: float, first: float | None) -> str:
+    """`2.1s` for a turn, `2.1s (first words 0.4s)` when its answer was streamed."""
+    total = f"{time.perf_counter() - started:.1f}s"
+    return f"{total} (first words {first - started:.1f}s)" if first is not None else total
+
+
 @app.command()
 def chat(thread: str | None = typer.Option(None, help="Thread id to continue.")) -> None:
     """Multi-turn chat. Commands: /culture ID, /trace, /new, /quit."""
@@ -153,16 +160,29 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
                 else "[dim]your culture: not set (detected from each message)[/dim]"
             )
             continue
+        started = time.perf_counter()
+        first: float | None = None
+        streamed: list[str] = []
         try:
-            result = assistant.invoke(
+            steps: list[str] = []
+            for event in assistant.stream(
                 line,
                 thread_id=thread_id,
                 user_culture=culture or "",
                 confirm_culture=culture is None,
-            )
+            ):
+                if event.node == "token":  # a lone generating expert: show its words as they come
+                    first = first or time.perf_counter()
+                    streamed.append(event.update["text"])
+                    console.print(event.update["text"], end="", style="bold", highlight=False)
+                elif event.is_step:
+                    steps.append(event.node)
+            result = assistant.result(thread_id, steps)
         except ManyshoresError as exc:
             console.print(f"[red]error: {exc}[/red]")
             continue
+        if first is not None:
+            console.print()
         if result.interrupt:
             candidates = ", ".join(result.interrupt.get("candidates", []))
             console.print(
@@ -170,7 +190,9 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
                 f"answer with /culture ID[/yellow]"
             )
             continue
-        print_turn(result)
+        # The reply is printed again only when it is not what was streamed (cleaned, composed).
+        print_turn(result, show_answer="".join(streamed).strip() != (result.answer or "").strip())
+        console.print(f"[dim]{turn_time(started, first)}[/dim]", highlight=False)
 
 
 def _print_trace(steps: list[Any]) -> None:
