@@ -101,3 +101,34 @@ def test_survey_vectors_are_embedded_once_per_machine(tmp_path, monkeypatch):
     second = SurveyMemory(dict(questions), answers, vector_cache=tmp_path)
     got = second.predict("KEN", "How important is family?", ["Very", "Not"], qid="q1")
     assert want is not None and got is not None and got.probs == pytest.approx(want.probs)
+
+
+def test_a_lone_persona_streams_through_the_engine_seam(tiny_base):
+    from manyshores.experts.committee import Committee
+    from manyshores.experts.engine import TransformersText
+    from manyshores.experts.registry import ExpertRegistry
+
+    class Persona:
+        def system_prompt(self) -> str:
+            return "You are a helpful person from Kenya."
+
+    registry = ExpertRegistry(tiny_base, [])
+    registry._loaded["persona:KEN"] = Persona()
+    committee = Committee(tiny_base, registry, TransformersText(tiny_base))
+    choice = {"id": "persona:KEN", "culture": "KEN", "kind": "persona", "weight": 1.0, "reason": ""}
+    pieces: list[str] = []
+    [answer] = committee.generate(MESSAGES[1:], [choice], 10, on_token=pieces.append)
+    assert pieces and "".join(pieces).strip() == answer["text"]
+    assert answer["text"] == _hf_greedy(tiny_base, MESSAGES, 10).strip()
+    both = committee.generate(MESSAGES[1:], [choice, choice], 10, on_token=pieces.append)
+    assert [a["text"] for a in both] == [answer["text"]] * 2  # a committee does not stream
+
+
+def test_llama_cpp_runtime_needs_a_gguf_base(tmp_path):
+    from manyshores.config import Settings
+    from manyshores.errors import ModelLoadError
+    from manyshores.experts.engine import text_runtime
+
+    settings = Settings(home=tmp_path, base_model=str(tmp_path), text_runtime="llama_cpp")
+    with pytest.raises(ModelLoadError, match="GGUF"):
+        text_runtime(settings, None)  # type: ignore[arg-type]

@@ -34,7 +34,6 @@ from manyshores.experts.decision import (
     MEMORY_MIN_SIMILARITY,
     expected_position_choice,
 )
-from manyshores.experts.generation import generate_text
 from manyshores.experts.scoring import survey_messages
 from manyshores.web.sanitize import format_context_block
 
@@ -83,8 +82,14 @@ class CommitteeBackend:
             )
         if name == "committee":
             from manyshores.experts.committee import Committee
+            from manyshores.experts.engine import text_runtime
 
-            return Committee(self.components.get_base(), self._get_unlocked("registry"))
+            base = self.components.get_base()
+            return Committee(
+                base,
+                self._get_unlocked("registry"),
+                text_runtime(self.components.settings, base),
+            )
         if name == "runner":
             from manyshores.synthesis.runner import AdapterRunner
 
@@ -159,15 +164,9 @@ class CommitteeBackend:
                 on_token(text)
             return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
         messages = expert_messages(task, sources, conversation)
-        if on_token is not None and len(choices) == 1 and choices[0]["kind"] == "persona":
-            # One persona answering alone: stream its tokens to the caller as they come.
-            start = time.perf_counter()
-            persona = self._part("registry").get(choices[0]["id"])
-            chat = [{"role": "system", "content": persona.system_prompt()}, *messages]
-            text = generate_text(self.components.get_base(), chat, max_new, on_token=on_token)
-            return [expert_answer(choices[0], text, None, time.perf_counter() - start)]
+        # A persona answering alone streams its words to the caller as they come.
         return committee.generate(  # type: ignore[no-any-return]
-            messages, choices, max_new_tokens=max_new
+            messages, choices, max_new_tokens=max_new, on_token=on_token
         )
 
     def _survey_memory(self, answers: list[ExpertAnswer], task: TaskInfo) -> list[float] | None:

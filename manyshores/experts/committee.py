@@ -17,8 +17,10 @@ The choice id `base` means the bare base model.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from manyshores.experts.engine import TextRuntime, TransformersText, stream_with
 from manyshores.experts.persona.model import culture_name
 from manyshores.experts.scoring import (
     common_length,
@@ -58,9 +60,16 @@ def expert_answer(
 class Committee:
     """Experts of one registry over one base model."""
 
-    def __init__(self, base: BaseModel, registry: ExpertRegistry | None = None) -> None:
+    def __init__(
+        self,
+        base: BaseModel,
+        registry: ExpertRegistry | None = None,
+        text: TextRuntime | None = None,
+    ) -> None:
         self.base = base
         self.registry = registry
+        self.text: TextRuntime = text or TransformersText(base)
+        """Plain generation (personas): the engine seam's text runtime."""
         self._lora_host: Any = None
 
     def _expert(self, choice: ExpertChoice) -> Any:
@@ -222,8 +231,11 @@ class Committee:
         choices: list[ExpertChoice],
         max_new_tokens: int = 96,
         ignore_eos: bool = False,
+        on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
-        """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix."""
+        """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix.
+
+        `on_token` receives the text of a lone persona as it is generated (streaming)."""
         from manyshores.experts.decoding import decode_rows
         from manyshores.experts.generation import generate_text
 
@@ -241,12 +253,12 @@ class Committee:
         for i, c in enumerate(choices):
             if i not in texts:  # personas (and LoRA, which generates through its PEFT copy)
                 ex = self._expert(c)
-                msgs = (
-                    [{"role": "system", "content": ex.system_prompt()}, *messages]
-                    if c["kind"] == "persona"
-                    else messages
-                )
-                texts[i] = generate_text(self.base, msgs, max_new_tokens=max_new_tokens)
+                if c["kind"] == "persona":
+                    msgs = [{"role": "system", "content": ex.system_prompt()}, *messages]
+                    stream = on_token if len(choices) == 1 else None
+                    texts[i] = stream_with(self.text, msgs, max_new_tokens, stream)
+                else:
+                    texts[i] = generate_text(self.base, messages, max_new_tokens=max_new_tokens)
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [expert_answer(c, texts[i], None, secs) for i, c in enumerate(choices)]
 

@@ -308,8 +308,8 @@ def run_cold(text: str) -> dict[str, Any]:
         cwd=os.getcwd(),
     )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    if out.returncode != 0 or not lines:
-        raise RuntimeError(f"cold run failed ({out.returncode}): {out.stderr[-2000:]}")
+    if out.returncode != 0 or not lines:  # reported, so the warm figures are not lost
+        return {"error": f"exit {out.returncode}: {out.stderr.strip()[-600:]}"}
     report: dict[str, Any] = json.loads(lines[-1])
     return report
 
@@ -364,6 +364,7 @@ def run_turn_bench(
             load_samples.append(os.getloadavg()[0])
     cold = [run_cold(QUESTIONS["general"]) for _ in range(cold_runs)]
     load_samples.append(os.getloadavg()[0])
+    cold_ok = [c for c in cold if "first_token_s" in c]
     kinds = {kind: summarise(samples[kind]) for kind in KINDS}
     every = [s for kind in KINDS for s in samples[kind]]
     ours = statistics.median(ours_rates) if ours_rates else None
@@ -375,8 +376,8 @@ def run_turn_bench(
         "max_new_tokens": MAX_NEW_TOKENS,
         "repeats": repeats,
         **kinds,
-        "cold_first_token_s": round(statistics.median(c["first_token_s"] for c in cold), 2)
-        if cold
+        "cold_first_token_s": round(statistics.median(c["first_token_s"] for c in cold_ok), 2)
+        if cold_ok
         else None,
         "cold": cold,
         "nodes_ms": summarise(every)["nodes_ms"],
