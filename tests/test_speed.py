@@ -132,3 +132,20 @@ def test_llama_cpp_runtime_needs_a_gguf_base(tmp_path):
     settings = Settings(home=tmp_path, base_model=str(tmp_path), text_runtime="llama_cpp")
     with pytest.raises(ModelLoadError, match="GGUF"):
         text_runtime(settings, None)  # type: ignore[arg-type]
+
+
+def test_warm_up_builds_each_collaborator_once(tiny_base, tmp_path):
+    from manyshores.graph.warm import warm_up
+    from tests.graph_fixtures import tiny_components
+
+    components = tiny_components(tiny_base, tmp_path)
+    assert components.detector is None and components.experts is None
+    warm_up(components).join(timeout=300)
+    detector, retriever, experts = components.detector, components.retriever, components.experts
+    assert detector is not None and retriever is not None and experts is not None
+    assert "committee" in experts._parts  # type: ignore[attr-defined]
+    # A turn after the warm-up uses the very same objects: nothing is loaded twice.
+    from manyshores.graph.assistant import CultureAssistant
+
+    CultureAssistant(components).invoke("What do people in Kenya eat?", thread_id="w")
+    assert components.detector is detector and components.experts is experts

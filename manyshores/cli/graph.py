@@ -20,9 +20,16 @@ err_console = Console(stderr=True)
 
 
 def _assistant() -> Any:
+    from manyshores.components import Components
+    from manyshores.graph.warm import warm_up
+
+    components = Components()
+    # Models load in the background while the graph is imported and built (and, in `chat`,
+    # while the person types): the first turn no longer loads them node after node.
+    warm_up(components)
     from manyshores.graph.assistant import CultureAssistant
 
-    return CultureAssistant()
+    return CultureAssistant(components)
 
 
 def print_turn(result: Any, show_answer: bool = True) -> None:
