@@ -270,11 +270,15 @@ def cold_child(text: str) -> None:
             max_new_tokens=MAX_NEW_TOKENS,
         )
         from manyshores.components import Components
-        from manyshores.graph.assistant import CultureAssistant
+        from manyshores.graph.warm import warm_up
 
         recorder = PhaseRecorder()
         with recording(recorder):
-            assistant = CultureAssistant(Components(settings=settings))
+            components = Components(settings=settings)
+            warm_up(components)  # as `ask` and `chat` do
+            from manyshores.graph.assistant import CultureAssistant
+
+            assistant = CultureAssistant(components)
             instrument(assistant)
             first: float | None = None
             for event in assistant.stream(text, thread_id="cold"):
