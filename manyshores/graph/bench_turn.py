@@ -330,8 +330,6 @@ def run_turn_bench(
 ) -> dict[str, Any]:
     """Warm turns of every kind (`repeats` each, interleaved so load hits all alike), llama.cpp on
     the generating turns' prompts in between, then `cold_runs` new processes."""
-    import torch
-
     from manyshores.components import Components
     from manyshores.config import Settings
     from manyshores.graph.assistant import CultureAssistant
@@ -346,7 +344,9 @@ def run_turn_bench(
         )
         assistant = CultureAssistant(Components(settings=settings))
         capture = instrument(assistant)
-        threads = torch.get_num_threads()
+        from manyshores.threads import configure_threads
+
+        threads = configure_threads(settings)  # what the model loads will use; llama.cpp too
         reference, llama_note = llama_reference(threads) if llama else (None, "not requested")
         for i in range(warmup):
             for kind in ("open", "general", "survey"):
