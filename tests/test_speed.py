@@ -37,13 +37,36 @@ def test_lean_decoding_equals_transformers_generate(tiny_base):
     generation._prefixes.entries.clear()
     want = _hf_greedy(tiny_base, MESSAGES, 12)
     assert "".join(stream_text(tiny_base, MESSAGES, 12)) == want
-    # The system prompt's KV cache is now kept; the second answer reuses it and is the same.
-    assert len(generation._prefixes.entries) == 1
+    # Kept: the system prompt alone and the whole first exchange.
+    assert len(generation._prefixes.entries) == 2
     assert "".join(stream_text(tiny_base, MESSAGES, 12)) == want
-    assert len(generation._prefixes.entries) == 1
+    assert len(generation._prefixes.entries) == 2
     other = [{"role": "system", "content": "You answer briefly."}, MESSAGES[1]]
     assert "".join(stream_text(tiny_base, other, 12)) == _hf_greedy(tiny_base, other, 12)
-    assert len(generation._prefixes.entries) == 2
+    assert len(generation._prefixes.entries) == 4
+
+
+def test_a_follow_up_reuses_the_previous_turn_and_answers_the_same(tiny_base, monkeypatch):
+    generation._prefixes.entries.clear()
+    first = "".join(stream_text(tiny_base, MESSAGES, 10))
+    follow = [
+        *MESSAGES,
+        {"role": "assistant", "content": first},
+        {"role": "user", "content": "And for lunch?"},
+    ]
+    prompt = len(chat_input_ids(tiny_base, follow)[0])
+    fed: list[int] = []
+    forward = tiny_base.model.forward
+
+    def counting(*args, **kwargs):
+        fed.append(int(kwargs["input_ids"].shape[1]))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_base.model, "forward", counting)
+    got = "".join(stream_text(tiny_base, follow, 10))
+    monkeypatch.undo()
+    assert fed[0] < prompt - 10  # the first turn's tokens were not run again
+    assert got == _hf_greedy(tiny_base, follow, 10)
 
 
 def test_fixed_prefix_is_only_the_system_part(tiny_base):

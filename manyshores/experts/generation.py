@@ -38,32 +38,56 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
 
 
 KV = list[tuple[Any, Any]]
-"""Per layer, the (keys, values) tensors of a prompt prefix."""
+"""Per layer, the (keys, values) tensors of a token sequence, [1, kv_heads, tokens, head_dim]."""
 
 PREFIX_CACHE_SIZE = 8
-"""Fixed prompt prefixes (system prompts) whose KV cache is kept per model."""
+"""Token sequences (system prompts, finished conversations) whose KV cache is kept per model."""
 
 
 @dataclass
 class _PrefixStore:
-    """KV caches of fixed prompt prefixes, most recently used last."""
+    """KV caches of token sequences already run, most recently used last.
+
+    Two kinds are kept: a system prompt on its own (shared by every question to that persona)
+    and each finished generation's whole sequence, prompt and answer (the next turn of that
+    conversation starts with it). A new prompt reuses the longest common start with any entry.
+    """
 
     entries: OrderedDict[tuple[int, tuple[int, ...]], KV] = field(default_factory=OrderedDict)
-    """(id of the model, prefix token ids) -> its cache."""
+    """(id of the model, token ids) -> their cache."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, model: Any, ids: tuple[int, ...]) -> KV | None:
+    def longest(self, model: Any, ids: list[int]) -> tuple[KV, int] | None:
+        """The entry sharing the longest start with `ids`, and that length (at most all but the
+        last token of `ids`, whose logits the caller needs)."""
+        best: tuple[tuple[int, tuple[int, ...]], int] | None = None
         with self.lock:
-            found = self.entries.get((id(model), ids))
-            if found is not None:
-                self.entries.move_to_end((id(model), ids))
-            return found
+            for key in self.entries:
+                if key[0] != id(model):
+                    continue
+                n = _common(key[1], ids, len(ids) - 1)
+                if n and (best is None or n > best[1]):
+                    best = (key, n)
+            if best is None:
+                return None
+            self.entries.move_to_end(best[0])
+            return self.entries[best[0]], best[1]
 
     def put(self, model: Any, ids: tuple[int, ...], cache: KV) -> None:
         with self.lock:
             self.entries[(id(model), ids)] = cache
+            self.entries.move_to_end((id(model), ids))
             while len(self.entries) > PREFIX_CACHE_SIZE:
                 self.entries.popitem(last=False)
+
+
+def _common(a: tuple[int, ...], b: list[int], limit: int) -> int:
+    n = 0
+    for x, y in zip(a, b[:limit], strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 _prefixes = _PrefixStore()
@@ -111,9 +135,11 @@ def decode_stream(
 
     A lean loop instead of `model.generate`: one forward per token with the KV cache, the
     vocabulary projection only for the last position, no logits processors and no streamer
-    thread (the first token reaches the caller from this thread). The first `fixed` tokens'
-    KV cache is kept between calls (`fixed_prefix_length`). Stops at an end token, after
-    `max_new_tokens`, or when the turn's time budget is spent.
+    thread (the first token reaches the caller from this thread). The KV cache of the longest
+    start this prompt shares with an earlier one (the same persona's system prompt, the
+    conversation's previous turn) is reused; the first `fixed` tokens (`fixed_prefix_length`) are
+    kept on their own too. Stops at an end token, after `max_new_tokens`, or when the turn's
+    time budget is spent.
     """
     import torch
     from transformers import DynamicCache
@@ -127,28 +153,29 @@ def decode_stream(
     emitted = ""
     with torch.inference_mode():
         with phase("prefill"):
-            cache = None
-            start = 0
-            if fixed:
+            found = _prefixes.longest(model, ids)
+            if fixed and (found is None or found[1] < fixed):
                 key = tuple(ids[:fixed])
-                prefix = _prefixes.get(model, key)
-                if prefix is None:
-                    done = model(
-                        input_ids=torch.tensor([key], device=base.device),
-                        use_cache=True,
-                        logits_to_keep=1,
-                    ).past_key_values
-                    prefix = [(layer.keys, layer.values) for layer in done.layers]
-                    _prefixes.put(model, key, prefix)
-                # A new cache object over the stored tensors: decoding appends by concatenation,
-                # so the stored prefix is never written to.
-                cache, start = DynamicCache(prefix), fixed
+                done = model(
+                    input_ids=torch.tensor([key], device=base.device),
+                    use_cache=True,
+                    logits_to_keep=1,
+                ).past_key_values
+                found = ([(layer.keys, layer.values) for layer in done.layers], fixed)
+                _prefixes.put(model, key, found[0])
+            cache, start = None, 0
+            if found is not None:
+                # A new cache over views of the stored tensors: decoding appends by
+                # concatenation, so a stored entry is never written to.
+                kv, start = found
+                cache = DynamicCache([(k[:, :, :start], v[:, :, :start]) for k, v in kv])
             out = model(
                 input_ids=torch.tensor([ids[start:]], device=base.device),
                 past_key_values=cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
+        fed = list(ids)  # the tokens whose keys and values the cache holds
         for step in range(max_new_tokens):
             token = int(out.logits[0, -1].argmax())
             if token in stops:
@@ -171,6 +198,9 @@ def decode_stream(
                     use_cache=True,
                     logits_to_keep=1,
                 )
+            fed.append(token)
+        # The next turn of this conversation starts with this prompt and answer.
+        _prefixes.put(model, tuple(fed), [(x.keys, x.values) for x in out.past_key_values.layers])
     count("generated", len(tokens))
     text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
     if len(text) > len(emitted):
