@@ -68,3 +68,19 @@ def test_survey_turn_scores_options_without_generating(assistant):
     assert sample.path == "options"
     assert sample.tokens == 0
     assert sample.ttft_s == sample.wall_s  # nothing streamed: the first token is the answer
+
+
+@pytest.mark.slow
+def test_bench_turn_report_has_the_keys_on_the_default_model(tmp_path):
+    from manyshores.graph.bench_turn import run_turn_bench
+
+    report = run_turn_bench(repeats=1, warmup=0, cold_runs=0, llama=False, out=tmp_path / "b.json")
+    for kind in ("open", "survey", "followup", "general"):
+        assert {"p50_s", "p95_s", "ttft_p50_s", "tokens_per_s"} <= set(report[kind])
+        assert report[kind]["p50_s"] > 0
+    assert report["survey"]["paths"] == {"options": 1}
+    assert report["general"]["paths"] == {"generation": 1}
+    assert report["general"]["tokens_per_s"] > 0
+    assert report["llama_cpp"] is None and report["ratio_tokens_per_s"] is None
+    assert isinstance(report["load"], float) and report["nodes_ms"]["expert"] > 0
+    assert (tmp_path / "b.json").is_file()
