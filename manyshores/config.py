@@ -40,10 +40,11 @@ class Settings(BaseSettings):
     max_new_tokens: int = 96
     """Length cap for generated free-text answers."""
 
-    text_runtime: Literal["transformers", "llama_cpp"] = "transformers"
+    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "auto"
     """Runtime of plain generation (personas, the bare base): the in-process transformers loop,
-    or llama.cpp on the GGUF base model (`pip install -e '.[llama]'`). Soft prompts, adapters
-    and option scoring always run on transformers."""
+    or llama.cpp on the GGUF base model (`pip install -e '.[llama]'`); `auto` takes llama.cpp
+    when it is installed and the base model is a GGUF. Soft prompts, adapters and option scoring
+    always run on transformers."""
 
     turn_timeout_s: float = 60.0
     """Time budget of one turn: generation stops with what it has when it is spent (the trace

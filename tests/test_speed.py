@@ -147,14 +147,16 @@ def test_a_lone_persona_streams_through_the_engine_seam(tiny_base):
     assert [a["text"] for a in both] == [answer["text"]] * 2  # a committee does not stream
 
 
-def test_llama_cpp_runtime_needs_a_gguf_base(tmp_path):
+def test_llama_cpp_runtime_needs_a_gguf_base(tmp_path, tiny_base):
     from manyshores.config import Settings
     from manyshores.errors import ModelLoadError
-    from manyshores.experts.engine import text_runtime
+    from manyshores.experts.engine import TransformersText, text_runtime
 
-    settings = Settings(home=tmp_path, base_model=str(tmp_path), text_runtime="llama_cpp")
+    settings = Settings(home=tmp_path, text_runtime="llama_cpp")
     with pytest.raises(ModelLoadError, match="GGUF"):
-        text_runtime(settings, None)  # type: ignore[arg-type]
+        text_runtime(settings, tiny_base)  # the model given, not the settings' default, counts
+    auto = text_runtime(Settings(home=tmp_path, text_runtime="auto"), tiny_base)
+    assert isinstance(auto, TransformersText)
 
 
 def test_warm_up_builds_each_collaborator_once(tiny_base, tmp_path):
