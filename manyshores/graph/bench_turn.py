@@ -103,6 +103,16 @@ class PromptCapture:
             return ids
 
         generation.chat_input_ids = capture  # type: ignore[assignment]
+        from manyshores.experts.engine import LlamaCppText
+
+        prompt = LlamaCppText._prompt
+
+        def capture_llama(runtime: Any, messages: list[dict[str, str]]) -> list[int]:
+            # The GGUF's vocabulary is the tokenizer's: its ids replay on transformers too.
+            self.ids = prompt(runtime, messages)
+            return self.ids
+
+        LlamaCppText._prompt = capture_llama  # type: ignore[method-assign,assignment]
 
 
 def wrap_phase(obj: Any, method: str, name: str) -> None:
@@ -251,6 +261,19 @@ def llama_reference(
     return run, f"llama-cpp-python on {default_gguf_path().name}, {threads} thread(s)"
 
 
+def transformers_rate(base: Any, prompt_ids: list[int], tokens: int) -> float | None:
+    """Decode tokens/s of the transformers loop on `prompt_ids` (same measure as the turns)."""
+    from manyshores.experts.generation import decode_stream
+    from manyshores.timing import PhaseRecorder, recording
+
+    recorder = PhaseRecorder()
+    with recording(recorder):
+        for _ in decode_stream(base, prompt_ids, tokens):
+            pass
+    n, secs = recorder.counts.get("generated", 0), recorder.seconds.get("decode", 0.0)
+    return (n - 1) / secs if n > 1 and secs > 0 else None
+
+
 # ---- cold start -----------------------------------------------------------------------------
 
 
@@ -348,12 +371,16 @@ def run_turn_bench(
 
         threads = configure_threads(settings)  # what the model loads will use; llama.cpp too
         reference, llama_note = llama_reference(threads) if llama else (None, "not requested")
+        backend: Any = assistant.components.get_experts()
+        runtime = backend._part("committee").text.name
+        base = assistant.components.get_base()
         for i in range(warmup):
             for kind in ("open", "general", "survey"):
                 run_turn(assistant, QUESTIONS[kind], f"warm-{kind}-{i}")
         samples: dict[str, list[TurnSample]] = {k: [] for k in KINDS}
         llama_rates: list[float] = []
         ours_rates: list[float] = []
+        transformers_rates: list[float] = []
         for i in range(repeats):
             for kind in KINDS:
                 thread = f"{'open' if kind == 'followup' else kind}-{i}"
@@ -365,6 +392,11 @@ def run_turn_bench(
                         n, secs = reference(sample.prompt_ids, sample.tokens)
                         if n > 1 and secs > 0:
                             llama_rates.append((n - 1) / secs)
+                    if runtime != "transformers" and sample.prompt_ids:
+                        # The turn ran on another runtime: the same prompt on transformers too.
+                        rate = transformers_rate(base, sample.prompt_ids, sample.tokens)
+                        if rate:
+                            transformers_rates.append(rate)
             load_samples.append(os.getloadavg()[0])
     cold = [run_cold(QUESTIONS["general"]) for _ in range(cold_runs)]
     load_samples.append(os.getloadavg()[0])
@@ -387,6 +419,10 @@ def run_turn_bench(
         "nodes_ms": summarise(every)["nodes_ms"],
         "phases_ms": summarise(every)["phases_ms"],
         "tokens_per_s": round(ours, 2) if ours else None,
+        "text_runtime": runtime,
+        "transformers_tokens_per_s": round(statistics.median(transformers_rates), 2)
+        if transformers_rates
+        else (round(ours, 2) if ours and runtime == "transformers" else None),
         "llama_cpp": {"tokens_per_s": round(theirs, 2), "runs": len(llama_rates)}
         if theirs
         else None,
