@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_new_tokens: int = 96
     """Length cap for generated free-text answers."""
 
-    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "auto"
+    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "transformers"
     """Runtime of plain generation (personas, the bare base): the in-process transformers loop,
     or llama.cpp on the GGUF base model (`pip install -e '.[llama]'`); `auto` takes llama.cpp
     when it is installed and the base model is a GGUF. Soft prompts, adapters and option scoring
