@@ -8,7 +8,7 @@ default implementation; a server engine (vLLM) implements the same three operati
 Plain generation — a prompt with no soft prompt or adapter (personas, the bare base) — is one
 step further down: a `TextRuntime` turns chat messages into streamed text. The default is the
 lean transformers loop (`generation.stream_text`); `llama_cpp` runs the shipped GGUF through
-llama.cpp (`pip install -e '.[llama]'`), taken when installed (`MANYSHORES_TEXT_RUNTIME`).
+llama.cpp (`pip install -e '.[llama]'`), chosen by `MANYSHORES_TEXT_RUNTIME`.
 """
 
 from __future__ import annotations
