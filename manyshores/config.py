@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     your base model writes well (`MANYSHORES_GENERAL_ANSWER_LANGUAGES='["en","es"]'`), or
     `["*"]` for all."""
 
+    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "transformers"
+    """Runtime of plain generation (personas, the bare base): the in-process transformers loop,
+    or llama.cpp on the GGUF base model (`pip install -e '.[llama]'`); `auto` takes llama.cpp
+    when it is installed and the base model is a GGUF. Soft prompts, adapters and option scoring
+    always run on transformers."""
+
+    turn_timeout_s: float = 60.0
+    """Time budget of one turn: generation stops with what it has when it is spent (the trace
+    says so). 0 turns the budget off."""
+
     max_message_chars: int = 16_000
     """Longer user messages are truncated (kept head and tail) and the trace says so."""
 

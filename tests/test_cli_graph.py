@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -83,3 +84,14 @@ def test_chat_repl_turns_and_commands(tmp_path):
     out = proc.stdout
     assert "culture: MEX" in out and "trace" in out and "respond" in out
     assert "culture: KEN" in out
+    assert len(re.findall(r"^\d+\.\ds( \(first words \d+\.\ds\))?$", out, re.M)) == 2  # per turn
+
+
+def test_turn_time_names_the_first_words_only_when_streamed():
+    import time
+
+    from manyshores.cli.graph import turn_time
+
+    start = time.perf_counter() - 2.0
+    assert re.fullmatch(r"2\.\ds", turn_time(start, None))
+    assert re.fullmatch(r"2\.\ds \(first words 0\.5s\)", turn_time(start, start + 0.5))

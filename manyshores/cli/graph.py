@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,16 @@ err_console = Console(stderr=True)
 
 
 def _assistant() -> Any:
+    from manyshores.components import Components
+    from manyshores.graph.warm import warm_up
+
+    components = Components()
+    # Models load in the background while the graph is imported and built (and, in `chat`,
+    # while the person types): the first turn no longer loads them node after node.
+    warm_up(components)
     from manyshores.graph.assistant import CultureAssistant
 
-    return CultureAssistant()
+    return CultureAssistant(components)
 
 
 def print_turn(result: Any, show_answer: bool = True) -> None:
@@ -132,6 +140,12 @@ def ask(
         console.print(f"[dim]thread: {result.thread_id}[/dim]")
 
 
+def turn_time(started: float, first: float | None) -> str:
+    """`2.1s` for a turn, `2.1s (first words 0.4s)` when its answer was streamed."""
+    total = f"{time.perf_counter() - started:.1f}s"
+    return f"{total} (first words {first - started:.1f}s)" if first is not None else total
+
+
 @app.command()
 def chat(thread: str | None = typer.Option(None, help="Thread id to continue.")) -> None:
     """Multi-turn chat. Commands: /culture ID, /trace, /new, /quit."""
@@ -179,16 +193,29 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
                 else "[dim]your culture: not set (detected from each message)[/dim]"
             )
             continue
+        started = time.perf_counter()
+        first: float | None = None
+        streamed: list[str] = []
         try:
-            result = assistant.invoke(
+            steps: list[str] = []
+            for event in assistant.stream(
                 line,
                 thread_id=thread_id,
                 user_culture=culture or "",
                 confirm_culture=culture is None,
-            )
+            ):
+                if event.node == "token":  # a lone generating expert: show its words as they come
+                    first = first or time.perf_counter()
+                    streamed.append(event.update["text"])
+                    console.print(event.update["text"], end="", style="bold", highlight=False)
+                elif event.is_step:
+                    steps.append(event.node)
+            result = assistant.result(thread_id, steps)
         except ManyshoresError as exc:
             console.print(f"[red]error: {exc}[/red]")
             continue
+        if first is not None:
+            console.print()
         if result.interrupt:
             candidates = ", ".join(result.interrupt.get("candidates", []))
             console.print(
@@ -196,7 +223,9 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
                 f"answer with /culture ID[/yellow]"
             )
             continue
-        print_turn(result)
+        # The reply is printed again only when it is not what was streamed (cleaned, composed).
+        print_turn(result, show_answer="".join(streamed).strip() != (result.answer or "").strip())
+        console.print(f"[dim]{turn_time(started, first)}[/dim]", highlight=False)
 
 
 def _print_trace(steps: list[Any]) -> None:
@@ -249,3 +278,21 @@ def bench_graph(
 
     report = run_graph_bench(turns=turns, out=Path(out) if out else None)
     typer.echo(json.dumps(report, indent=2))
+
+
+@bench_app.command("turn")
+def bench_turn(
+    repeats: int = typer.Option(5, min=1, help="Warm turns of each kind."),
+    cold_runs: int = typer.Option(1, min=0, help="New processes timed to their first token."),
+    llama: bool = typer.Option(True, help="Compare with llama.cpp when it is installed."),
+    out: str | None = typer.Option("bench-turn.json", help="Where to write the JSON report."),
+) -> None:
+    """Whole turns on the default model: warm/cold, p50/p95, first token, tokens/s (JSON)."""
+    from pathlib import Path
+
+    from manyshores.graph.bench_turn import run_turn_bench
+
+    report = run_turn_bench(
+        repeats=repeats, cold_runs=cold_runs, llama=llama, out=Path(out) if out else None
+    )
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))

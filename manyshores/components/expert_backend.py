@@ -81,8 +81,14 @@ class CommitteeBackend:
             )
         if name == "committee":
             from manyshores.experts.committee import Committee
+            from manyshores.experts.engine import text_runtime
 
-            return Committee(self.components.get_base(), self._get_unlocked("registry"))
+            base = self.components.get_base()
+            return Committee(
+                base,
+                self._get_unlocked("registry"),
+                text_runtime(self.components.settings, base),
+            )
         if name == "runner":
             from manyshores.experts.runner import AdapterRunner
 
@@ -168,14 +174,10 @@ class CommitteeBackend:
                 )
             ]
         messages = expert_messages(task, sources, conversation)
-        if len(choices) == 1 and choices[0]["kind"] in ("persona", "base"):
-            # One expert answering alone: stream its tokens to the caller as they come.
+        if len(choices) == 1 and choices[0]["kind"] == "base":
+            # The bare base model's general answer, streamed as it comes.
             start = time.perf_counter()
-            if choices[0]["kind"] == "persona":
-                system = self._part("registry").get(choices[0]["id"]).system_prompt()
-            else:
-                system = GENERAL_SYSTEM_PROMPT
-            chat = [{"role": "system", "content": system}, *messages]
+            chat = [{"role": "system", "content": GENERAL_SYSTEM_PROMPT}, *messages]
             counts = []
             text = generate_text(
                 self.components.get_base(), chat, max_new, on_token=on_token, counts=counts
@@ -185,8 +187,9 @@ class CommitteeBackend:
                     choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
                 )
             ]
+        # A persona answering alone streams its words to the caller as they come.
         return committee.generate(  # type: ignore[no-any-return]
-            messages, choices, max_new_tokens=max_new
+            messages, choices, max_new_tokens=max_new, on_token=on_token
         )
 
     def _usage(self, chat: list[dict[str, str]], generated: list[int]) -> dict[str, int]:

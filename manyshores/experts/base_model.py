@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from manyshores.config import Settings, get_settings
 from manyshores.errors import ModelLoadError
 from manyshores.quiet_loading import no_loading_bar
+from manyshores.threads import configure_threads
 
 if TYPE_CHECKING:
     import torch
@@ -221,10 +222,7 @@ def load_base_model(spec: str | None = None, settings: Settings | None = None) -
     source, local_only = resolve_model_source(spec, settings)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
+    configure_threads(settings)
     kwargs: dict[str, Any] = {"local_files_only": local_only}
     try:
         with no_loading_bar():

@@ -17,9 +17,11 @@ The choice id `base` means the bare base model.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
+from manyshores.experts.engine import TextRuntime, TransformersText, stream_with
 from manyshores.experts.kinds import ExpertInfo, capabilities
 from manyshores.experts.persona.model import PersonaExpert, culture_name
 from manyshores.experts.scoring import (
@@ -71,9 +73,16 @@ def expert_answer(
 class Committee:
     """Experts of one registry over one base model."""
 
-    def __init__(self, base: BaseModel, registry: ExpertRegistry | None = None) -> None:
+    def __init__(
+        self,
+        base: BaseModel,
+        registry: ExpertRegistry | None = None,
+        text: TextRuntime | None = None,
+    ) -> None:
         self.base = base
         self.registry = registry
+        self.text: TextRuntime = text or TransformersText(base)
+        """Plain generation (a lone persona, streamed): the engine seam's text runtime."""
 
     def _expert(self, choice: ExpertChoice) -> Any:
         if choice["id"] == BASE_ID:
@@ -248,8 +257,11 @@ class Committee:
         choices: list[ExpertChoice],
         max_new_tokens: int = 96,
         ignore_eos: bool = False,
+        on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
-        """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix."""
+        """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix.
+
+        `on_token` receives the text of a lone persona as it is generated (streaming)."""
         from manyshores.experts.decoding import decode_rows
         from manyshores.experts.generation import generate_batch
         from manyshores.experts.usage import chat_prompt_tokens
@@ -272,12 +284,20 @@ class Committee:
             decoded = decode_rows(self.base, prefix, rows, max_new_tokens, ignore_eos, counts)
             for i, t, n in zip(shared, decoded, counts, strict=True):
                 texts[i], generated[i] = t, n
-        # Personas: one batch on the base model, each with its own system prompt.
+        # Personas: one batch on the base model, each with its own system prompt; a lone persona
+        # streams its words through the text runtime as they come.
         personas = [
             i
             for i, c in enumerate(choices)
             if i not in texts and not capabilities(c["kind"]).on_lora_host
         ]
+        if len(choices) == 1 and personas and on_token is not None:
+            chat = [{"role": "system", "content": self._persona(choices[0]).system_prompt()}]
+            chat += messages
+            texts[0] = stream_with(self.text, chat, max_new_tokens, on_token)
+            prompt_tokens[0] = chat_prompt_tokens(self.base, chat, reserve=max_new_tokens)
+            generated[0] = len(self.base.tokenizer(texts[0], add_special_tokens=False)["input_ids"])
+            personas = []
         chats = [
             [{"role": "system", "content": self._persona(choices[i]).system_prompt()}, *messages]
             for i in personas

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from manyshores.timing import count, phase
 
 if TYPE_CHECKING:
     from manyshores.experts.base_model import BaseModel
@@ -17,18 +22,194 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
     are dropped, since the newest turn is the one being answered.
     """
     tok: Any = base.tokenizer
-    if getattr(tok, "chat_template", None):
-        enc = tok.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-        ids: Any = enc["input_ids"]
-    else:
-        text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
-        ids = tok(text, return_tensors="pt")["input_ids"]
+    with phase("tokenise"):
+        if getattr(tok, "chat_template", None):
+            enc = tok.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+            ids: Any = enc["input_ids"]
+        else:
+            text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
+            ids = tok(text, return_tensors="pt")["input_ids"]
     limit = getattr(base.model.config, "max_position_embeddings", None)
     if limit and ids.shape[1] > limit - reserve:
         ids = ids[:, ids.shape[1] - (limit - reserve) :]
     return ids.to(base.device)
+
+
+KV = list[tuple[Any, Any]]
+"""Per layer, the (keys, values) tensors of a token sequence, [1, kv_heads, tokens, head_dim]."""
+
+PREFIX_CACHE_SIZE = 8
+"""Token sequences (system prompts, finished conversations) whose KV cache is kept per model."""
+
+
+@dataclass
+class _PrefixStore:
+    """KV caches of token sequences already run, most recently used last.
+
+    Two kinds are kept: a system prompt on its own (shared by every question to that persona)
+    and each finished generation's whole sequence, prompt and answer (the next turn of that
+    conversation starts with it). A new prompt reuses the longest common start with any entry.
+    """
+
+    entries: OrderedDict[tuple[int, tuple[int, ...]], KV] = field(default_factory=OrderedDict)
+    """(id of the model, token ids) -> their cache."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def longest(self, model: Any, ids: list[int]) -> tuple[KV, int] | None:
+        """The entry sharing the longest start with `ids`, and that length (at most all but the
+        last token of `ids`, whose logits the caller needs)."""
+        best: tuple[tuple[int, tuple[int, ...]], int] | None = None
+        with self.lock:
+            for key in self.entries:
+                if key[0] != id(model):
+                    continue
+                n = _common(key[1], ids, len(ids) - 1)
+                if n and (best is None or n > best[1]):
+                    best = (key, n)
+            if best is None:
+                return None
+            self.entries.move_to_end(best[0])
+            return self.entries[best[0]], best[1]
+
+    def put(self, model: Any, ids: tuple[int, ...], cache: KV) -> None:
+        with self.lock:
+            self.entries[(id(model), ids)] = cache
+            self.entries.move_to_end((id(model), ids))
+            while len(self.entries) > PREFIX_CACHE_SIZE:
+                self.entries.popitem(last=False)
+
+
+def _common(a: tuple[int, ...], b: list[int], limit: int) -> int:
+    n = 0
+    for x, y in zip(a, b[:limit], strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+_prefixes = _PrefixStore()
+
+
+def fixed_prefix_length(base: BaseModel, messages: list[dict[str, str]], ids: list[int]) -> int:
+    """How many leading tokens of `ids` are the leading system messages alone (the part of the
+    prompt that repeats turn after turn), or 0 when the template does not allow splitting."""
+    system = []
+    for m in messages:
+        if m["role"] != "system":
+            break
+        system.append(m)
+    tok: Any = base.tokenizer
+    if not system or len(system) == len(messages) or not getattr(tok, "chat_template", None):
+        return 0
+    with phase("tokenise"):
+        head = tok.apply_chat_template(system, tokenize=False)
+        head_ids = list(tok(head, add_special_tokens=False)["input_ids"])
+    # Only a true prefix can be reused; a template that renders the system part differently
+    # once other messages follow gets no cache rather than a wrong one.
+    if len(head_ids) >= len(ids) or ids[: len(head_ids)] != head_ids:
+        return 0
+    return len(head_ids)
+
+
+def stop_ids(base: BaseModel) -> set[int]:
+    """Token ids that end an answer: the tokenizer's end of sequence and the model's own."""
+    stops = set()
+    if base.tokenizer.eos_token_id is not None:
+        stops.add(int(base.tokenizer.eos_token_id))
+    config = getattr(base.model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    stops.update(int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None)
+    return stops
+
+
+def decode_stream(
+    base: BaseModel,
+    ids: list[int],
+    max_new_tokens: int,
+    fixed: int = 0,
+    counts: list[int] | None = None,
+) -> Iterator[str]:
+    """Greedy decoding of one prompt, yielding text as soon as it is complete characters.
+
+    A lean loop instead of `model.generate`: one forward per token with the KV cache, the
+    vocabulary projection only for the last position, no logits processors and no streamer
+    thread (the first token reaches the caller from this thread). The KV cache of the longest
+    start this prompt shares with an earlier one (the same persona's system prompt, the
+    conversation's previous turn) is reused; the first `fixed` tokens (`fixed_prefix_length`) are
+    kept on their own too. Stops at an end token, after `max_new_tokens`, or when the turn's
+    time budget is spent.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    from manyshores.budget import current
+
+    model: Any = base.model
+    budget = current()
+    stops = stop_ids(base)
+    tokens: list[int] = []
+    emitted = ""
+    ended = 0  # 1 when an end token was generated (it counts as a generated token)
+    with torch.inference_mode():
+        with phase("prefill"):
+            found = _prefixes.longest(model, ids)
+            if fixed and (found is None or found[1] < fixed):
+                key = tuple(ids[:fixed])
+                done = model(
+                    input_ids=torch.tensor([key], device=base.device),
+                    use_cache=True,
+                    logits_to_keep=1,
+                ).past_key_values
+                found = ([(layer.keys, layer.values) for layer in done.layers], fixed)
+                _prefixes.put(model, key, found[0])
+            cache, start = None, 0
+            if found is not None:
+                # A new cache over views of the stored tensors: decoding appends by
+                # concatenation, so a stored entry is never written to.
+                kv, start = found
+                cache = DynamicCache([(k[:, :, :start], v[:, :, :start]) for k, v in kv])
+            out = model(
+                input_ids=torch.tensor([ids[start:]], device=base.device),
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        fed = list(ids)  # the tokens whose keys and values the cache holds
+        for step in range(max_new_tokens):
+            token = int(out.logits[0, -1].argmax())
+            if token in stops:
+                ended = 1
+                break
+            tokens.append(token)
+            text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
+            # A multi-byte character split over tokens decodes to U+FFFD until it is whole.
+            if len(text) > len(emitted) and not text.endswith("\ufffd"):
+                piece, emitted = text[len(emitted) :], text
+                yield piece
+            if step == max_new_tokens - 1:
+                break
+            if budget is not None and time.monotonic() > budget.deadline:
+                budget.cut = True
+                break
+            with phase("decode"):
+                out = model(
+                    input_ids=torch.tensor([[token]], device=base.device),
+                    past_key_values=out.past_key_values,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+            fed.append(token)
+        # The next turn of this conversation starts with this prompt and answer.
+        _prefixes.put(model, tuple(fed), [(x.keys, x.values) for x in out.past_key_values.layers])
+    count("generated", len(tokens))
+    if counts is not None:
+        counts.append(len(tokens) + ended)
+    text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
+    if len(text) > len(emitted):
+        yield text[len(emitted) :]
 
 
 def stream_text(
@@ -40,38 +221,9 @@ def stream_text(
     """Yield the answer piece by piece as it is generated (greedy, so it is reproducible).
 
     `counts`, when given, receives the number of generated tokens once generation is done."""
-    import torch
-    from transformers import TextIteratorStreamer
-
-    ids = chat_input_ids(base, messages, reserve=max_new_tokens)
-    streamer = TextIteratorStreamer(base.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    errors: list[BaseException] = []
-    generated: list[int] = []
-
-    def run() -> None:
-        try:
-            with torch.inference_mode():
-                out = base.model.generate(  # type: ignore[operator]
-                    input_ids=ids,
-                    attention_mask=torch.ones_like(ids),
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=base.tokenizer.pad_token_id,
-                    streamer=streamer,
-                )
-            generated.append(int(out.shape[1] - ids.shape[1]))
-        except BaseException as exc:  # surfaced in the caller's thread below
-            errors.append(exc)
-            streamer.end()
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    yield from streamer
-    worker.join()
-    if errors:
-        raise errors[0]
-    if counts is not None:
-        counts.extend(generated)
+    ids = [int(t) for t in chat_input_ids(base, messages, reserve=max_new_tokens)[0].tolist()]
+    fixed = fixed_prefix_length(base, messages, ids)
+    yield from decode_stream(base, ids, max_new_tokens, fixed, counts)
 
 
 def generate_text(

@@ -16,6 +16,8 @@ import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from manyshores.timing import phase
+
 if TYPE_CHECKING:
     import torch
 
@@ -54,11 +56,12 @@ def survey_messages(
 def prompt_ids(base: BaseModel, messages: list[dict[str, str]]) -> list[int]:
     """Token ids of a chat up to the start of the assistant's answer."""
     tok = base.tokenizer
-    if getattr(tok, "chat_template", None):
-        text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    else:
-        text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
-    return list(tok(text, add_special_tokens=False)["input_ids"])
+    with phase("tokenise"):
+        if getattr(tok, "chat_template", None):
+            text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        else:
+            text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
+        return list(tok(text, add_special_tokens=False)["input_ids"])
 
 
 def hidden_size(base: BaseModel) -> int:
@@ -125,7 +128,7 @@ def run_prefix(base: BaseModel, ids: list[int]) -> PrefixCache:
     """Run the shared prefix once (no gradient) and keep its KV cache."""
     import torch
 
-    with torch.no_grad():
+    with torch.no_grad(), phase("prefill"):
         out = base.model.model(input_ids=torch.tensor([ids], device=base.device), use_cache=True)
     cache = out.past_key_values
     keys = [layer.keys for layer in cache.layers]
@@ -166,12 +169,13 @@ def run_virtual(base: BaseModel, prefix: PrefixCache, prompts: list[torch.Tensor
     for j, i in enumerate(rows):
         embeds[j, : lengths[i]] = prompts[i]
     positions = torch.arange(prefix.length, prefix.length + width, device=base.device)
-    res = base.model.model(
-        inputs_embeds=embeds,
-        past_key_values=prefix.cache(len(rows)),
-        position_ids=positions.unsqueeze(0).expand(len(rows), -1),
-        use_cache=False,
-    )
+    with phase("prefill"):
+        res = base.model.model(
+            inputs_embeds=embeds,
+            past_key_values=prefix.cache(len(rows)),
+            position_ids=positions.unsqueeze(0).expand(len(rows), -1),
+            use_cache=False,
+        )
     last = torch.tensor([lengths[i] - 1 for i in rows], device=base.device)
     picked = res.last_hidden_state[torch.arange(len(rows)), last]
     out = out.clone()

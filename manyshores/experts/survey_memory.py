@@ -73,6 +73,8 @@ class SurveyMemory:
     """`{culture: {question_id: shares}}`."""
     params: MemoryParams = field(default_factory=MemoryParams)
     """Retrieval hyperparameters."""
+    vector_cache: Path | None = None
+    """Directory where question embeddings are kept between processes (None: recompute)."""
     _vectors: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -82,12 +84,13 @@ class SurveyMemory:
         """The WVS train split shipped in `manyshores/data/wvs`, plus the surveys that experts
         in the user's store were trained on (`user_store`: that store's directory; True for the
         configured one, False for none)."""
+        from manyshores.config import get_settings
         from manyshores.experts.survey_data import PACKAGE_WVS
 
         memory = cls.from_files(PACKAGE_WVS / "questions.json", PACKAGE_WVS / "train.json", params)
+        # Embedding every known question took ~19 s on a loaded 2-core machine: once per machine.
+        memory.vector_cache = get_settings().home_dir / "cache"
         if user_store is True:
-            from manyshores.config import get_settings
-
             user_store = get_settings().user_experts_dir
         if isinstance(user_store, Path):
             memory.add_store_surveys(user_store)
@@ -145,7 +148,9 @@ class SurveyMemory:
         """This memory as if `culture` had no answers (sharing the embedded questions): how a
         culture without a survey of its own is served, measured on one that has one."""
         answers = {c: a for c, a in self.answers.items() if c != culture}
-        return SurveyMemory(self.questions, answers, self.params, self._vectors)
+        return SurveyMemory(
+            self.questions, answers, self.params, self.vector_cache, _vectors=self._vectors
+        )
 
     def _vector(self, key: str, text: str) -> Any:
         if not self._vectors:
@@ -166,8 +171,51 @@ class SurveyMemory:
         ids = [q for q in self.questions if q not in self._vectors]
         if ids:
             texts = [question_text(*self.questions[q]) for q in ids]
-            vecs = np.asarray(embed(texts), dtype=np.float32)
+            vecs = self._cached_vectors(texts)
+            if vecs is None:
+                vecs = np.asarray(embed(texts), dtype=np.float32)
+                self._store_vectors(texts, vecs)
             self._vectors.update(zip(ids, vecs, strict=True))
+
+    def _cache_file(self, texts: list[str]) -> Path | None:
+        import hashlib
+
+        from manyshores.memory.embeddings import EMBEDDING_MODEL_NAME
+
+        if self.vector_cache is None:
+            return None
+        # The texts and the model name are the key: any change to either is a new file.
+        digest = hashlib.sha256("\n".join([EMBEDDING_MODEL_NAME, *texts]).encode()).hexdigest()
+        return self.vector_cache.expanduser() / f"survey-vectors-{digest[:20]}.npy"
+
+    def _cached_vectors(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        path = self._cache_file(texts)
+        if path is None or not path.is_file():
+            return None
+        try:
+            vecs = np.load(path)
+        except (OSError, ValueError):
+            return None  # damaged: recomputed and rewritten
+        return vecs if vecs.shape[0] == len(texts) else None
+
+    def _store_vectors(self, texts: list[str], vecs: Any) -> None:
+        import os
+
+        import numpy as np
+
+        path = self._cache_file(texts)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.save(fh, vecs)
+            os.replace(tmp, path)  # atomic: a reader never sees half a file
+        except OSError:
+            pass  # a read-only home only costs the next process the embedding time
 
     def predict(
         self,

@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from manyshores.budget import DEADLINE_KEY, deadline_after
 from manyshores.components import Components
 from manyshores.content import check_message_text
 from manyshores.errors import InvalidInputError
@@ -273,8 +274,13 @@ class CultureAssistant:
             if isinstance(payload, dict):  # a new message: checkpoint it before any work
                 self.graph.update_state(config, payload, as_node="__start__")
                 payload = None
+            deadline = deadline_after(self.components.settings.turn_timeout_s)
+            run_config = {
+                **config,
+                "configurable": {**config["configurable"], DEADLINE_KEY: deadline},
+            }
             for mode, chunk in self.graph.stream(
-                payload, config, stream_mode=modes, durability=self._langgraph_durability
+                payload, run_config, stream_mode=modes, durability=self._langgraph_durability
             ):
                 if mode == "values":
                     if final is not None:

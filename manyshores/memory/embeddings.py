@@ -36,6 +36,10 @@ def load_embedder() -> SentenceTransformer:
         if _cached is None:
             # The model is local; make sure nothing in the HF stack tries the hub anyway.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from manyshores.config import get_settings
+            from manyshores.threads import configure_threads
+
+            configure_threads(get_settings())
             from sentence_transformers import SentenceTransformer
 
             with no_loading_bar():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 
+from manyshores.budget import DEADLINE_KEY, budget_scope
 from manyshores.components import Components
 
 
@@ -23,14 +24,20 @@ def make_expert(components: Components) -> Any:
         question = payload.get("query") or payload["text"]
         if not payload["task"]["options"] and batch[0]["id"] == "base":
             question = components.get_detector().without_places(question)
-        answers = components.get_experts().answer(
-            batch,
-            text=payload["text"],
-            task=payload["task"],
-            sources=payload.get("sources", []),
-            conversation=[{"role": "user", "content": question}],
-            on_token=on_token,
-        )
+        settings = components.settings
+        deadline = (get_config().get("configurable") or {}).get(DEADLINE_KEY)
+        with budget_scope(deadline, settings.turn_timeout_s) as budget:
+            answers = components.get_experts().answer(
+                batch,
+                text=payload["text"],
+                task=payload["task"],
+                sources=payload.get("sources", []),
+                conversation=[{"role": "user", "content": question}],
+                on_token=on_token,
+            )
+        if budget is not None and budget.cut:
+            note = f"the turn's time budget ({budget.seconds:g} s) ran out: the answer is cut short"
+            return {"expert_answers": answers, "notes": [note]}
         return {"expert_answers": answers}
 
     return expert

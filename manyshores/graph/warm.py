@@ -1,0 +1,57 @@
+"""Loading the heavy collaborators in the background, before the first turn needs them.
+
+A first turn otherwise loads them one node at a time (detector in `detect`, the embedder and the
+knowledge base in `retrieve`, the base model in `route`), each waiting for the one before.
+`chat` starts this while the person types; `ask` while it parses the message and builds the
+graph. Each collaborator is built once either way: `Components` builds under a lock, so a node
+that needs one still loading waits for it instead of loading it a second time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from manyshores.components import Components
+
+
+def warm_up(components: Components) -> threading.Thread:
+    """Start loading every collaborator a turn uses in a daemon thread; returns the thread."""
+
+    def run() -> None:
+        # Failures are left for the turn itself to raise with its own clear message.
+        for step in (_base, _detector, _retriever, _experts):
+            with contextlib.suppress(Exception):
+                step(components)
+
+    thread = threading.Thread(target=run, name="manyshores-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _base(components: Components) -> None:
+    components.get_base()
+
+
+def _detector(components: Components) -> None:
+    detector: Any = components.get_detector()
+    if hasattr(detector, "load"):
+        detector.load()
+
+
+def _retriever(components: Components) -> None:
+    retriever: Any = components.get_retriever()
+    if hasattr(retriever, "_get_kb"):
+        retriever._get_kb()
+    from manyshores.memory.embeddings import embed
+
+    embed(["warm-up"])  # loads the embedder and runs its first (slowest) forward
+
+
+def _experts(components: Components) -> None:
+    experts: Any = components.get_experts()
+    if hasattr(experts, "_part"):
+        experts._part("registry")
+        experts._part("committee")
