@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from manyshores.graph.bench_turn import TurnSample, instrument, percentile, run_turn, summarise
+from manyshores.eval.bench.turn import TurnSample, instrument, percentile, run_turn, summarise
 from manyshores.timing import PhaseRecorder, phase, recording
 from tests.graph_fixtures import tiny_assistant
 
@@ -72,7 +72,7 @@ def test_survey_turn_scores_options_without_generating(assistant):
 
 @pytest.mark.slow
 def test_bench_turn_report_has_the_keys_on_the_default_model(tmp_path):
-    from manyshores.graph.bench_turn import run_turn_bench
+    from manyshores.eval.bench.turn import run_turn_bench
 
     report = run_turn_bench(repeats=1, warmup=0, cold_runs=0, llama=False, out=tmp_path / "b.json")
     for kind in ("open", "survey", "followup", "general"):

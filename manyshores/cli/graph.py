@@ -290,7 +290,7 @@ def bench_turn(
     """Whole turns on the default model: warm/cold, p50/p95, first token, tokens/s (JSON)."""
     from pathlib import Path
 
-    from manyshores.graph.bench_turn import run_turn_bench
+    from manyshores.eval.bench.turn import run_turn_bench
 
     report = run_turn_bench(
         repeats=repeats, cold_runs=cold_runs, llama=llama, out=Path(out) if out else None

@@ -328,7 +328,7 @@ def cold_child(text: str) -> None:
 def run_cold(text: str) -> dict[str, Any]:
     """A new interpreter (same environment) answering `text`; its own report."""
     out = subprocess.run(
-        [sys.executable, "-m", "manyshores.graph.bench_turn", "--cold", text],
+        [sys.executable, "-m", "manyshores.eval.bench.turn", "--cold", text],
         capture_output=True,
         text=True,
         check=False,
@@ -442,4 +442,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--cold":
         cold_child(sys.argv[2])
     else:
-        raise SystemExit("usage: python -m manyshores.graph.bench_turn --cold QUESTION")
+        raise SystemExit("usage: python -m manyshores.eval.bench.turn --cold QUESTION")
