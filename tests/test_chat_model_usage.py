@@ -74,30 +74,37 @@ def test_one_generating_expert_counts_its_prompt_and_generated_tokens(model, tin
     with ForwardLog(tiny_base) as log:
         message = model.invoke("What is a typical breakfast?", culture="KEN")
     (part,) = message.response_metadata["expert_usage"]
-    # Generation: the prompt in one forward, then one forward per generated token after the first.
-    assert part["input_tokens"] == log.calls[0] > 20
-    assert part["output_tokens"] == len(log.calls) == MAX_TOKENS  # the random model never stops
-    assert all(n == 1 for n in log.calls[1:])
+    # Generation: the prompt (in one or two forwards: a cached start is not recomputed), then one
+    # forward per generated token after the first.
+    decode = log.calls[len(log.calls) - (MAX_TOKENS - 1) :]
+    prefill = log.calls[: len(log.calls) - len(decode)]
+    assert all(n == 1 for n in decode)
+    assert 0 < sum(prefill) <= part["input_tokens"]
+    assert part["input_tokens"] > 20
+    assert part["output_tokens"] == MAX_TOKENS  # the random model never stops
     assert message.usage_metadata == {
-        "input_tokens": log.calls[0],
+        "input_tokens": part["input_tokens"],
         "output_tokens": MAX_TOKENS,
-        "total_tokens": log.calls[0] + MAX_TOKENS,
+        "total_tokens": part["input_tokens"] + MAX_TOKENS,
     }
 
 
-def test_a_committee_counts_every_expert(model, tiny_base):
-    with ForwardLog(tiny_base) as log:
-        message = model.invoke("I'm from Spain or maybe Mexico. What do we eat?")
-    parts = message.response_metadata["expert_usage"]
-    assert [p["expert_id"] for p in parts] == message.response_metadata["experts"]
-    assert len(parts) == 2
-    prompts = [n for n in log.calls if n > 1]
-    assert sorted(p["input_tokens"] for p in parts) == sorted(prompts)
-    usage = message.usage_metadata
-    assert usage is not None
-    assert usage["input_tokens"] == sum(prompts)
-    assert usage["output_tokens"] == len(log.calls) == 2 * MAX_TOKENS
-    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+def test_a_committee_counts_every_expert():
+    # Open questions are answered from evidence or by one general answer and survey questions by
+    # memory, so the default graph rarely runs a committee: the sum is checked on its answers.
+    from manyshores.graph.usage import turn_usage
+
+    answers = [
+        {"expert_id": "a", "culture": "ESP", "weight": 0.6, "text": "x", "option_probs": None,
+         "seconds": 0.1, "input_tokens": 30, "output_tokens": 5},
+        {"expert_id": "b", "culture": "MEX", "weight": 0.4, "text": "y", "option_probs": None,
+         "seconds": 0.1, "input_tokens": 32, "output_tokens": 7},
+        {"expert_id": "c", "culture": "MEX", "weight": 0.0, "text": "z", "option_probs": None,
+         "seconds": 0.0},  # no counts (survey memory, evidence): adds nothing
+    ]  # fmt: skip
+    usage, parts = turn_usage(answers)  # type: ignore[arg-type]
+    assert usage == {"input_tokens": 62, "output_tokens": 12, "total_tokens": 74}
+    assert [p["expert_id"] for p in parts][:2] == ["a", "b"]
 
 
 def test_shared_prefix_decoding_counts_its_prompt_and_tokens(tiny_base):
@@ -113,19 +120,14 @@ def test_shared_prefix_decoding_counts_its_prompt_and_tokens(tiny_base):
     assert answer["output_tokens"] == 4
 
 
-def test_scored_options_count_the_scoring_prompt_and_generate_nothing(model, tiny_base):
+def test_survey_answers_from_memory_use_no_model_tokens(model, tiny_base):
+    # The expert set's calibrated weight is 0: the culture's known answers decide and no model
+    # forward runs, so the turn uses no tokens.
     with ForwardLog(tiny_base) as log:
         message = model.invoke(survey_question(), culture="KEN")
     assert message.response_metadata["task"] == "multiple_choice"
-    (part,) = message.response_metadata["expert_usage"]
-    # One persona: the question's prefix, then its culture-naming tail, both scored at once.
-    assert part["input_tokens"] == sum(log.calls) > 20
-    assert part["output_tokens"] == 0
-    assert message.usage_metadata == {
-        "input_tokens": sum(log.calls),
-        "output_tokens": 0,
-        "total_tokens": sum(log.calls),
-    }
+    assert log.calls == []
+    assert message.usage_metadata == {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
 
 
 def test_stream_and_batch_report_the_same_usage_as_invoke(model):
@@ -202,7 +204,7 @@ def test_bad_parameters_are_refused_clearly(components, model):
 
 def test_stop_sequences_cut_the_reply(model):
     answer = model.invoke(survey_question(), culture="KEN").text
-    assert answer in OPTIONS
+    assert answer.startswith("In Kenya")
     cut = model.invoke(survey_question(), culture="KEN", stop=[answer[1:3]]).text
     assert cut == answer[:1]
     assert cut_at_stop("tea, then coffee", ["coffee", ", "]) == "tea"
