@@ -57,6 +57,14 @@ class FakeDetector:
         name = "multiple_choice" if choices else "open_qa"
         return {"name": name, "question": question.strip(), "options": choices}
 
+    def language_of(self, text: str) -> tuple[str, float] | None:
+        return ("en", 1.0) if text.strip() else None
+
+    def without_places(self, text: str) -> str:
+        for word in self.mentions:
+            text = text.replace(word, "most places")
+        return text
+
     def normalize(self, culture: str) -> str:
         known = set(self.mentions.values())
         if culture.upper() not in known:
@@ -154,6 +162,35 @@ class FakeExpertBackend:
 
 
 @dataclass
+class FakeEvidence:
+    """Human answers for the cultures in `answers` (best first); none for any other culture."""
+
+    answers: dict[str, list[str]] = field(default_factory=lambda: {"KEN": ["uji", "chai"]})
+    """Culture id → its answers, best first."""
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    """(question, culture) of every `rank` call."""
+
+    def rank(self, question, culture, *, language=None, exclude_ids=(), k=3):  # noqa: ANN001
+        from manyshores.evidence.types import Candidate, Evidence
+
+        self.calls.append((question, culture))
+        found = self.answers.get(culture, [])[:k]
+        ref = f"fake-evidence:{culture}"
+        candidates = [
+            Candidate(text=a, english=a, score=1.0 / (i + 1), support=3 - i, refs=[ref],
+                      question="a question", similarity=0.9)
+            for i, a in enumerate(found)
+        ]  # fmt: skip
+        sources: list[Source] = (
+            [{"kind": "memory", "ref": ref, "snippet": ", ".join(found), "culture": culture,
+              "score": 0.9}]
+            if found
+            else []
+        )  # fmt: skip
+        return Evidence(candidates, sources, bool(found), 0.9 if found else 0.0, language or "en")
+
+
+@dataclass
 class FakeProfileStore:
     """Profiles in a dict."""
 
@@ -172,7 +209,7 @@ class FakeProfileStore:
 
 
 def fake_components(**overrides: Any) -> Any:
-    """`Components` whose four collaborators are fakes (no model is ever loaded: the base model
+    """`Components` whose collaborators are fakes (no model is ever loaded: the base model
     is a sentinel that fails if anything asks for it)."""
     from manyshores.components import Components
     from manyshores.config import Settings
@@ -186,6 +223,7 @@ def fake_components(**overrides: Any) -> Any:
         "base": NoModel(),
         "detector": FakeDetector(),
         "retriever": FakeRetriever(),
+        "evidence": FakeEvidence(),
         "experts": FakeExpertBackend(),
         "profiles": FakeProfileStore(),
     }

@@ -28,22 +28,39 @@ def _dedupe(steps: list[str]) -> list[str]:
     return out
 
 
-def test_a_turn_runs_every_node_on_the_protocols_alone(tmp_path: Path) -> None:
+def test_an_open_question_with_evidence_is_answered_from_it(tmp_path: Path) -> None:
     assistant = _assistant(tmp_path)
     result = assistant.invoke("I'm from Kenya. What is for breakfast?", thread_id="t")
-    assert _dedupe(result.steps) == NODES
+    assert _dedupe(result.steps) == [n for n in NODES if n != "expert"]  # no model work
     assert result.cultures[0]["id"] == "KEN"
-    assert result.answer == "softprompt:KEN says hi"
+    assert (
+        result.answer
+        == "In Kenya, the most common answer is: uji [1]. Other common answers: chai [1]."
+    )
+    assert result.values["short"] == "uji" and result.values["answers"] == ["uji", "chai"]
     retriever = assistant.components.retriever
     assert retriever.calls == ["I'm from Kenya. What is for breakfast?"]
-    assert [s["ref"] for s in result.values["sources"]] == ["fake:KEN"]
+    assert [s["ref"] for s in result.values["sources"]] == ["fake-evidence:KEN", "fake:KEN"]
+
+
+def test_without_evidence_the_general_answer_is_labelled(tmp_path: Path) -> None:
+    backend = FakeExpertBackend()
+    assistant = _assistant(tmp_path, experts=backend)
+    result = assistant.invoke("I'm from Japan. What is for breakfast?", thread_id="j")
+    assert _dedupe(result.steps) == NODES
+    assert backend.batches == [["base"]]  # the bare base model, not the culture's persona
+    lines = result.answer.splitlines()
+    assert lines[0] == "I have no information about this for Japan."
+    assert lines[1].startswith("A general answer, not specific to Japan: ")
 
 
 def test_batchable_experts_share_one_task_and_personas_run_alone(tmp_path: Path) -> None:
     for kind, expected in (("softprompt", 1), ("persona", 2)):
         backend = FakeExpertBackend(kind=kind)
         assistant = _assistant(tmp_path / kind, experts=backend)
-        result = assistant.invoke("Kenya or Japan: what is for breakfast?", thread_id=kind)
+        result = assistant.invoke(
+            "Kenya or Japan: is tea important? Options: Very, Rather, Not", thread_id=kind
+        )
         assert len(backend.batches) == expected
         assert sorted(i for b in backend.batches for i in b) == [f"{kind}:JPN", f"{kind}:KEN"]
         assert len(result.values["expert_answers"]) == 2
@@ -57,7 +74,11 @@ def test_options_come_back_as_the_backend_decided(tmp_path: Path) -> None:
     )
     assert result.values["task"]["options"] == ["Very", "Rather", "Not"]
     assert result.option_probs == [0.2, 0.7, 0.1]
-    assert result.answer == "Rather" and result.values["choice"] == 1
+    assert result.values["short"] == "Rather" and result.values["choice"] == 1
+    assert (
+        result.answer
+        == "In Kenya, the most common answer is: “Rather” (70%); “Very” (20%); “Not” (10%)."
+    )
 
 
 def test_profiles_are_recorded_and_read_back_as_a_prior(tmp_path: Path) -> None:
