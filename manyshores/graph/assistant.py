@@ -342,7 +342,7 @@ class CultureAssistant:
 
     def _checkpoint_file(self) -> Path:
         """The SQLite file behind the checkpointer (the configured path when not SQLite)."""
-        conn = getattr(self.checkpointer, "conn", None)
+        conn: Any = getattr(self.checkpointer, "conn", None)
         try:  # PRAGMA database_list reads no page of the file: it answers even when damaged
             for _seq, name, file in conn.execute("PRAGMA database_list").fetchall():
                 if name == "main" and file:
