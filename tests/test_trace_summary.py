@@ -49,7 +49,22 @@ def test_summary_reads_each_node_and_tolerates_newer_or_missing_fields():
         _step(6, 1, "respond", {"messages": [{"type": "ai", "content": "Roast lamb, eggs."}]}),
         # turn 2: newer fields (query, evidence, short), no route record, message only read
         _step(7, 2, "detect", {"query": "And at Christmas?", "posterior": {"cultures": []}}),
-        _step(8, 2, "retrieve", {"evidence": [{"url": "https://example.org/x", "score": 1}]}),
+        _step(
+            8,
+            2,
+            "retrieve",
+            {
+                "sources": [{"url": "https://example.org/x", "score": 1}],
+                "evidence": [
+                    {
+                        "culture": "GRC",
+                        "usable": True,
+                        "candidates": [{"text": "bread", "score": 0.5}],
+                    },
+                    {"culture": "CYP", "usable": False},
+                ],
+            },
+        ),
         _step(9, 2, "respond", {"short": "Christopsomo bread."}),
         # turn 3: nothing written at all but the message it read
         _step(10, 3, "detect", {}, read={"messages": [{"type": "human", "content": "hi"}]}),
@@ -72,7 +87,11 @@ def test_summary_reads_each_node_and_tolerates_newer_or_missing_fields():
         "respond",
     ]
     assert two.message == "And at Christmas?" and two.cultures == []
-    assert two.answer == "Christopsomo bread." and two.sources == ["https://example.org/x (1.00)"]
+    assert two.answer == "Christopsomo bread." and two.sources == [
+        "https://example.org/x (1.00)",
+        "evidence GRC: bread (0.50)",
+        "evidence CYP: none close enough",
+    ]
     assert two.experts == [] and two.nodes[0] == (7, "detect", 0.08)
     assert three.message == "hi" and three.answer == "" and three.task is None
 

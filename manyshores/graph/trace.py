@@ -211,6 +211,19 @@ def _source_line(source: Any) -> str:
     return f"{text} ({score:.2f})" if isinstance(score, (int, float)) else text
 
 
+def _evidence_line(record: Any) -> str:
+    if not isinstance(record, dict) or "culture" not in record:
+        return _source_line(record)
+    candidates = record.get("candidates") or []
+    if not record.get("usable", True) or not candidates:
+        return f"evidence {record['culture']}: none close enough"
+    best = candidates[0]
+    text = best.get("english") or best.get("text") or "?"
+    score = best.get("score")
+    tail = f" ({score:.2f})" if isinstance(score, (int, float)) else ""
+    return f"evidence {record['culture']}: {shorten(str(text), 40)}{tail}"
+
+
 def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
     """One summary per turn, in order."""
     by_turn: dict[int, list[TraceStep]] = {}
@@ -248,8 +261,9 @@ def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
         answer = _first(respond, "short") or _first(wrote.get("aggregate", {}), "answer")
         if answer is None and respond.get("messages"):
             answer = _content(respond["messages"][-1])
-        retrieve = wrote.get("retrieve", {})
-        sources = _first(retrieve, "evidence", "sources") or []
+        sources = [_source_line(s) for s in wrote.get("retrieve", {}).get("sources") or []]
+        for node_wrote in wrote.values():  # ranked human answers per culture, where recorded
+            sources += [_evidence_line(e) for e in node_wrote.get("evidence") or []]
         summaries.append(
             TurnSummary(
                 turn=turn,
@@ -259,7 +273,7 @@ def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
                 task=task.get("name") if isinstance(task, dict) else task,
                 experts=experts,
                 answer=_content(answer),
-                sources=[_source_line(s) for s in sources] if isinstance(sources, list) else [],
+                sources=sources,
                 notes=[n for w in wrote.values() for n in w.get("notes") or [] if n != NEW_TURN],
                 nodes=[(s.index, s.node, s.seconds) for s in turn_steps],
             )
