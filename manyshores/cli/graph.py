@@ -238,11 +238,16 @@ def trace(
 def bench_graph(
     turns: int = typer.Option(20, help="Measured turns."),
     out: str | None = typer.Option("bench-graph.json", help="Where to write the JSON report."),
+    otel_endpoint: str | None = typer.Option(
+        None, help="Also run the turns with OpenTelemetry export to this OTLP/HTTP URL."
+    ),
 ) -> None:
     """Per-turn overhead of the graph itself, beside the model forward passes (JSON)."""
     from pathlib import Path
 
     from manyshores.graph.bench import run_graph_bench
 
-    report = run_graph_bench(turns=turns, out=Path(out) if out else None)
+    report = run_graph_bench(
+        turns=turns, out=Path(out) if out else None, otel_endpoint=otel_endpoint
+    )
     typer.echo(json.dumps(report, indent=2))
