@@ -78,7 +78,8 @@ def main() -> None:
             os.environ[telemetry.ENDPOINT_ENV] = server.otlp_endpoint
             os.environ[telemetry.PROJECT_ENV] = PROJECT
             home = Path(work) / "home"
-            settings = Settings(home=home)
+            # The usual caches (converted model, knowledge base); only the thread is throwaway.
+            settings = Settings(checkpoint_db=home / "checkpoints.sqlite")
             assistant = CultureAssistant(
                 Components(settings=settings),
                 open_checkpointer(home / "checkpoints.sqlite"),
