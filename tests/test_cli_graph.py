@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +48,54 @@ def test_trace_cli_reads_checkpoints_without_a_model(tiny_base, tmp_path):
     assert missing.returncode == 2 and "unknown thread" in missing.stderr
     bad_step = _cli(["trace", "cli-trace", "--step", "999"], env)
     assert bad_step.returncode == 2 and "not 999" in bad_step.stderr
+
+
+def _damage_pages(db: Path, first_page: int = 2) -> None:
+    """Write random bytes over every page from `first_page` on (page 1, the header and the
+    schema, stays intact so the file still opens as SQLite)."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything into the main file
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    assert pages > first_page, "the thread should fill several pages"
+    rng = random.Random(7)
+    with db.open("r+b") as f:
+        for page in range(first_page, pages + 1):
+            f.seek((page - 1) * page_size)
+            f.write(rng.randbytes(page_size))
+
+
+def test_trace_reads_as_turns_and_a_damaged_database_is_one_line(tiny_base, tmp_path):
+    assistant = tiny_assistant(tiny_base, tmp_path)
+    first = "I'm from Greece. What do we eat at Easter?"
+    second = "Which is more polite: (A) bowing (B) shaking hands?"
+    assistant.invoke(first, thread_id="two")
+    result = assistant.invoke(second, thread_id="two")
+    assistant.checkpointer.conn.close()
+    db = tmp_path / "checkpoints.sqlite"
+    env = {"MANYSHORES_CHECKPOINT_DB": str(db), "MANYSHORES_HOME": str(tmp_path), "COLUMNS": "200"}
+    proc = _cli(["trace", "two"], env)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    # Per turn: the message, the culture with p, the experts, the answer, each node timed.
+    assert out.index("turn 1") < out.index(first) < out.index("turn 2") < out.index(second)
+    assert out.count("GRC p=") == 2
+    assert f"persona:GRC ({result.experts[0]['weight']:.2f})" in out
+    assert result.answer and result.answer in out
+    for node in ("detect", "retrieve", "route", "expert", "aggregate", "respond"):
+        assert out.count(f" {node} ") == 2, node
+    assert "#11" in out and " ms" in out
+
+    _damage_pages(db)
+    broken = _cli(["trace", "two"], env)
+    assert broken.returncode == 2
+    assert "Traceback" not in broken.stderr
+    lines = broken.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(db) in lines[0], broken.stderr
+    doctor = _cli(["doctor"], env)
+    assert "DAMAGED" in doctor.stdout and "integrity" in doctor.stdout, doctor.stdout
+    assert doctor.returncode == 1
 
 
 @pytest.mark.slow

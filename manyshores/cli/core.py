@@ -39,7 +39,8 @@ def _version(pkg: str) -> str:
 
 @app.command()
 def doctor() -> None:
-    """Check the installation: versions, model and cache locations, device, Tavily key."""
+    """Check the installation: versions, model and cache locations, checkpoint database integrity,
+    device, Tavily key."""
     from manyshores.errors import ManyshoresError
     from manyshores.experts.base_model import default_gguf_path, pick_device
 
@@ -62,7 +63,22 @@ def doctor() -> None:
     table.add_row("home (caches)", str(settings.home_dir))
     table.add_row("converted models", str(settings.models_cache_dir))
     table.add_row("chroma", settings.chroma_url or str(settings.chroma_dir))
-    table.add_row("checkpoints", str(settings.checkpoint_path))
+    from manyshores.graph.checkpoints import check_database
+
+    damage = check_database(settings.checkpoint_path)
+    if damage:
+        problems.append(f"the checkpoint database fails its integrity check: {damage}")
+    table.add_row(
+        "checkpoints",
+        f"{settings.checkpoint_path} "
+        + (
+            "(DAMAGED)"
+            if damage
+            else "(quick_check ok)"
+            if settings.checkpoint_path.exists()
+            else "(not created yet)"
+        ),
+    )
     table.add_row("experts (user)", str(settings.user_experts_dir))
     table.add_row("device", pick_device(settings.device))
     # Say whether a key is set, never what it is.

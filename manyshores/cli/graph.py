@@ -11,7 +11,6 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from manyshores.cli.app import app, bench_app
 
@@ -229,13 +228,37 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
 
 
 def _print_trace(steps: list[Any]) -> None:
-    table = Table(title="trace")
-    for col in ("#", "turn", "node", "ms", "wrote"):
-        table.add_column(col)
-    for s in steps:
-        keys = ", ".join(sorted(s.wrote)) or "-"
-        table.add_row(str(s.index), str(s.turn), s.node, f"{s.seconds * 1000:.1f}", keys)
-    console.print(table)
+    """Per turn: message, cultures, experts, answer and sources, then each node's duration."""
+    from rich.markup import escape
+
+    from manyshores.graph.trace import shorten, summarize_turns
+
+    width = max(40, min(console.width, 120) - 12)
+    for summary in summarize_turns(steps):
+        total = sum(seconds for _, _, seconds in summary.nodes)
+        console.print(f"[bold]turn {summary.turn}[/bold]  [dim]{total * 1000:,.0f} ms[/dim]")
+        cultures = ", ".join(f"{cid} p={p:.2f}" for cid, p in summary.cultures) or "-"
+        if summary.flags:
+            cultures += f" ({', '.join(summary.flags)})"
+        experts = ", ".join(
+            cid if weight is None else f"{cid} ({weight:.2f})" for cid, weight in summary.experts
+        )
+        rows = [
+            ("message", shorten(summary.message, width)),
+            ("culture", cultures),
+            ("task", summary.task or "-"),
+            ("experts", experts or "-"),
+            ("answer", shorten(summary.answer, width) or "-"),
+            ("sources", "; ".join(summary.sources[:3]) or "none"),
+        ]
+        if len(summary.sources) > 3:
+            rows[-1] = (rows[-1][0], f"{rows[-1][1]} (+{len(summary.sources) - 3} more)")
+        rows += [("note", shorten(note, width)) for note in summary.notes]
+        for label, value in rows:
+            console.print(f"  [cyan]{label:<8}[/cyan] {escape(shorten(value, width))}")
+        for index, node, seconds in summary.nodes:
+            console.print(f"    [dim]#{index:<3}[/dim] {node:<10} {seconds * 1000:>10,.1f} ms")
+    console.print("[dim]`manyshores trace THREAD --step N` shows step #N whole[/dim]")
 
 
 @app.command()
@@ -270,13 +293,18 @@ def trace(
 def bench_graph(
     turns: int = typer.Option(20, help="Measured turns."),
     out: str | None = typer.Option("bench-graph.json", help="Where to write the JSON report."),
+    otel_endpoint: str | None = typer.Option(
+        None, help="Also run the turns with OpenTelemetry export to this OTLP/HTTP URL."
+    ),
 ) -> None:
     """Per-turn overhead of the graph itself, beside the model forward passes (JSON)."""
     from pathlib import Path
 
     from manyshores.eval.bench.graph import run_graph_bench
 
-    report = run_graph_bench(turns=turns, out=Path(out) if out else None)
+    report = run_graph_bench(
+        turns=turns, out=Path(out) if out else None, otel_endpoint=otel_endpoint
+    )
     typer.echo(json.dumps(report, indent=2))
 
 

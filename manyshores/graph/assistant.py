@@ -14,6 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
@@ -25,7 +26,7 @@ from manyshores.components import Components
 from manyshores.content import check_message_text
 from manyshores.errors import InvalidInputError
 from manyshores.graph.builder import build_graph
-from manyshores.graph.checkpoints import open_settings_checkpointer
+from manyshores.graph.checkpoints import open_settings_checkpointer, unreadable
 from manyshores.graph.trace import TraceStep, read_trace
 
 MAX_THREAD_ID = 200
@@ -347,7 +348,22 @@ class CultureAssistant:
 
     def trace(self, thread_id: str) -> list[TraceStep]:
         """Every step of the thread's current branch, in order, read from the checkpoints."""
-        return read_trace(self.graph, _check_thread_id(thread_id))
+        thread_id = _check_thread_id(thread_id)
+        try:
+            return read_trace(self.graph, thread_id)
+        except sqlite3.DatabaseError as exc:  # a damaged page: one clear line, not a traceback
+            raise unreadable(self._checkpoint_file(), exc) from exc
+
+    def _checkpoint_file(self) -> Path:
+        """The SQLite file behind the checkpointer (the configured path when not SQLite)."""
+        conn: Any = getattr(self.checkpointer, "conn", None)
+        try:  # PRAGMA database_list reads no page of the file: it answers even when damaged
+            for _seq, name, file in conn.execute("PRAGMA database_list").fetchall():
+                if name == "main" and file:
+                    return Path(file)
+        except (AttributeError, sqlite3.Error):
+            pass
+        return self.components.settings.checkpoint_path
 
     def fork(self, thread_id: str, step: int, **overrides: Any) -> TurnResult:
         """Replay the turn of trace step `step` from its start, with state overrides.

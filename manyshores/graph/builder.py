@@ -6,8 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 
+from manyshores import telemetry
 from manyshores.components import Components
 from manyshores.graph.trace import read_view, wrote_view
 from manyshores.nodes.aggregate import make_aggregate
@@ -21,24 +24,38 @@ from manyshores.state import CultureState
 NODE_ORDER = ("detect", "retrieve", "route", "expert", "aggregate", "respond")
 
 
-def _timed(name: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+def _timed(name: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     """Wrap a node so it records its duration, what it read and what it wrote in the state:
-    traces read only checkpoints, and a turn needs no checkpoint per step."""
+    traces read only checkpoints, and a turn needs no checkpoint per step. The same record
+    becomes an OpenTelemetry span when export is on (`manyshores.telemetry`)."""
 
-    def node(state: Any) -> dict[str, Any]:
+    # `config` in the signature makes LangGraph pass the run's config (the thread id).
+    def node(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        start_ns = telemetry.now_ns()
         start = time.perf_counter()
-        update = fn(state)
+        try:
+            update = fn(state)
+        except GraphBubbleUp:  # an interrupt, not a failure: the node runs again on resume
+            raise
+        except Exception as exc:
+            seconds = round(time.perf_counter() - start, 6)
+            failed = {"node": name, "seconds": seconds, "turn": state.get("turn", 0)}
+            failed["read"] = read_view(state, name)
+            telemetry.record_node(
+                name, state, {}, failed, config, start_ns, telemetry.now_ns(), exc
+            )
+            raise
         seconds = round(time.perf_counter() - start, 6)
         turn = update.get("turn", state.get("turn", 0))
-        update["steps"] = [
-            {
-                "node": name,
-                "seconds": seconds,
-                "turn": turn,
-                "read": read_view(state, name),
-                "wrote": wrote_view(update),
-            }
-        ]
+        record = {
+            "node": name,
+            "seconds": seconds,
+            "turn": turn,
+            "read": read_view(state, name),
+            "wrote": wrote_view(update),
+        }
+        update["steps"] = [record]
+        telemetry.record_node(name, state, update, record, config, start_ns, telemetry.now_ns())
         return update
 
     node.__name__ = name

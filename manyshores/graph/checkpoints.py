@@ -50,3 +50,32 @@ def open_checkpointer(path: Path, timeout_s: float = 10.0) -> SqliteSaver:
             "(locked by another process, or not a SQLite file; set MANYSHORES_CHECKPOINT_DB)"
         ) from exc
     return saver
+
+
+def unreadable(path: Path, exc: sqlite3.DatabaseError) -> InvalidInputError:
+    """The one-line error for a checkpoint database that opened but cannot be read."""
+    return InvalidInputError(
+        f"cannot read the checkpoint database {path}: {exc} (damaged? `manyshores doctor` "
+        "checks it; move it aside to start afresh, or set MANYSHORES_CHECKPOINT_DB)"
+    )
+
+
+def check_database(path: Path) -> str | None:
+    """None when the SQLite file at `path` passes `PRAGMA quick_check` (or does not exist yet),
+    else what is wrong. Read-only: opening it never creates or repairs anything."""
+    path = path.expanduser()
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return f"{path}: {exc}"
+    problems = [str(row[0]) for row in rows if row and row[0] != "ok"]
+    if not problems:
+        return None
+    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+    return f"{path}: " + "; ".join(problems[:3]) + more

@@ -151,3 +151,137 @@ def read_trace(graph: Any, thread_id: str) -> list[TraceStep]:
             )
         )
     return steps
+
+
+# A culture is listed in a turn's summary when its p reaches this (the first always is).
+SUMMARY_MIN_P = 0.05
+SUMMARY_MAX_CULTURES = 3
+
+
+@dataclass
+class TurnSummary:
+    """What one turn did, in words a person reads: built from its steps' records alone, so it
+    works on any checkpoint and tolerates records that lack a field (older or newer nodes)."""
+
+    turn: int
+    """Conversation turn, from 1."""
+    message: str
+    """The user's message as the graph processed it."""
+    cultures: list[tuple[str, float]]
+    """Detected cultures with their p, most likely first (the likely ones only)."""
+    flags: list[str]
+    """`ambiguous` / `unknown` when detection said so."""
+    task: str | None
+    """The task detection saw (`open_qa`, `multiple_choice`, ...)."""
+    experts: list[tuple[str, float | None]]
+    """Experts consulted, with their router weight when recorded."""
+    answer: str
+    """The answer given (the reply's short form when the record has one)."""
+    sources: list[str]
+    """Passages or web pages the answer drew on: `kind ref (score)`."""
+    notes: list[str]
+    """The turn's notes (skipped web search, fallbacks, truncation)."""
+    nodes: list[tuple[int, str, float]]
+    """(step index, node, seconds) in the order they ran: `trace --step N` shows one whole."""
+
+
+def _first(record: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = record.get(key)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def _content(message: Any) -> str:
+    if isinstance(message, dict):
+        message = message.get("content", "")
+    if isinstance(message, list):  # content blocks
+        return " ".join(_content(part) if not isinstance(part, str) else part for part in message)
+    return message if isinstance(message, str) else str(message or "")
+
+
+def _source_line(source: Any) -> str:
+    if not isinstance(source, dict):
+        return str(source)
+    ref = _first(source, "ref", "url", "id", "source", "title") or "?"
+    kind = source.get("kind")
+    score = source.get("score")
+    text = f"{kind} {ref}" if kind else str(ref)
+    return f"{text} ({score:.2f})" if isinstance(score, (int, float)) else text
+
+
+def _evidence_line(record: Any) -> str:
+    if not isinstance(record, dict) or "culture" not in record:
+        return _source_line(record)
+    candidates = record.get("candidates") or []
+    if not record.get("usable", True) or not candidates:
+        return f"evidence {record['culture']}: none close enough"
+    best = candidates[0]
+    text = best.get("english") or best.get("text") or "?"
+    score = best.get("score")
+    tail = f" ({score:.2f})" if isinstance(score, (int, float)) else ""
+    return f"evidence {record['culture']}: {shorten(str(text), 40)}{tail}"
+
+
+def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
+    """One summary per turn, in order."""
+    by_turn: dict[int, list[TraceStep]] = {}
+    for step in steps:
+        by_turn.setdefault(step.turn, []).append(step)
+    summaries = []
+    for turn, turn_steps in by_turn.items():
+        wrote: dict[str, dict[str, Any]] = {}
+        for step in turn_steps:  # a node that ran several times (experts): merge its writes
+            merged = wrote.setdefault(step.node, {})
+            for key, value in step.wrote.items():
+                if isinstance(value, list) and isinstance(merged.get(key), list):
+                    merged[key] = [*merged[key], *value]
+                else:
+                    merged[key] = value
+        detect = wrote.get("detect", {})
+        message = _first(detect, "query", "text")
+        if message is None and turn_steps[0].read.get("messages"):
+            message = _content(turn_steps[0].read["messages"][-1])
+        posterior = detect.get("posterior") or {}
+        scored = [
+            (str(c.get("id")), float(c.get("p", 0.0))) for c in posterior.get("cultures") or []
+        ]
+        cultures = [c for i, c in enumerate(scored) if i == 0 or c[1] >= SUMMARY_MIN_P]
+        task = detect.get("task")
+        experts: list[tuple[str, float | None]] = [
+            (str(e.get("id")), e.get("weight")) for e in wrote.get("route", {}).get("experts") or []
+        ]
+        if not experts:
+            experts = [
+                (str(a.get("expert_id")), a.get("weight"))
+                for a in wrote.get("expert", {}).get("expert_answers") or []
+            ]
+        respond = wrote.get("respond", {})
+        answer = _first(respond, "short") or _first(wrote.get("aggregate", {}), "answer")
+        if answer is None and respond.get("messages"):
+            answer = _content(respond["messages"][-1])
+        sources = [_source_line(s) for s in wrote.get("retrieve", {}).get("sources") or []]
+        for node_wrote in wrote.values():  # ranked human answers per culture, where recorded
+            sources += [_evidence_line(e) for e in node_wrote.get("evidence") or []]
+        summaries.append(
+            TurnSummary(
+                turn=turn,
+                message=str(message or ""),
+                cultures=cultures[:SUMMARY_MAX_CULTURES],
+                flags=[flag for flag in ("ambiguous", "unknown") if posterior.get(flag)],
+                task=task.get("name") if isinstance(task, dict) else task,
+                experts=experts,
+                answer=_content(answer),
+                sources=sources,
+                notes=[n for w in wrote.values() for n in w.get("notes") or [] if n != NEW_TURN],
+                nodes=[(s.index, s.node, s.seconds) for s in turn_steps],
+            )
+        )
+    return summaries
+
+
+def shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters (whitespace collapsed)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

@@ -9,6 +9,7 @@ overhead. Both are measured in the same turns, side by side.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -107,9 +108,13 @@ class _Series:
         }
 
 
-def run_graph_bench(turns: int = 20, warmup: int = 3, out: Path | None = None) -> dict[str, Any]:
+def run_graph_bench(
+    turns: int = 20, warmup: int = 3, out: Path | None = None, otel_endpoint: str | None = None
+) -> dict[str, Any]:
     """Overhead per turn with checkpoints per turn (the default) and per step, turn by turn
-    side by side on the same components, so machine noise hits both alike."""
+    side by side on the same components, so machine noise hits both alike. With
+    `otel_endpoint`, a third series runs the default with OpenTelemetry export to it on."""
+    from manyshores import telemetry
     from manyshores.components import Components
     from manyshores.config import Settings
     from manyshores.graph.assistant import CultureAssistant
@@ -122,25 +127,48 @@ def run_graph_bench(turns: int = 20, warmup: int = 3, out: Path | None = None) -
             checkpoint_db=Path(tmp) / "bench.sqlite", tavily_api_key=None, max_new_tokens=16
         )
         components = Components(settings=settings)
-        modes: tuple[Literal["turn", "step"], ...] = ("turn", "step")
-        assistants = {mode: CultureAssistant(components, durability=mode) for mode in modes}
+        durabilities: dict[str, Literal["turn", "step"]] = {"turn": "turn", "step": "step"}
+        if otel_endpoint:
+            durabilities["turn+otel"] = "turn"
+        modes = tuple(durabilities)
+        assistants = {
+            mode: CultureAssistant(components, durability=durability)
+            for mode, durability in durabilities.items()
+        }
+        saved_endpoint = os.environ.pop(telemetry.ENDPOINT_ENV, None)
+
+        def export(mode: str) -> None:
+            """Export on for the `turn+otel` series only (read by each node as it runs)."""
+            if mode == "turn+otel" and otel_endpoint:
+                os.environ[telemetry.ENDPOINT_ENV] = otel_endpoint
+            else:
+                os.environ.pop(telemetry.ENDPOINT_ENV, None)
+
         recorder = IntervalRecorder()
         # Model work: every expert's forward passes and decoding, and the embedding model.
         recorder.wrap(components.get_experts(), "answer")
         recorder.wrap(load_embedder(), "encode")
-        for i in range(warmup):
-            for mode in modes:
-                assistants[mode].invoke(QUESTIONS[i % len(QUESTIONS)], thread_id=f"warm-{mode}")
-        series = {mode: _Series() for mode in modes}
-        for i in range(turns):
-            for mode in modes if i % 2 == 0 else modes[::-1]:
-                start = time.perf_counter()
-                result = assistants[mode].invoke(
-                    QUESTIONS[i % len(QUESTIONS)], thread_id=f"{mode}-{i // len(QUESTIONS)}"
-                )
-                series[mode].add(
-                    time.perf_counter() - start, recorder.covered(start), result.values
-                )
+        try:
+            for i in range(warmup):
+                for mode in modes:
+                    export(mode)
+                    assistants[mode].invoke(QUESTIONS[i % len(QUESTIONS)], thread_id=f"warm-{mode}")
+            series = {mode: _Series() for mode in modes}
+            for i in range(turns):
+                for mode in modes if i % 2 == 0 else modes[::-1]:
+                    export(mode)
+                    start = time.perf_counter()
+                    result = assistants[mode].invoke(
+                        QUESTIONS[i % len(QUESTIONS)], thread_id=f"{mode}-{i // len(QUESTIONS)}"
+                    )
+                    series[mode].add(
+                        time.perf_counter() - start, recorder.covered(start), result.values
+                    )
+        finally:
+            os.environ.pop(telemetry.ENDPOINT_ENV, None)
+            if saved_endpoint is not None:
+                os.environ[telemetry.ENDPOINT_ENV] = saved_endpoint
+            telemetry.flush()
     reports = {mode: series[mode].report() for mode in modes}
     default = settings.checkpoint_durability
     report = {
@@ -153,6 +181,18 @@ def run_graph_bench(turns: int = 20, warmup: int = 3, out: Path | None = None) -
             reports["step"]["graph_overhead_ms_p50"] / reports["turn"]["graph_overhead_ms_p50"], 3
         ),
         "by_durability": reports,
+        **(
+            {
+                "otel_endpoint": otel_endpoint,
+                "otel_minus_off_overhead_ms_p50": round(
+                    reports["turn+otel"]["graph_overhead_ms_p50"]
+                    - reports["turn"]["graph_overhead_ms_p50"],
+                    2,
+                ),
+            }
+            if otel_endpoint
+            else {}
+        ),
         "web": "skipped (no key): web time is excluded by construction",
     }
     if out:
