@@ -73,7 +73,8 @@ def test_multiple_choice_gets_a_distribution(assistant):
     options = result.to_json()["options"]
     assert [o["text"] for o in options][:2] == ["Very important", "Rather important"]
     assert abs(sum(o["p"] for o in options) - 1) < 1e-3
-    assert result.answer in [o["text"] for o in options]
+    best = max(options, key=lambda o: o["p"])["text"]
+    assert result.values["short"] == best and f"“{best}”" in result.answer
 
 
 def test_culture_from_turn_one_drives_turn_three(any_assistant):
@@ -92,7 +93,8 @@ def test_trace_lists_every_node_of_every_turn_in_order(any_assistant):
     steps = assistant.trace("tr")
     for turn in (1, 2):
         nodes = _dedupe([s.node for s in steps if s.turn == turn])
-        assert nodes == NODES
+        # A turn answered from evidence runs no expert.
+        assert nodes in (NODES, [n for n in NODES if n != "expert"])
     assert [s.index for s in steps] == list(range(len(steps)))
     assert all(s.seconds > 0 for s in steps)
     assert [s.turn for s in steps] == sorted(s.turn for s in steps)
@@ -200,7 +202,8 @@ def test_survey_memory_joins_only_for_survey_like_questions(assistant):
     answers = survey.values["expert_answers"]
     assert {a["expert_id"] for a in answers} == {"survey-memory"}
     assert survey.option_probs[0] == max(survey.option_probs)
-    assert survey.answer == "Very important"
+    assert survey.values["short"] == "Very important"
+    assert survey.answer.startswith("In Kenya, the most common answer is: “Very important”")
     other = assistant.invoke(
         "I'm from Kenya. Which drink is most common at breakfast? Options: Tea, Coffee, Juice",
         thread_id="sm2",
@@ -209,13 +212,16 @@ def test_survey_memory_joins_only_for_survey_like_questions(assistant):
     assert not any("survey memory" in n for n in other.values["notes"])
 
 
-def test_stream_yields_each_node_and_the_answer_token_by_token(assistant):
+def test_stream_yields_each_node_and_the_general_answer_token_by_token(assistant):
+    # Kenya has no everyday-culture evidence: the base model's general answer is generated and
+    # streamed; the reply says so first.
     events = list(assistant.stream("I'm from Kenya. What is a typical breakfast?", thread_id="st"))
     steps = [e.node for e in events if e.is_step]
     assert _dedupe(steps) == NODES
     tokens = [e for e in events if e.node == "token"]
     answer = assistant.result("st").answer
-    assert "".join(e.update["text"] for e in tokens).strip() == answer
+    assert answer.startswith("I have no information about this for Kenya.")
+    assert all(e.update["expert"] == "base" for e in tokens)
     last_token = max(i for i, e in enumerate(events) if e.node == "token") if tokens else -1
     assert last_token < [e.node for e in events].index("aggregate")  # tokens come before the end
 

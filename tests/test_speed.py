@@ -105,8 +105,7 @@ def test_threads_follow_free_cores(cores, load, want):
 
 
 def test_survey_vectors_are_embedded_once_per_machine(tmp_path, monkeypatch):
-    from manyshores.memory.survey import SurveyMemory
-
+    from manyshores.experts.survey_memory import SurveyMemory
     from manyshores.memory import embeddings
 
     questions = {"q1": ("How important is family?", ("Very", "Not")), "q2": ("Work?", ("A", "B"))}
