@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 import uvicorn
 from manyshores.serve import ServeConfig, create_app
-from manyshores.testing.tiny_model import build_tiny_base_model
+from tests.tiny_model import build_tiny_base_model
 from tests.graph_fixtures import tiny_assistant
 
 assistant = tiny_assistant(build_tiny_base_model(), Path(sys.argv[1]), max_new_tokens=8)
