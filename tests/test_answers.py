@@ -106,3 +106,8 @@ def test_binary_or_symbol_messages_are_refused(text):
 @pytest.mark.parametrize("text", ["2+2?", "설날에는 무엇을 먹나요?", "What about in Greece?"])
 def test_real_questions_pass(text):
     assert check_message_text(text) == text
+
+
+def test_times_and_citations_are_not_a_loop():
+    reply = "在中国，最常见的回答是： 12:00 [1][3]。 其他常见回答： 13:00 [1]；17:00 [2][3]。"
+    assert not has_loop(reply)

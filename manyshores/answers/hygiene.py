@@ -71,8 +71,8 @@ def _char_loop_start(text: str, n: int, times: int) -> int | None:
     seen: dict[str, list[int]] = {}
     for i in range(len(text) - n + 1):
         gram = text[i : i + n]
-        if gram.isspace():
-            continue
+        if not all(ch.isalpha() for ch in gram):
+            continue  # digits, punctuation, citations ("12:00 [1]") are not words repeating
         starts = seen.setdefault(gram, [])
         if starts and i - starts[-1] < n:
             continue

@@ -92,11 +92,14 @@ def eval_blend(
         questions = [q for q in questions if in_eval_half(q.id)]
     questions = _first_per_culture(questions, limit)
     report: dict = {}
+    asked_systems = list(names)
     if "graph" in names:
         report["graph"] = _eval_graph(settings, data, questions, languages, split, out, progress)
         names = [n for n in names if n != "graph"]
         if not names:
-            _print_report(report, data, names, limit, task, k, settings, questions, report_path)
+            _print_report(
+                report, data, asked_systems, limit, task, k, settings, questions, report_path
+            )
             return
     train_ids = None
     if split == "eval":  # the rag knowledge base holds the other half only
@@ -147,7 +150,7 @@ def eval_blend(
             report.update(part)
         else:  # the same systems asked in the culture's own language
             report["local"] = {"systems": part["systems"], "paired": part.get("paired", {})}
-    _print_report(report, data, names, limit, task, k, settings, questions, report_path)
+    _print_report(report, data, asked_systems, limit, task, k, settings, questions, report_path)
 
 
 def _first_per_culture(questions: list, limit: int | None) -> list:
