@@ -2,9 +2,8 @@
 
 `synthesize(SynthesisRequest(...), teacher, PassageSources(web=..., kb=...))` writes validated,
 grounded, de-duplicated examples with provenance to a JSONL file, resumably;
-`manyshores data synthesize` is the command-line front end. Task adapters trained on that data
-live in `.adapters` (training) and `.runner` (generation), the task-aware router helper for the
-graph in `.routing` (`route_task_experts`).
+`manyshores data synthesize` is the command-line front end. Task adapters trained on that data,
+their generation and their routing live with the other experts (`manyshores.experts`).
 """
 
 from manyshores.synthesis.ground import PassageSources
