@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 ARTICLES = frozenset({"a", "an", "the"})
 """Dropped from both sides before matching (BLEnD strips English articles)."""
@@ -126,3 +127,21 @@ def coverage(part: str, whole: str) -> float:
     whole_text = normalize_answer(whole)
     hits = sum(1 for t in toks if t in whole_toks or (not t.isascii() and t in whole_text))
     return hits / len(toks)
+
+
+def is_correct(prediction: str, answers: Iterable[str]) -> bool:
+    """BLEnD-style matching: a normalised human answer occurs in the (first line of the)
+    prediction. The one rule the BLEnD evaluations and the evidence ranker's fitting share."""
+    first = prediction.strip().split("\n", 1)[0]
+    pred_tokens = tokens(first)
+    pred_text = normalize_answer(first)
+    for answer in answers:
+        ans = tokens(answer)
+        if not ans:
+            continue
+        if contains_phrase(pred_tokens, ans):
+            return True
+        norm = " ".join(ans)
+        if not norm.isascii() and norm in pred_text:  # scripts without spaces
+            return True
+    return False

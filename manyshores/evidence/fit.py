@@ -40,7 +40,7 @@ from manyshores.evidence.similarity import (
     save_vectors,
     strip_names,
 )
-from manyshores.textnorm import contains_phrase, normalize_answer, tokens
+from manyshores.textnorm import is_correct
 
 LANGUAGES = ("en", "local")
 OFF_TOPIC = (
@@ -63,24 +63,6 @@ OFF_TOPIC = (
 def row_answers(q: BankQuestion) -> list[str]:
     """Every human answer variant of a row (what the BLEnD scorer accepts)."""
     return [a for ann in q.annotations for a in (*ann.en_answers, *ann.answers)]
-
-
-def is_correct(prediction: str, answers: Sequence[str]) -> bool:
-    """BLEnD-style matching, as `manyshores.eval.blend.is_correct` (kept here so fitting does
-    not depend on the evaluation package)."""
-    first = prediction.strip().split("\n", 1)[0]
-    pred_tokens = tokens(first)
-    pred_text = normalize_answer(first)
-    for answer in answers:
-        ans = tokens(answer)
-        if not ans:
-            continue
-        if contains_phrase(pred_tokens, ans):
-            return True
-        norm = " ".join(ans)
-        if not norm.isascii() and norm in pred_text:
-            return True
-    return False
 
 
 def build_vectors(bank: AnswerBank, path: Path = PACKAGE_VECTORS) -> int:

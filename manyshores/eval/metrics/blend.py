@@ -8,27 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from manyshores.synthesis.textnorm import contains_phrase, normalize_answer, tokens
+from manyshores.textnorm import is_correct
 
 if TYPE_CHECKING:
     from manyshores.eval.datasets.blend import BlendQuestion
-
-
-def is_correct(prediction: str, answers: Iterable[str]) -> bool:
-    """True when a normalised human answer occurs in the (first line of the) prediction."""
-    first = prediction.strip().split("\n", 1)[0]
-    pred_tokens = tokens(first)
-    pred_text = normalize_answer(first)
-    for answer in answers:
-        ans = tokens(answer)
-        if not ans:
-            continue
-        if contains_phrase(pred_tokens, ans):
-            return True
-        norm = " ".join(ans)
-        if not norm.isascii() and norm in pred_text:  # scripts without spaces
-            return True
-    return False
 
 
 COMPARISONS = (

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from manyshores.eval.blend import is_correct
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.ranker import RankerModel
 from manyshores.evidence.similarity import PACKAGE_ANSWERS, PACKAGE_VECTORS, load_vectors
+from manyshores.textnorm import is_correct
 
 METRICS = ("lead", "top3", "baseline", "usable")
 
