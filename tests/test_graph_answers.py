@@ -148,3 +148,13 @@ def test_a_200_kb_message_from_a_file_is_read_whole_and_answered(assistant, tmp_
     r = assistant.invoke(message, thread_id="long")
     assert any("truncated" in n for n in r.values["notes"])
     assert r.values["messages"][0].content == text  # kept whole in the conversation
+
+
+def test_no_evidence_in_a_language_the_model_does_not_write_runs_no_model(assistant):
+    # Kenya has no everyday-culture evidence; the base model's Spanish would not be shown.
+    r = assistant.invoke("¿Qué desayunan normalmente las familias en Kenya?", "kes")
+    assert r.values["language"] == "es"
+    assert r.experts == [] and r.values["expert_answers"] == []
+    from manyshores.answers.compose import culture_label
+
+    assert r.answer == f"No tengo información sobre esto para {culture_label('KEN', 'es')}."

@@ -21,6 +21,7 @@ from manyshores.answers.compose import (
 )
 from manyshores.answers.hygiene import clean_reply
 from manyshores.components import Components
+from manyshores.nodes.route import culture_in_play
 from manyshores.state import CultureState, EvidenceRecord, Source
 
 MIN_LANGUAGE_CONFIDENCE = 0.5
@@ -105,8 +106,10 @@ def make_aggregate(components: Components) -> Any:
                 "notes": [f"answered from evidence: {len(reply.answers)} cited answers"],
             }
         text, probs, choice, disagreement, notes = components.get_experts().aggregate(answers, task)
-        general = any(a["expert_id"] == "base" for a in answers)
-        culture = top if answers and answers[0]["culture"] else None
+        if not state.get("experts"):
+            notes = []  # none was chosen: the reply below says why
+        general = any(a["expert_id"] == "base" for a in answers) or not answers
+        culture = top if culture_in_play(posterior) else None
         if task["options"] and probs:
             reply = survey_reply(culture_label(culture, lang) if culture else "", task["options"],
                                  probs, lang)  # fmt: skip

@@ -34,9 +34,13 @@ def general_choice(culture: str, reason: str) -> ExpertChoice:
 def make_route(components: Components) -> Any:
     def route(state: CultureState) -> dict[str, Any]:
         posterior, task = state["posterior"], state["task"]
+        allowed = components.settings.general_answer_languages
         if not task["options"]:
             if any(r["usable"] for r in state.get("evidence", [])):
                 # Evidence-first: the reply is composed from people's answers, no model text.
+                return {"experts": []}
+            if "*" not in allowed and state.get("language") not in allowed:
+                # The base model's text would not be shown in this language: generate none.
                 return {"experts": []}
             if not culture_in_play(posterior):
                 return {"experts": [general_choice("", "no culture in the message: general")]}
