@@ -32,6 +32,7 @@ main()
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_demo_runs_with_network_blocked(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env["MANYSHORES_HOME"] = os.environ["MANYSHORES_HOME"]
