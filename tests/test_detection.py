@@ -129,6 +129,38 @@ def test_place_named_is_confident(detector: CultureDetector) -> None:
     assert any(s["kind"] == "mention" and "Ethiopia" in s["evidence"] for s in post["signals"])
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("¿Qué desayunan en Kenia?", "KEN"),
+        ("¿Qué se come en Grecia en Semana Santa?", "GRC"),
+        ("¿Qué comen en Argelia en Navidad?", "DZA"),
+        ("Was isst man in Kenia zum Frühstück?", "KEN"),
+    ],
+)
+def test_place_named_in_the_message_language_is_confident(
+    detector: CultureDetector, text: str, expected: str
+) -> None:
+    # The place's name in the language of the message (not a language its people speak)
+    # names it as surely as its English or own-language name.
+    post = detector.detect(_user(text))
+    assert _top(post) == expected and not post["ambiguous"]
+    assert post["cultures"][0]["p"] > 0.9
+
+
+def test_foreign_name_in_another_language_stays_weak(
+    detector: CultureDetector, index: MentionIndex
+) -> None:
+    found = index.find("¿Qué desayunan en Kenia?")
+    assert found and found[0].kind == "foreign" and "es" in found[0].languages
+    # English text with the Spanish spelling: a hint, not a certain place.
+    post = detector.detect(_user("What do people in Kenia eat?"))
+    assert _top(post) == "KEN" and post["cultures"][0]["p"] < 0.9
+    # A name that is also a city of a culture keeps the city reading (Granada, Spain).
+    post = detector.detect(_user("¿Qué se come en Granada?"))
+    assert _top(post) == "ESP"
+
+
 def test_posterior_shape(detector: CultureDetector) -> None:
     post = detector.detect(_user("¿Qué comen los niños en la escuela?"))
     ps = [c["p"] for c in post["cultures"]]

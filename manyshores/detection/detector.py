@@ -273,7 +273,9 @@ class CultureDetector:
                 current_named = any(allowed.intersection(m.cultures) for m in analysis.mentions)
             elif current_named:
                 factor *= w.history_when_named
-            self._mention_signals(analysis.mentions, factor, kind_prefix, add)
+            self._mention_signals(
+                analysis.mentions, factor, kind_prefix, add, analysis.language
+            )
             if analysis.language is not None and msg.role == "user":
                 for cid, (weight, seen) in self._language_credit(
                     analysis.language, factor, allowed
@@ -296,13 +298,24 @@ class CultureDetector:
         return self._posterior(cands, evidence, signals)
 
     def _mention_signals(
-        self, mentions: Sequence[Mention], factor: float, prefix: str, add: Any
+        self,
+        mentions: Sequence[Mention],
+        factor: float,
+        prefix: str,
+        add: Any,
+        language: LanguageGuess | None = None,
     ) -> None:
         w = self.weights
         per_culture: dict[str, tuple[float, str]] = {}
+        # A place named in the language the message is written in (Spanish `Kenia` in a Spanish
+        # question) is that language's own word for it: a full name, not a weak foreign one.
+        # The guess's confidence is low for any short message, so any guess counts; a name that
+        # is also a city or demonym elsewhere (`Granada`) keeps its stronger reading's kind.
+        own_language = language.lang if language is not None else None
         for m in mentions:
+            kind = "name" if m.kind == "foreign" and own_language in m.languages else m.kind
             base = {"name": w.name, "foreign": w.foreign_name, "demonym": w.demonym,
-                    "city": w.city}[m.kind]  # fmt: skip
+                    "city": w.city}[kind]  # fmt: skip
             for cid in m.cultures:
                 old = per_culture.get(cid)
                 if old is None or base > old[0]:

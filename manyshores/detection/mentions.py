@@ -64,6 +64,10 @@ class Mention:
     """Culture ids it points at (several for shared names such as `Korea`)."""
     kind: MentionKind
     """`name` (country or region), `demonym`, or `city`."""
+    languages: tuple[str, ...] = ()
+    """Languages in which this surface is a name of (one of) its cultures: a `foreign` name
+    written in the message's own language (Spanish `Kenia`) is that language's word for the
+    place, not a stray word of another language."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class _Entry:
     """How the name may attach to surrounding letters (depends on its script)."""
     cultures: tuple[str, ...]
     kind: MentionKind
+    languages: tuple[str, ...] = ()
 
 
 def _lower(text: str) -> str:
@@ -113,11 +118,14 @@ class MentionIndex:
     def __init__(self, registry: CultureRegistry, cultures: Iterable[str] | None = None) -> None:
         allowed = set(cultures) if cultures is not None else None
         table: dict[str, dict[str, MentionKind]] = {}
+        name_languages: dict[str, set[str]] = {}
 
-        def add(surface: str, culture: str, kind: MentionKind) -> None:
+        def add(surface: str, culture: str, kind: MentionKind, lang: str = "") -> None:
             surface = surface.strip()
             if not surface or (allowed is not None and culture not in allowed):
                 return
+            if lang:
+                name_languages.setdefault(surface, set()).add(lang)
             slot = table.setdefault(surface, {})
             old = slot.get(culture)
             if old is None or _KIND_RANK[kind] < _KIND_RANK[old]:
@@ -129,7 +137,7 @@ class MentionIndex:
                 for cid in ids:
                     # A country's name in a language its people do not speak is weaker
                     # evidence (and more often a common word of that language).
-                    add(surface, cid, "name" if lang in own[cid] else "foreign")
+                    add(surface, cid, "name" if lang in own[cid] else "foreign", lang)
         for c in registry.all():
             for demonyms in c.demonyms.values():
                 for d in demonyms:
@@ -161,7 +169,8 @@ class MentionIndex:
                 continue  # Korean `가나` (Ghana) is also a verb ending; `수단` (Sudan) `means`
             cased = surface.isupper() or (latin_like and surface[:1].isupper())
             low = _lower(surface)
-            entry = _Entry(low, cased, surface, boundary, tuple(sorted(slot)), kinds[0])
+            langs = tuple(sorted(name_languages.get(surface, ())))
+            entry = _Entry(low, cased, surface, boundary, tuple(sorted(slot)), kinds[0], langs)
             self._by_prefix.setdefault(low[:3], []).append(entry)
         for entries in self._by_prefix.values():
             entries.sort(key=lambda e: -len(e.surface))
@@ -217,7 +226,7 @@ class MentionIndex:
                             # Lower-case typists still mean places, except where the name is
                             # also a word (`turkey`) or only a name abroad (`chili`, `island`).
                             continue
-                    match = Mention(i, end, text[i:end], e.cultures, e.kind)
+                    match = Mention(i, end, text[i:end], e.cultures, e.kind, e.languages)
                     break
             if match is not None:
                 if match.cultures:
