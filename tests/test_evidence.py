@@ -14,7 +14,15 @@ from typer.testing import CliRunner
 from manyshores.errors import InvalidInputError
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, parse_row
 from manyshores.evidence.index import EvidenceIndex
-from manyshores.evidence.ranker import FEATURES, PACKAGE_WEIGHTS, RankerModel, fit_weights
+from manyshores.evidence.ranker import (
+    FEATURES,
+    PACKAGE_WEIGHTS,
+    RankerModel,
+    TreeSettings,
+    context_features,
+    fit_trees,
+    fit_weights,
+)
 from manyshores.evidence.similarity import CharTfidf
 
 
@@ -51,6 +59,7 @@ def test_fitted_weights_file_loads():
     model = RankerModel.load(PACKAGE_WEIGHTS)
     assert model.features == list(FEATURES)
     assert len(model.weights) == len(FEATURES) and any(w != 0 for w in model.weights)
+    assert model.trees is not None and len(model.trees.roots) == model.meta["trees"]["iterations"]
     assert 0 < model.params.min_similarity < 1
     assert model.meta["train_questions"] > 0
 
@@ -161,6 +170,23 @@ def test_exclude_ids_leaves_those_answers_out(small_index):
     assert all(s["ref"] != "blend:USA#q1" for s in ev.sources)
 
 
+def test_excluded_ids_do_not_count_as_the_cultures_habits(small_index):
+    # A held-out id's answers neither become candidates nor count in how often the culture
+    # gives an answer (the `prior` feature).
+    extra = _row("q4", "What is a popular dessert?", [("mango", 3)])
+    bank = AnswerBank.from_rows([*(q for qs in small_index.bank.questions.values() for q in qs),
+                                 parse_row(extra, "t")])  # fmt: skip
+    vectors = {**small_index._vectors, "What is a popular dessert?": _unit(0.2, 1)}
+    index = EvidenceIndex(bank, small_index.model, vectors, small_index._answers)
+
+    def prior(exclude: set[str]) -> float:
+        ev = index.rank("Which fruit do people like best?", "USA", exclude_ids=exclude, k=5)
+        return next(c.features["prior"] for c in ev.candidates if c.text == "mango")
+
+    assert prior(set()) == pytest.approx(np.log1p(2), abs=1e-3)  # q1 and q4 answered mango
+    assert prior({"q4"}) == pytest.approx(np.log1p(1), abs=1e-3)
+
+
 def test_variants_merge_into_one_candidate():
     row = _row("q1", "What is the favourite fruit?", [("Apples", 2), ("apple", 1), ("pear", 1)])
     bank = AnswerBank.from_rows([parse_row(row, "t")])
@@ -183,6 +209,54 @@ def test_fit_weights_learns_which_feature_marks_the_right_answer():
     assert int(np.argmax(w)) == 2
     with pytest.raises(InvalidInputError):
         fit_weights([(np.zeros((2, 3)), np.zeros(2, dtype=bool))])
+
+
+def _interaction_groups(n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Questions whose right candidate is the one highest on feature 0 when the question's
+    best feature-1 value is high, else the one highest on feature 2: no linear score orders
+    both kinds of question."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for _ in range(n):
+        x = rng.normal(size=(8, len(FEATURES)))
+        y = np.zeros(8, dtype=bool)
+        y[int(np.argmax(x[:, 0] if x[:, 1].max() > 1.2 else x[:, 2]))] = True
+        groups.append((x, y))
+    return groups
+
+
+def _lead(groups: list[tuple[np.ndarray, np.ndarray]], score) -> float:
+    return float(np.mean([y[int(np.argmax(score(x)))] for x, y in groups]))
+
+
+def test_trees_learn_what_a_linear_score_cannot(tmp_path):
+    train, test = _interaction_groups(400, 0), _interaction_groups(200, 1)
+    trees = fit_trees(train, TreeSettings(iterations=150, leaves=7, min_leaf=20))
+    w = fit_weights(train)
+    tree_lead = _lead(test, lambda x: trees.predict(context_features(x)))
+    linear_lead = _lead(test, lambda x: x @ w)
+    assert tree_lead > linear_lead + 0.15 and tree_lead > 0.7
+    # Stored and read back, the trees score exactly as fitted (numpy only, no scikit-learn).
+    model = RankerModel(w.tolist(), trees=trees)
+    model.save(tmp_path / "ranker.json")
+    loaded = RankerModel.load(tmp_path / "ranker.json")
+    x = test[0][0]
+    assert loaded.trees is not None
+    assert np.allclose(
+        loaded.trees.predict(context_features(x)), trees.predict(context_features(x))
+    )
+    assert np.allclose(loaded.score(x), model.score(x)) and abs(loaded.score(x).sum() - 1) < 1e-9
+
+
+def test_broken_trees_file_gives_a_clear_error(tmp_path):
+    trees = fit_trees(_interaction_groups(50, 0), TreeSettings(iterations=3, leaves=3, min_leaf=5))
+    path = tmp_path / "ranker.json"
+    RankerModel([0.0] * len(FEATURES), trees=trees).save(path)
+    raw = json.loads(path.read_text())
+    raw["trees"]["left"][0] = 10**6
+    path.write_text(json.dumps(raw))
+    with pytest.raises(InvalidInputError, match="not a ranker weights file"):
+        RankerModel.load(path)
 
 
 # --------------------------------------------------------------------------- kb init

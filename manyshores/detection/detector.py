@@ -273,9 +273,7 @@ class CultureDetector:
                 current_named = any(allowed.intersection(m.cultures) for m in analysis.mentions)
             elif current_named:
                 factor *= w.history_when_named
-            self._mention_signals(
-                analysis.mentions, factor, kind_prefix, add, analysis.language
-            )
+            self._mention_signals(analysis.mentions, factor, kind_prefix, add, analysis.language)
             if analysis.language is not None and msg.role == "user":
                 for cid, (weight, seen) in self._language_credit(
                     analysis.language, factor, allowed

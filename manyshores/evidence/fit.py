@@ -6,7 +6,9 @@
 Only training ids (`bank.is_eval_id` false) are used: each training question is asked of a bank
 without its own row (leave-one-out), so features look as they will for a new question. Settings
 are chosen by question-fold cross-validation (folds by id, the same in every culture) on the
-lead answer's accuracy; the weights are then refitted on every training question.
+lead answer's accuracy; the model is then refitted on every training question. Both scores are
+fitted and stored: the tree ensemble (used) and the linear weights (the fallback, and the
+reference the trees are compared with).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ from manyshores.evidence.ranker import (
     PACKAGE_WEIGHTS,
     RankerModel,
     RankerParams,
+    TreeSettings,
+    context_features,
+    fit_trees,
     fit_weights,
 )
 from manyshores.evidence.similarity import (
@@ -94,8 +99,12 @@ def training_groups(
     index: EvidenceIndex, languages: Sequence[str] = LANGUAGES
 ) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
     """(question id, culture, features, right-or-not) for every bank question and language,
-    each asked with its own row left out."""
+    each asked with its id left out (its rows in every culture: neighbours and counts)."""
     out = []
+    rows_of: dict[str, list[BankQuestion]] = {}
+    for qs in index.bank.questions.values():
+        for q in qs:
+            rows_of.setdefault(q.id, []).append(q)
     for culture in index.cultures():
         for q in index.bank.questions[culture]:
             answers = row_answers(q)
@@ -113,7 +122,8 @@ def training_groups(
                     vec,
                     exclude_ids=[q.id],
                     k=10_000,
-                    excluded_rows=[q],
+                    # The id's rows in every culture, as for a question not in the bank at all.
+                    excluded_rows=rows_of[q.id],
                     with_sources=False,
                 )
                 x = np.asarray(
@@ -124,13 +134,21 @@ def training_groups(
     return out
 
 
+Scorer = Callable[[np.ndarray], np.ndarray]
+"""Candidates' features (rows) → one score each (higher is better)."""
+
+
 def accuracy(
-    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]], w: np.ndarray, top: int = 1
+    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]],
+    w: np.ndarray | Scorer,
+    top: int = 1,
 ) -> float:
-    """Mean over cultures of the share of questions with a right answer in the top `top`."""
+    """Mean over cultures of the share of questions with a right answer in the top `top`
+    (`w`: linear weights or a scorer)."""
+    score: Scorer = w if callable(w) else (lambda x: x @ w)
     per: dict[str, list[bool]] = {}
     for _, culture, x, y in groups:
-        hit = bool(len(x)) and bool(y[np.argsort(-(x @ w), kind="stable")[:top]].any())
+        hit = bool(len(x)) and bool(y[np.argsort(-score(x), kind="stable")[:top]].any())
         per.setdefault(culture, []).append(hit)
     return float(np.mean([np.mean(v) for v in per.values()]))
 
@@ -142,17 +160,33 @@ def fold_of(qid: str, folds: int) -> int:
 
 
 def cross_validate(
-    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]], l2: float, folds: int
+    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]],
+    l2: float,
+    folds: int,
+    trees: TreeSettings | None = None,
 ) -> tuple[float, float]:
-    """Lead and top-3 accuracy with weights fitted on the other folds (folds by question id)."""
+    """Lead and top-3 accuracy with the score fitted on the other folds (folds by question id):
+    linear weights, or trees when `trees` is given."""
     lead, top3 = [], []
     for f in range(folds):
         train = [(x, y) for qid, _, x, y in groups if fold_of(qid, folds) != f]
         test = [g for g in groups if fold_of(g[0], folds) == f]
-        w = fit_weights(train, l2=l2)
-        lead.append(accuracy(test, w, 1))
-        top3.append(accuracy(test, w, 3))
+        if trees is None:
+            scorer: np.ndarray | Scorer = fit_weights(train, l2=l2)
+        else:
+            ensemble = fit_trees(train, trees)
+            scorer = lambda x, e=ensemble: e.predict(context_features(x))  # noqa: E731
+        lead.append(accuracy(test, scorer, 1))
+        top3.append(accuracy(test, scorer, 3))
     return float(np.mean(lead)), float(np.mean(top3))
+
+
+def baseline_accuracy(
+    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]], top: int = 1
+) -> float:
+    """The same measure for the nearest question's answers in their own order (no learning)."""
+    sim, rank = FEATURES.index("sim"), FEATURES.index("log_rank")
+    return accuracy(groups, lambda x: 100.0 * x[:, sim] - x[:, rank], top)
 
 
 def calibrate_threshold(index: EvidenceIndex) -> dict[str, float]:
@@ -198,10 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--calibrate-only", action="store_true", help="only recompute the usable thresholds"
     )
-    ap.add_argument("--neighbours", type=int, nargs="+", default=[5, 10])
+    ap.add_argument("--neighbours", type=int, nargs="+", default=[10])
     ap.add_argument("--temperature", type=float, nargs="+", default=[0.05])
     ap.add_argument("--local-mix", type=float, nargs="+", default=[0.5])
-    ap.add_argument("--l2", type=float, nargs="+", default=[0.01])
+    ap.add_argument("--l2", type=float, nargs="+", default=[0.001])
+    ap.add_argument("--tree-iterations", type=int, nargs="+", default=[200, 400])
+    ap.add_argument("--tree-leaves", type=int, nargs="+", default=[31])
     args = ap.parse_args(argv)
 
     full = AnswerBank.from_dir(args.data)
@@ -228,37 +264,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     vectors = load_vectors(PACKAGE_VECTORS)
     answers = load_vectors(PACKAGE_ANSWERS)
     results: list[dict[str, Any]] = []
-    best: tuple[float, RankerParams, list[Any]] | None = None
+    best: tuple[float, RankerParams, TreeSettings, list[Any]] | None = None
     for n_nb, temp, mix in itertools.product(args.neighbours, args.temperature, args.local_mix):
         params = RankerParams(neighbours=n_nb, temperature=temp, local_mix=mix)
         model = RankerModel([0.0] * len(FEATURES), params=params)
         index = EvidenceIndex(bank, model, vectors, answers)
         started = time.perf_counter()
         groups = training_groups(index)
+        base = {**asdict(params), "score": "nearest question's answers in order (no learning)"}
+        base |= {"cv_lead": round(baseline_accuracy(groups), 4)}
+        base |= {"cv_top3": round(baseline_accuracy(groups, 3), 4)}
+        results.append(base)
+        print(json.dumps(base), file=sys.stderr)
         for l2 in args.l2:
             lead, top3 = cross_validate(groups, l2, args.folds)
             row = {
                 **asdict(replace(params, l2=l2)),
+                "score": "linear",
+                "cv_lead": round(lead, 4),
+                "cv_top3": round(top3, 4),
+            }
+            results.append(row)
+            print(json.dumps(row), f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+        for iterations, leaves in itertools.product(args.tree_iterations, args.tree_leaves):
+            settings = TreeSettings(iterations=iterations, leaves=leaves)
+            lead, top3 = cross_validate(groups, 0.0, args.folds, settings)
+            row = {
+                **asdict(params),
+                "score": "trees",
+                **asdict(settings),
                 "cv_lead": round(lead, 4),
                 "cv_top3": round(top3, 4),
             }
             results.append(row)
             print(json.dumps(row), f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
             if best is None or lead > best[0]:
-                best = (lead, replace(params, l2=l2), groups)
+                best = (lead, params, settings, groups)
     assert best is not None
-    _, params, groups = best
-    w = fit_weights([(x, y) for _, _, x, y in groups], l2=params.l2)
+    _, params, settings, groups = best
+    linear = [r for r in results if r["score"] == "linear" and r["neighbours"] == params.neighbours]
+    params = replace(params, l2=max(linear, key=lambda r: r["cv_lead"])["l2"])
+    pairs = [(x, y) for _, _, x, y in groups]
+    w = fit_weights(pairs, l2=params.l2)
+    trees = fit_trees(pairs, settings)
     index = EvidenceIndex(bank, RankerModel(w.tolist(), params=params), vectors, answers)
-    cal = calibrate_threshold(index)
+    cal = calibrate_threshold(index)  # similarities only: the score does not enter
     set_thresholds(params, cal)
     model = RankerModel(
         w.tolist(),
         params=params,
+        trees=trees,
         meta={
             "data": full.fingerprint(),
             "train_questions": len(train_ids),
             "folds": args.folds,
+            "trees": asdict(settings),
             "cv": results,
             "threshold": {k: round(v, 4) for k, v in cal.items()},
         },

@@ -135,6 +135,7 @@ class EvidenceIndex:
         self._answers = answers if answers is not None else {}
         self._cultures: dict[str, CultureEvidence] = {}
         self._counts = KeyCounts.build(bank.questions)
+        self._counts_without: dict[frozenset[str], KeyCounts] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ building
@@ -285,6 +286,24 @@ class EvidenceIndex:
                 break
         return out
 
+    def _counts_excluding(self, exclude_ids: Collection[str]) -> KeyCounts:
+        """The culture-habit counts (`prior`, `specificity`) without the excluded ids' answers
+        in any culture: an id held out of the neighbours must not count through them either.
+        Kept per set of ids (an evaluation passes the same set with every question)."""
+        ids = frozenset(exclude_ids)
+        if not ids:
+            return self._counts
+        with self._lock:
+            found = self._counts_without.get(ids)
+        if found is None:
+            kept = {c: [q for q in qs if q.id not in ids] for c, qs in self.bank.questions.items()}
+            found = KeyCounts.build(kept)
+            with self._lock:
+                if len(self._counts_without) >= 4:
+                    self._counts_without.pop(next(iter(self._counts_without)))
+                self._counts_without[ids] = found
+        return found
+
     # ------------------------------------------------------------------ ranking
     def rank(
         self,
@@ -336,7 +355,7 @@ class EvidenceIndex:
             qs,
             ss,
             culture,
-            self._counts,
+            self._counts_excluding(exclude_ids) if not excluded_rows else self._counts,
             temperature=p.temperature,
             answer_fit=fit,
             excluded=excluded_rows,

@@ -1,8 +1,16 @@
-"""The candidate ranker: a linear score over a few features, softmax over one question's candidates.
+"""The candidate ranker: a score per candidate from a few features, softmax over one question's
+candidates.
 
-The weights are learnt (`manyshores.evidence.fit`) and stored as a small JSON file in the package
-data; `RankerModel.load()` reads it. The settings that shape the candidates (how many neighbour
-questions, the similarity temperature) are stored with the weights they were fitted for.
+The score is a small gradient-boosted tree ensemble over each candidate's features *and* how they
+compare with the question's other candidates (`context_features`): whether an annotator share
+matters depends on how close the best source question is, which a linear score cannot express
+(question-fold cross-validation: lead 0.207 linear, 0.25 trees; `docs/evidence.md`). A linear
+score over the plain features remains the fallback when no trees are stored.
+
+Both are learnt (`manyshores.evidence.fit`) and stored as one small JSON file in the package
+data; `RankerModel.load()` reads it, and scoring needs numpy only. The settings that shape the
+candidates (how many neighbour questions, the similarity temperature) are stored with the model
+they were fitted for.
 """
 
 from __future__ import annotations
@@ -46,8 +54,99 @@ FEATURES = (
   for a sport question, a time for a time question).
 
 A feature that is the same for every candidate of a question (how close the best neighbour is)
-cannot change their order under a softmax, so none is included.
+cannot change their order under a linear softmax, so none is included; the trees see them through
+`context_features`.
 """
+
+
+def context_features(x: np.ndarray) -> np.ndarray:
+    """Each candidate's features, their gap to the question's best candidate on each, and those
+    best values themselves (rows: candidates; 3 × `len(FEATURES)` columns)."""
+    if len(x) == 0:
+        return np.zeros((0, 3 * x.shape[1]), dtype=np.float64)
+    top = x.max(axis=0, keepdims=True)
+    return np.concatenate([x, x - top, np.repeat(top, len(x), axis=0)], axis=1)
+
+
+@dataclass
+class TreeEnsemble:
+    """Gradient-boosted regression trees over `context_features`, all nodes in flat arrays.
+
+    A node `i` is a leaf when `left[i] < 0`; otherwise rows with `x[feature[i]] <= threshold[i]`
+    go to `left[i]`, the others to `right[i]` (indices into the same arrays)."""
+
+    baseline: float
+    """Score before any tree (the log-odds of a right candidate)."""
+    roots: list[int]
+    """Index of each tree's root node."""
+    feature: list[int]
+    """Column of `context_features` tested at each node (0 at leaves)."""
+    threshold: list[float]
+    """Split value at each node (0 at leaves)."""
+    left: list[int]
+    """Left child of each node, -1 at leaves."""
+    right: list[int]
+    """Right child of each node, -1 at leaves."""
+    value: list[float]
+    """What a leaf adds to the score (0 at inner nodes)."""
+    depth: int
+    """Longest path from a root to a leaf (how many steps scoring takes)."""
+
+    def __post_init__(self) -> None:
+        self._arrays = (
+            np.asarray(self.roots, dtype=np.int64),
+            np.asarray(self.feature, dtype=np.int64),
+            np.asarray(self.threshold, dtype=np.float64),
+            np.asarray(self.left, dtype=np.int64),
+            np.asarray(self.right, dtype=np.int64),
+            np.asarray(self.value, dtype=np.float64),
+        )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Raw scores (log-odds) of the rows of `x`: every tree walked at once, level by level."""
+        roots, feature, threshold, left, right, value = self._arrays
+        node = np.repeat(roots[None, :], len(x), axis=0)
+        rows = np.arange(len(x))[:, None]
+        for _ in range(self.depth):
+            leaf = left[node] < 0
+            go_left = x[rows, feature[node]] <= threshold[node]
+            node = np.where(leaf, node, np.where(go_left, left[node], right[node]))
+        return self.baseline + value[node].sum(axis=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "baseline": round(self.baseline, 6),
+            "roots": self.roots,
+            "feature": self.feature,
+            "threshold": [round(t, 6) for t in self.threshold],
+            "left": self.left,
+            "right": self.right,
+            "value": [round(v, 6) for v in self.value],
+            "depth": self.depth,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> TreeEnsemble:
+        trees = cls(
+            baseline=float(raw["baseline"]),
+            roots=[int(i) for i in raw["roots"]],
+            feature=[int(i) for i in raw["feature"]],
+            threshold=[float(t) for t in raw["threshold"]],
+            left=[int(i) for i in raw["left"]],
+            right=[int(i) for i in raw["right"]],
+            value=[float(v) for v in raw["value"]],
+            depth=int(raw["depth"]),
+        )
+        n = len(trees.feature)
+        if not (
+            len(trees.threshold) == len(trees.left) == len(trees.right) == len(trees.value) == n
+        ):
+            raise ValueError("tree arrays differ in length")
+        if any(not 0 <= i < n for i in (*trees.roots, *(c for c in trees.left if c >= 0))):
+            raise ValueError("tree node index out of range")
+        if any(not 0 <= f < 3 * len(FEATURES) for f in trees.feature):
+            raise ValueError("tree feature index out of range")
+        return trees
 
 
 @dataclass
@@ -82,12 +181,18 @@ class RankerModel:
     """Candidate settings the weights belong to."""
     meta: dict[str, Any] = field(default_factory=dict)
     """How they were fitted (data fingerprint, folds, cross-validated accuracy)."""
+    trees: TreeEnsemble | None = None
+    """The tree score, used instead of the linear one when present."""
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """Probabilities over one question's candidates (rows of `x`)."""
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
-        z = x @ np.asarray(self.weights, dtype=np.float64)
+        x = np.asarray(x, dtype=np.float64)
+        if self.trees is not None:
+            z = self.trees.predict(context_features(x))
+        else:
+            z = x @ np.asarray(self.weights, dtype=np.float64)
         z = z - z.max()
         e = np.exp(z)
         return e / e.sum()
@@ -101,6 +206,7 @@ class RankerModel:
                 features=[str(f) for f in raw["features"]],
                 params=RankerParams(**raw.get("params", {})),
                 meta=dict(raw.get("meta", {})),
+                trees=TreeEnsemble.from_json(raw["trees"]) if raw.get("trees") else None,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InvalidInputError(f"{path}: not a ranker weights file: {exc}") from exc
@@ -113,13 +219,22 @@ class RankerModel:
 
     def save(self, path: Path = PACKAGE_WEIGHTS) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {
+        data: dict[str, Any] = {
             "features": self.features,
             "weights": [round(w, 6) for w in self.weights],
             "params": asdict(self.params),
             "meta": self.meta,
         }
-        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        text = json.dumps(data, indent=1)
+        if self.trees is not None:
+            # The node arrays on one line each: thousands of numbers, one per line, would
+            # triple the file.
+            arrays = ",\n  ".join(
+                f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}"
+                for k, v in self.trees.to_json().items()
+            )
+            text = f'{text[:-2]},\n "trees": {{\n  {arrays}\n }}\n}}'
+        path.write_text(text + "\n", encoding="utf-8")
 
 
 def fit_weights(
@@ -160,3 +275,65 @@ def fit_weights(
         v = b2 * v + (1 - b2) * grad * grad
         w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
     return w
+
+
+@dataclass
+class TreeSettings:
+    """Shape of the tree ensemble (chosen by question-fold cross-validation)."""
+
+    iterations: int = 200
+    """Boosting rounds (trees)."""
+    learning_rate: float = 0.05
+    """Shrinkage of each tree."""
+    leaves: int = 31
+    """Leaves per tree at most."""
+    min_leaf: int = 80
+    """Candidates per leaf at least (keeps the trees from memorising single questions)."""
+
+
+def fit_trees(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]], settings: TreeSettings | None = None
+) -> TreeEnsemble:
+    """Trees scoring each candidate's log-odds of being right (pointwise logistic loss over
+    `context_features`), from the questions that have a right candidate.
+
+    Fitting uses scikit-learn's histogram gradient boosting (installed with
+    sentence-transformers); the fitted trees are copied into a `TreeEnsemble`, so scoring needs
+    numpy only."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    t = settings or TreeSettings()
+    usable = [(x, y) for x, y in groups if len(x) and np.asarray(y).any()]
+    if not usable:
+        raise InvalidInputError("no question with a right candidate to fit on")
+    x = np.concatenate([context_features(np.asarray(g, dtype=np.float64)) for g, _ in usable])
+    y = np.concatenate([np.asarray(v, dtype=bool) for _, v in usable])
+    model = HistGradientBoostingClassifier(
+        max_iter=t.iterations,
+        learning_rate=t.learning_rate,
+        max_leaf_nodes=t.leaves,
+        min_samples_leaf=t.min_leaf,
+        early_stopping=False,
+        random_state=0,
+    ).fit(x, y)
+    roots: list[int] = []
+    feature: list[int] = []
+    threshold: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    value: list[float] = []
+    depth = 0
+    for (predictor,) in model._predictors:  # one tree per round for a binary target
+        nodes = predictor.nodes
+        base = len(feature)
+        roots.append(base)
+        for node in nodes:
+            leaf = bool(node["is_leaf"])
+            feature.append(0 if leaf else int(node["feature_idx"]))
+            threshold.append(0.0 if leaf else float(node["num_threshold"]))
+            left.append(-1 if leaf else base + int(node["left"]))
+            right.append(-1 if leaf else base + int(node["right"]))
+            value.append(float(node["value"]) if leaf else 0.0)
+            depth = max(depth, int(node["depth"]))
+    baseline = float(np.ravel(model._baseline_prediction)[0])
+    return TreeEnsemble(baseline, roots, feature, threshold, left, right, value, depth)
