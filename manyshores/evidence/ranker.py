@@ -93,24 +93,30 @@ class TreeEnsemble:
     """Longest path from a root to a leaf (how many steps scoring takes)."""
 
     def __post_init__(self) -> None:
-        self._arrays = (
+        left = np.asarray(self.left, dtype=np.int64)
+        right = np.asarray(self.right, dtype=np.int64)
+        threshold = np.asarray(self.threshold, dtype=np.float64)
+        # For scoring, a leaf points at itself whichever way a row goes: every row can take
+        # the same number of steps with no test for having arrived.
+        leaf = left < 0
+        own = np.arange(len(left), dtype=np.int64)
+        self._walk = (
             np.asarray(self.roots, dtype=np.int64),
             np.asarray(self.feature, dtype=np.int64),
-            np.asarray(self.threshold, dtype=np.float64),
-            np.asarray(self.left, dtype=np.int64),
-            np.asarray(self.right, dtype=np.int64),
+            np.where(leaf, np.inf, threshold),
+            np.where(leaf, own, left),
+            np.where(leaf, own, right),
             np.asarray(self.value, dtype=np.float64),
         )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Raw scores (log-odds) of the rows of `x`: every tree walked at once, level by level."""
-        roots, feature, threshold, left, right, value = self._arrays
+        roots, feature, threshold, left, right, value = self._walk
         node = np.repeat(roots[None, :], len(x), axis=0)
         rows = np.arange(len(x))[:, None]
         for _ in range(self.depth):
-            leaf = left[node] < 0
             go_left = x[rows, feature[node]] <= threshold[node]
-            node = np.where(leaf, node, np.where(go_left, left[node], right[node]))
+            node = np.where(go_left, left[node], right[node])
         return self.baseline + value[node].sum(axis=1)
 
     def to_json(self) -> dict[str, Any]:
