@@ -187,6 +187,33 @@ def test_excluded_ids_do_not_count_as_the_cultures_habits(small_index):
     assert prior({"q4"}) == pytest.approx(np.log1p(1), abs=1e-3)
 
 
+def test_held_out_question_is_not_its_own_translation():
+    # A local-language question borrows the English vectors of its best character matches; a
+    # held-out id must not lend its own (it would be a perfect translation).
+    def row(qid: str, local: str, en: str) -> dict:
+        return {"id": qid, "culture": "KOR", "blend_name": "South Korea", "language": "ko",
+                "question": local, "en_question": en,
+                "annotations": [{"answers": ["김치"], "en_answers": ["kimchi"], "count": 1}]}  # fmt: skip
+
+    rows = [
+        row("q1", "한국 사람들이 아침에 먹는 음식은?", "What do people eat for breakfast?"),
+        row("q2", "한국 사람들이 좋아하는 운동은?", "What sport do people like?"),
+        row("q3", "한국 학생들이 점심에 먹는 음식은?", "What do students eat for lunch?"),
+    ]
+    bank = AnswerBank.from_rows(parse_row(r, "t") for r in rows)
+    vectors = {
+        "What do people eat for breakfast?": _unit(1),
+        "What sport do people like?": _unit(0, 1),
+        "What do students eat for lunch?": _unit(0, 0, 1),
+    }
+    index = EvidenceIndex(bank, RankerModel.load(), vectors, {"kimchi": _unit(1)})
+    asked = rows[0]["question"]
+    _, lang, vec = index.match(asked, "KOR", "ko")
+    assert lang == "ko" and float(vec @ _unit(1)) > 0.99
+    _, _, vec = index.match(asked, "KOR", "ko", exclude_ids=["q1"])
+    assert float(vec @ _unit(1)) < 0.01
+
+
 def test_variants_merge_into_one_candidate():
     row = _row("q1", "What is the favourite fruit?", [("Apples", 2), ("apple", 1), ("pear", 1)])
     bank = AnswerBank.from_rows([parse_row(row, "t")])

@@ -113,7 +113,7 @@ def training_groups(
                     continue
                 text = q.en_question if lang == "en" else q.question
                 sims, matched, vec = index.match(
-                    text, culture, "en" if lang == "en" else q.language
+                    text, culture, "en" if lang == "en" else q.language, [q.id]
                 )
                 ev = index.rank_similar(
                     culture,
@@ -204,7 +204,9 @@ def calibrate_threshold(index: EvidenceIndex) -> dict[str, float]:
             if q.language != "en":
                 asked.append(("local", q.question))
             for key, text in asked:
-                sims, _ = index.similarities(text, culture, "en" if key == "en" else q.language)
+                sims, _ = index.similarities(
+                    text, culture, "en" if key == "en" else q.language, [q.id]
+                )
                 top = index._top(culture, sims, [q.id], 1)
                 if top:
                     real[key].append(top[0][1])

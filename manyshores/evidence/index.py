@@ -202,20 +202,30 @@ class EvidenceIndex:
         return np.asarray(vec, dtype=np.float32)
 
     def similarities(
-        self, question: str, culture: str, language: str | None = None
+        self,
+        question: str,
+        culture: str,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
     ) -> tuple[np.ndarray, str]:
         """Similarity of `question` to each of the culture's questions, and the language it
         was matched in (`en` or the local language)."""
-        sims, lang, _ = self.match(question, culture, language)
+        sims, lang, _ = self.match(question, culture, language, exclude_ids)
         return sims, lang
 
     def match(
-        self, question: str, culture: str, language: str | None = None
+        self,
+        question: str,
+        culture: str,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
     ) -> tuple[np.ndarray, str, np.ndarray]:
         """(similarities, language matched in, English query vector).
 
         A local-language question has no English vector of its own: its best character
-        matches' vectors, weighted by how well they match, stand in for it."""
+        matches' vectors, weighted by how well they match, stand in for it. Questions of
+        `exclude_ids` never stand in (a held-out question would be its own perfect
+        translation)."""
         ce = self._culture(culture)
         if ce is None:
             return np.zeros(0, dtype=np.float32), language or "en", np.zeros(0, np.float32)
@@ -225,7 +235,11 @@ class EvidenceIndex:
             vec = self._query_vector(strip_names(question, ce.names))
             return ce.vectors @ vec, "en", vec
         chars = ce.local.query(question)
-        top = np.argsort(-chars)[:PSEUDO_TOP]
+        ids = set(exclude_ids)
+        order = np.argsort(-chars, kind="stable").tolist()
+        top = [i for i in order if ce.questions[i].id not in ids][:PSEUDO_TOP]
+        if not top:
+            return (p.local_mix * chars).astype(np.float32), lang, np.zeros(0, np.float32)
         w = np.exp((chars[top] - chars[top].max()) / PSEUDO_TEMPERATURE)
         pseudo = (w[:, None] * ce.vectors[top]).sum(axis=0)
         pseudo /= max(float(np.linalg.norm(pseudo)), 1e-9)
@@ -326,7 +340,7 @@ class EvidenceIndex:
             raise InvalidInputError(f"k must be at least 1, got {k}")
         if self._culture(culture) is None:
             return Evidence([], [], False, 0.0, language or "en", [f"no answers for {culture}"])
-        sims, lang, vec = self.match(question, culture, language)
+        sims, lang, vec = self.match(question, culture, language, exclude_ids)
         return self.rank_similar(culture, sims, lang, vec, exclude_ids=exclude_ids, k=k)
 
     def rank_similar(
