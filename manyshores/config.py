@@ -47,11 +47,11 @@ class Settings(BaseSettings):
     your base model writes well (`MANYSHORES_GENERAL_ANSWER_LANGUAGES='["en","es"]'`), or
     `["*"]` for all."""
 
-    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "transformers"
-    """Runtime of plain generation (personas, the bare base): the in-process transformers loop,
-    or llama.cpp on the GGUF base model (`pip install -e '.[llama]'`); `auto` takes llama.cpp
-    when it is installed and the base model is a GGUF. Soft prompts, adapters and option scoring
-    always run on transformers."""
+    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "auto"
+    """Runtime of plain generation (personas, the bare base): `auto` takes llama.cpp on the GGUF
+    base model (the default one is) when its binding is installed (`pip install -e '.[fast]'`,
+    which `make setup` does) and the transformers loop otherwise; `transformers` and `llama_cpp`
+    force one. Soft prompts, adapters and option scoring always run on transformers."""
 
     turn_timeout_s: float = 60.0
     """Time budget of one turn: generation stops with what it has when it is spent (the trace

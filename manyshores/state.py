@@ -94,6 +94,9 @@ class ExpertAnswer(TypedDict):
     output_tokens: NotRequired[int]
     """Tokens the expert generated (an end-of-sequence token included); 0 when the options were
     scored, since scoring generates nothing."""
+    runtime: NotRequired[str]
+    """The text runtime that generated a plain answer (`transformers` or `llama_cpp`, see
+    `experts.engine.text_runtime`); absent when the experts' own transformers code ran."""
 
 
 class EvidenceRecord(TypedDict):

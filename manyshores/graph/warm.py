@@ -18,17 +18,38 @@ if TYPE_CHECKING:
 
 
 def warm_up(components: Components) -> threading.Thread:
-    """Start loading every collaborator a turn uses in a daemon thread; returns the thread."""
+    """Start loading every collaborator a turn uses, in two daemon threads: what the first nodes
+    need (detector, knowledge base, embedder, evidence) in one, the model work (the text
+    runtime, the base model, the experts) in the other, so neither waits for the other (each
+    collaborator has its own lock). Returns the first thread."""
 
-    def run() -> None:
+    def run(steps: tuple[Any, ...]) -> None:
         # Failures are left for the turn itself to raise with its own clear message.
-        for step in (_base, _detector, _retriever, _experts):
+        for step in steps:
             with contextlib.suppress(Exception):
                 step(components)
 
-    thread = threading.Thread(target=run, name="manyshores-warm-up", daemon=True)
-    thread.start()
-    return thread
+    first = threading.Thread(
+        target=run,
+        args=((_detector, _retriever, _evidence),),
+        name="manyshores-warm-up",
+        daemon=True,
+    )
+    first.start()
+    threading.Thread(
+        target=run, args=((_text, _base, _experts),), name="manyshores-warm-models", daemon=True
+    ).start()
+    return first
+
+
+def _text(components: Components) -> None:
+    experts: Any = components.get_experts()
+    if hasattr(experts, "_part"):
+        experts._part("text")
+
+
+def _evidence(components: Components) -> None:
+    components.get_evidence()
 
 
 def _base(components: Components) -> None:
