@@ -3,8 +3,8 @@
 A first turn otherwise loads them one node at a time (detector in `detect`, the embedder and the
 knowledge base in `retrieve`, the base model in `route`), each waiting for the one before.
 `chat` starts this while the person types; `ask` while it parses the message and builds the
-graph. Each collaborator is built once either way: `Components` builds under a lock, so a node
-that needs one still loading waits for it instead of loading it a second time.
+graph. Each collaborator is built once either way: `Components` builds each under its own lock,
+so a node that needs one still loading waits for it instead of loading it a second time.
 """
 
 from __future__ import annotations
@@ -18,28 +18,23 @@ if TYPE_CHECKING:
 
 
 def warm_up(components: Components) -> threading.Thread:
-    """Start loading every collaborator a turn uses, in two daemon threads: what the first nodes
-    need (detector, knowledge base, embedder, evidence) in one, the model work (the text
-    runtime, the base model, the experts) in the other, so neither waits for the other (each
-    collaborator has its own lock). Returns the first thread."""
+    """Start loading every collaborator a turn uses, in a daemon thread, in the order a turn
+    needs them: the detector, the text runtime (llama.cpp loads in about a second), the
+    knowledge base and embedder, the evidence, then the base model and the experts. One thread,
+    not one per collaborator: on a busy 2-core machine loads in parallel only slow down the one
+    the turn is waiting for. Each collaborator has its own lock, so a node that needs one this
+    thread has not reached yet builds it itself, without waiting for the others. Returns the
+    thread."""
 
-    def run(steps: tuple[Any, ...]) -> None:
+    def run() -> None:
         # Failures are left for the turn itself to raise with its own clear message.
-        for step in steps:
+        for step in (_detector, _text, _retriever, _evidence, _base, _experts):
             with contextlib.suppress(Exception):
                 step(components)
 
-    first = threading.Thread(
-        target=run,
-        args=((_detector, _retriever, _evidence),),
-        name="manyshores-warm-up",
-        daemon=True,
-    )
-    first.start()
-    threading.Thread(
-        target=run, args=((_text, _base, _experts),), name="manyshores-warm-models", daemon=True
-    ).start()
-    return first
+    thread = threading.Thread(target=run, name="manyshores-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _text(components: Components) -> None:
@@ -65,10 +60,13 @@ def _detector(components: Components) -> None:
 def _retriever(components: Components) -> None:
     retriever: Any = components.get_retriever()
     if hasattr(retriever, "_get_kb"):
-        retriever._get_kb()
-    from manyshores.memory.embeddings import embed
+        # A query over every culture: loads the embedder, runs its first (slowest) forward and
+        # opens each culture's index (a first query took 2.7 s on the busy machine).
+        retriever._get_kb().query("warm-up", None, 1)
+    else:
+        from manyshores.memory.embeddings import embed
 
-    embed(["warm-up"])  # loads the embedder and runs its first (slowest) forward
+        embed(["warm-up"])  # loads the embedder and runs its first (slowest) forward
 
 
 def _experts(components: Components) -> None:
