@@ -100,7 +100,9 @@ class CommitteeBackend:
             # answered by the bare base model does not wait for one to load.
             from manyshores.experts.engine import text_runtime
 
-            return text_runtime(self.components.settings, self.components.get_base)
+            # A base model given to the components (not loaded from the settings) decides.
+            given = self.components.base
+            return text_runtime(self.components.settings, given or self.components.get_base)
         if name == "runner":
             from manyshores.experts.runner import AdapterRunner
 
