@@ -60,13 +60,10 @@ def _detector(components: Components) -> None:
 def _retriever(components: Components) -> None:
     retriever: Any = components.get_retriever()
     if hasattr(retriever, "_get_kb"):
-        # A query over every culture: loads the embedder, runs its first (slowest) forward and
-        # opens each culture's index (a first query took 2.7 s on the busy machine).
-        retriever._get_kb().query("warm-up", None, 1)
-    else:
-        from manyshores.memory.embeddings import embed
+        retriever._get_kb()
+    from manyshores.memory.embeddings import embed
 
-        embed(["warm-up"])  # loads the embedder and runs its first (slowest) forward
+    embed(["warm-up"])  # loads the embedder and runs its first (slowest) forward
 
 
 def _experts(components: Components) -> None:
