@@ -101,11 +101,7 @@ class TurnResult:
             "notes": list(self.values.get("notes") or []),
             # Which runtime generated the answer's text (`llama_cpp` or `transformers`), if one did.
             "text_runtime": next(
-                (
-                    a["runtime"]
-                    for a in self.values.get("expert_answers") or []
-                    if a.get("runtime")
-                ),
+                (a["runtime"] for a in self.values.get("expert_answers") or [] if a.get("runtime")),
                 None,
             ),
             "steps": list(self.steps),
