@@ -94,6 +94,10 @@ class ExpertAnswer(TypedDict):
     output_tokens: NotRequired[int]
     """Tokens the expert generated (an end-of-sequence token included); 0 when the options were
     scored, since scoring generates nothing."""
+    engine: NotRequired[str]
+    """Where its model work ran: `in-process` or `vllm` (absent: in-process, the default)."""
+    note: NotRequired[str]
+    """Why it ran somewhere other than asked (the serving engine failed: run in-process)."""
 
 
 class EvidenceRecord(TypedDict):

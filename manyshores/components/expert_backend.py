@@ -84,11 +84,16 @@ class CommitteeBackend:
             from manyshores.experts.engine import text_runtime
 
             base = self.components.get_base()
-            return Committee(
+            committee = Committee(
                 base,
                 self._get_unlocked("registry"),
                 text_runtime(self.components.settings, base),
             )
+            if self.components.settings.engine == "vllm":
+                from manyshores.experts.vllm_engine import vllm_engine
+
+                return vllm_engine(self.components.settings, committee)
+            return committee
         if name == "runner":
             from manyshores.experts.runner import AdapterRunner
 
@@ -164,13 +169,23 @@ class CommitteeBackend:
                 task["question"],
                 context=[s["snippet"] for s in sources if s["snippet"]],
             )
+            remote = self._remote(choices[0], chat, max_new, on_token)
+            if not isinstance(remote, str):
+                return [remote]
             counts: list[int] = []
             text = self._part("runner").generate(choices[0]["id"], chat, max_new, counts)
             if on_token is not None:
                 on_token(text)
             return [
-                expert_answer(
-                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                self._fell_back(
+                    remote,
+                    expert_answer(
+                        choices[0],
+                        text,
+                        None,
+                        time.perf_counter() - start,
+                        **self._usage(chat, counts),
+                    ),
                 )
             ]
         messages = expert_messages(task, sources, conversation)
@@ -178,19 +193,51 @@ class CommitteeBackend:
             # The bare base model's general answer, streamed as it comes.
             start = time.perf_counter()
             chat = [{"role": "system", "content": GENERAL_SYSTEM_PROMPT}, *messages]
+            remote = self._remote(choices[0], chat, max_new, on_token)
+            if not isinstance(remote, str):
+                return [remote]
             counts = []
             text = generate_text(
                 self.components.get_base(), chat, max_new, on_token=on_token, counts=counts
             )
             return [
-                expert_answer(
-                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                self._fell_back(
+                    remote,
+                    expert_answer(
+                        choices[0],
+                        text,
+                        None,
+                        time.perf_counter() - start,
+                        **self._usage(chat, counts),
+                    ),
                 )
             ]
         # A persona answering alone streams its words to the caller as they come.
         return committee.generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new, on_token=on_token
         )
+
+    def _remote(
+        self,
+        choice: ExpertChoice,
+        chat: list[dict[str, str]],
+        max_new: int,
+        on_token: Callable[[str], None] | None,
+    ) -> ExpertAnswer | str:
+        """The answer from the serving engine when one is configured; else why not ("" when
+        there is none), and the caller runs it in-process."""
+        from manyshores.experts.vllm_engine import VllmEngine
+
+        engine = self._part("committee")
+        if not isinstance(engine, VllmEngine):
+            return ""
+        return engine.answer_chat(choice, chat, max_new, on_token)
+
+    @staticmethod
+    def _fell_back(note: str, answer: ExpertAnswer) -> ExpertAnswer:
+        if note:
+            answer["note"] = note
+        return answer
 
     def _usage(self, chat: list[dict[str, str]], generated: list[int]) -> dict[str, int]:
         """Token counts of one generated answer: its prompt and its generated tokens."""
