@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     """Python of the vLLM environment (`make engine`); default `.venv-vllm/bin/python` of the
     working directory."""
 
-    vllm_threads: int = 2
-    """CPU threads of the vLLM server (its OpenMP workers, bound to cores 0..n-1)."""
+    vllm_threads: int = 1
+    """CPU threads of the vLLM server: 1 runs unpinned (right on a shared machine); n > 1
+    pins its OpenMP workers to cores 0..n-1 (a machine of its own)."""
 
     turn_timeout_s: float = 60.0
     """Time budget of one turn: generation stops with what it has when it is spent (the trace

@@ -1,11 +1,11 @@
 """The `Engine` over a vLLM server: the same model work, batched across turns by vLLM.
 
 What runs where:
-- option scoring of the base, personas and LoRA experts: `/v1/completions` with
-  `prompt_logprobs` on the exact token ids the in-process scorer builds (`scoring.prompt_ids`).
-  Each option letter is appended to the prompt in its own row of one request, and the letter's
-  prompt log-probability is read back; a softmax over the letters is then the in-process
-  `label_logprobs`. vLLM's prefix cache runs the shared prompt once.
+- option scoring of the base, personas and LoRA experts: `/v1/completions` on the exact token
+  ids the in-process scorer builds (`scoring.prompt_ids`), one generated token with the
+  log-probabilities of the option letters (`logprob_token_ids`); a softmax over the letters is
+  the in-process `label_logprobs`. (`prompt_logprobs` on a LoRA server crashed vLLM 0.32's CPU
+  engine when several such requests shared a batch; see `docs/engine.md`.)
 - generation of the base, personas and LoRA experts: greedy `/v1/completions` on the token ids
   of the in-process chat prompt (`generation.chat_input_ids`), streamed for a lone expert;
 - LoRA experts are vLLM LoRA modules exported from the expert store (`vllm_adapters`), loaded
@@ -189,29 +189,31 @@ class VllmEngine:
         ]
 
     def _label_probs(self, model: str, ids: list[int], labels: list[int]) -> list[float]:
-        """P(letter | prompt) over the letters: each letter appended as the prompt's last token,
-        its prompt log-probability read back (all rows in one request), then normalised."""
+        """P(letter | prompt) over the letters: the log-probabilities vLLM reports for exactly
+        the letter ids at the first generated position (`logprob_token_ids`; raw, i.e. before
+        any sampling processing), normalised over the letters as `label_logprobs` does."""
         data = self.client.post(
             "/v1/completions",
             {
                 "model": model,
-                "prompt": [ids + [label] for label in labels],
+                "prompt": ids,
                 "max_tokens": 1,
                 "temperature": 0.0,
-                "prompt_logprobs": 0,
+                "logprobs": len(labels),
+                "logprob_token_ids": labels,
+                # Keys `token_id:<id>`, not decoded text that two tokens could share.
+                "return_tokens_as_token_ids": True,
             },
         )
-        rows = sorted(data.get("choices", []), key=lambda c: c.get("index", 0))
-        if len(rows) != len(labels):
-            raise EngineError(f"vLLM answered {len(rows)} rows for {len(labels)} options")
-        logps = []
-        for row, label in zip(rows, labels, strict=True):
-            last = (row.get("prompt_logprobs") or [None])[-1]
-            if not isinstance(last, dict) or str(label) not in last:
-                raise EngineError("vLLM's answer has no prompt log-probability of an option")
-            logps.append(float(last[str(label)]["logprob"]))
-        top = max(logps)
-        exps = [math.exp(x - top) for x in logps]
+        try:
+            top = data["choices"][0]["logprobs"]["top_logprobs"][0]
+            logps = [float(top[f"token_id:{label}"]) for label in labels]
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise EngineError(
+                f"vLLM's answer has no log-probability of every option: {data!r:.300}"
+            ) from exc
+        best = max(logps)
+        exps = [math.exp(x - best) for x in logps]
         total = sum(exps)
         return [e / total for e in exps]
 

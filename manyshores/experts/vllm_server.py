@@ -144,9 +144,11 @@ def server_env(settings: Settings) -> dict[str, str]:
         {
             # Adapters added to the store after start are loaded through /v1/load_lora_adapter.
             "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
-            # vLLM's CPU backend binds one OpenMP thread per listed core; on a shared machine
-            # the count is deliberate (see manyshores.threads for why more threads can be slower).
-            "VLLM_CPU_OMP_THREADS_BIND": "0" if threads == 1 else f"0-{threads - 1}",
+            # vLLM's CPU backend pins one OpenMP thread per listed core. On a machine shared
+            # with other jobs, pinned threads wait for cores others hold (48 tokens took 40 s
+            # with 2 pinned threads at load 9), so one unpinned thread is the default; a
+            # dedicated server lists its cores (see manyshores.threads for the same effect).
+            "VLLM_CPU_OMP_THREADS_BIND": "nobind" if threads == 1 else f"0-{threads - 1}",
             "OMP_NUM_THREADS": str(threads),
             "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "2"),
             "HF_HUB_OFFLINE": "1",
@@ -163,6 +165,7 @@ def start(settings: Settings, port: int | None = None, wait_s: float = 300.0) ->
     from manyshores.experts.base_model import resolve_model_source
     from manyshores.experts.registry import PACKAGE_EXPERTS
     from manyshores.experts.vllm_adapters import (
+        BASE_ADAPTER,
         export_lora,
         max_rank,
         store_lora_dirs,
@@ -213,6 +216,13 @@ def start(settings: Settings, port: int | None = None, wait_s: float = 300.0) ->
                 f"the end of its log ({log}):\n{_tail(log)}"
             )
         time.sleep(1.0)
+    # The first request of a fresh server is slow (its kernels warm up): pay for it here, not
+    # in a user's turn, where it could run past the engine timeout.
+    warm = VllmClient(url, timeout_s=max(30.0, deadline - time.monotonic()))
+    try:
+        warm.post("/v1/completions", {"model": BASE_ADAPTER, "prompt": [1], "max_tokens": 2})
+    finally:
+        warm.close()
     client.close()
     state = EngineState(url, proc.pid, model, [a.name for a in adapters], str(log), time.time())
     state_path(settings).write_text(json.dumps(asdict(state), indent=1))
