@@ -21,6 +21,11 @@ def serve(
         None, help="Seconds a request waits for its turn to finish before 504 (default 300)."
     ),
     max_body: int | None = typer.Option(None, help="Largest request body in bytes (413)."),
+    workers: int | None = typer.Option(
+        None,
+        help="Turns of different conversations run at once (default 1; 32 with "
+        "MANYSHORES_ENGINE=vllm, whose server batches them).",
+    ),
     model_name: str | None = typer.Option(None, help="Model id clients see (default manyshores)."),
     warm: bool = typer.Option(True, help="Load the base model and experts before listening."),
 ) -> None:
@@ -36,6 +41,7 @@ def serve(
 
     config = ServeConfig.from_env(
         max_queue=max_queue,
+        workers=workers or _default_workers(),
         request_timeout_s=timeout,
         max_body_bytes=max_body,
         model_name=model_name,
@@ -51,10 +57,17 @@ def serve(
         components.get_profiles()
     typer.echo(
         f"manyshores serve on http://{host}:{port}/v1 "
-        f"({'keys required' if config.api_keys else 'no API keys'}, queue {config.max_queue})",
+        f"({'keys required' if config.api_keys else 'no API keys'}, queue {config.max_queue}, workers {config.workers})",
         err=True,
     )
     uvicorn.run(create_app(assistant, config), host=host, port=port, log_level="warning")
+
+
+def _default_workers() -> int:
+    from manyshores.config import get_settings
+
+    # The in-process model runs one turn at a time; vLLM batches many turns' model work.
+    return 32 if get_settings().engine == "vllm" else 1
 
 
 @bench_app.command("serve")

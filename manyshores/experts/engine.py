@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from manyshores.state import ExpertAnswer, ExpertChoice
 
 
+TOKENIZER_LOCK = threading.Lock()
+"""Held around the base model's fast tokenizer where turns run on several threads at once
+(a serving engine): a Rust tokenizer must not be entered from two threads at a time."""
+
+
 class Engine(Protocol):
     """Model work for a batch of experts of one base model."""
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.experts.committee import BASE_ID, Committee, expert_answer
+from manyshores.experts.engine import TOKENIZER_LOCK
 from manyshores.experts.kinds import ExpertInfo, capabilities
 from manyshores.experts.persona.model import PersonaExpert
 from manyshores.experts.scoring import label_token_ids, prompt_ids, survey_messages
@@ -75,7 +76,6 @@ class VllmEngine:
         self._lock = threading.Lock()
         # The in-process model and a fast tokenizer must not be used from two threads at once.
         self._local_lock = threading.Lock()
-        self._tok_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="manyshores-vllm")
 
     # ---- what is served ------------------------------------------------------------------
@@ -127,7 +127,7 @@ class VllmEngine:
         return FALLBACK_NOTE.format(why=str(exc))
 
     def _ids(self, fn: Callable[..., Any], *args: Any) -> Any:
-        with self._tok_lock:
+        with TOKENIZER_LOCK:
             return fn(*args)
 
     # ---- options -------------------------------------------------------------------------
