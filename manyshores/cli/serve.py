@@ -100,3 +100,25 @@ def bench_serve(
     if out:
         Path(out).write_text(json.dumps(report, indent=2))
     typer.echo(json.dumps(report, indent=2))
+
+
+@bench_app.command("engines")
+def bench_engines(
+    levels: str = typer.Option("1,8,32", help="Concurrent conversations, comma-separated."),
+    turns: int = typer.Option(5, help="Turns per conversation."),
+    out: str | None = typer.Option("bench-engines.json", help="Where to write the JSON report."),
+) -> None:
+    """`bench serve` against the in-process engine and the vLLM engine (which must be running:
+    `manyshores engine start`), side by side at each level: throughput, p95 latency (JSON)."""
+    from manyshores.serve.bench_engines import run_engines_bench
+
+    report = run_engines_bench([int(x) for x in levels.split(",") if x.strip()], turns)
+    if out:
+        Path(out).write_text(json.dumps(report, indent=2))
+    for level, row in report["levels"].items():
+        cells = [
+            f"{e}: {row[e]['requests_per_s']} req/s, p95 {row[e]['latency_s']['p95']} s"
+            for e in ("inprocess", "vllm")
+        ]
+        ratio = row["throughput_ratio_vllm_vs_inprocess"]
+        typer.echo(f"{level:>3} conversations  {'  |  '.join(cells)}  |  ratio {ratio}")
