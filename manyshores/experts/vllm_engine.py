@@ -59,7 +59,7 @@ class VllmEngine:
         client: VllmClient,
         local: Committee,
         adapters_dir: Path,
-        base_dir: Path | None = None,
+        base_dir: Callable[[], Path | None] | None = None,
         retry_after_s: float = 30.0,
     ) -> None:
         self.base = base
@@ -70,9 +70,11 @@ class VllmEngine:
         self.adapters_dir = adapters_dir
         """Where LoRA experts added after the server started are exported for dynamic loading."""
         self.base_dir = base_dir
+        """The base model's directory, for exporting adapters (asked only when one is needed)."""
         self.retry_after_s = retry_after_s
         self._loaded: set[str] | None = None
         self._down_until = 0.0
+        self._last_note = ""
         self._lock = threading.Lock()
         # The in-process model and a fast tokenizer must not be used from two threads at once.
         self._local_lock = threading.Lock()
@@ -99,12 +101,13 @@ class VllmEngine:
                 self._loaded = set(self.client.models())
             if expert_id in self._loaded:
                 return
-        if self.registry is None or self.base_dir is None:
+        base_dir = self.base_dir() if self.base_dir is not None else None
+        if self.registry is None or base_dir is None:
             raise EngineError(f"the vLLM server has no adapter {expert_id!r}")
         info = self.registry.info(expert_id)
         if info.path is None:
             raise EngineError(f"expert {expert_id!r} has no store directory to export")
-        exported = export_lora(info.path, self.adapters_dir, self.base_dir)
+        exported = export_lora(info.path, self.adapters_dir, base_dir)
         self.client.load_adapter(expert_id, str(exported.path))
         with self._lock:
             assert self._loaded is not None
@@ -116,15 +119,18 @@ class VllmEngine:
             return persona
         return PersonaExpert(ExpertInfo(choice["id"], choice["culture"], "persona", ["*"]))
 
-    def _split(self, choices: list[ExpertChoice]) -> tuple[list[int], list[int]]:
-        if time.monotonic() < self._down_until:
-            return [], list(range(len(choices)))
-        remote = [i for i, c in enumerate(choices) if self.serves(c)]
-        return remote, [i for i in range(len(choices)) if i not in remote]
+    def _split(self, choices: list[ExpertChoice]) -> tuple[list[int], list[int], str | None]:
+        """(served choices, in-process choices, the note when the engine is being left alone)."""
+        served = [i for i, c in enumerate(choices) if self.serves(c)]
+        rest = [i for i in range(len(choices)) if i not in served]
+        if served and time.monotonic() < self._down_until:
+            return [], sorted(served + rest), self._last_note
+        return served, rest, None
 
     def _failed(self, exc: EngineError) -> str:
         self._down_until = time.monotonic() + self.retry_after_s
-        return FALLBACK_NOTE.format(why=str(exc))
+        self._last_note = FALLBACK_NOTE.format(why=str(exc))
+        return self._last_note
 
     def _ids(self, fn: Callable[..., Any], *args: Any) -> Any:
         with TOKENIZER_LOCK:
@@ -140,9 +146,9 @@ class VllmEngine:
         choices: list[ExpertChoice],
     ) -> list[ExpertAnswer]:
         """Each expert's distribution over `options` (see the module docstring)."""
-        remote, local = self._split(choices)
+        remote, local, note = self._split(choices)
+        meant = remote or [i for i, c in enumerate(choices) if note and self.serves(c)]
         out: dict[int, ExpertAnswer] = {}
-        note = None
         if remote:
             try:
                 answers = self._score_remote(
@@ -157,7 +163,7 @@ class VllmEngine:
                     question, options, context, [choices[i] for i in local]
                 )
             out.update(zip(local, answers, strict=True))
-        return self._noted([out[i] for i in range(len(choices))], note, remote)
+        return self._noted([out[i] for i in range(len(choices))], note, meant)
 
     def _score_remote(
         self, question: str, options: list[str], context: str | None, choices: list[ExpertChoice]
@@ -228,9 +234,9 @@ class VllmEngine:
         on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
         """Each expert's greedy answer; a lone served expert streams through `on_token`."""
-        remote, local = self._split(choices)
+        remote, local, note = self._split(choices)
+        meant = remote or [i for i, c in enumerate(choices) if note and self.serves(c)]
         out: dict[int, ExpertAnswer] = {}
-        note = None
         if remote:
             start = time.perf_counter()
             lone = on_token if len(choices) == 1 else None
@@ -258,7 +264,7 @@ class VllmEngine:
                     messages, [choices[i] for i in local], max_new_tokens, ignore_eos, on_token
                 )
             out.update(zip(local, answers, strict=True))
-        return self._noted([out[i] for i in range(len(choices))], note, remote)
+        return self._noted([out[i] for i in range(len(choices))], note, meant)
 
     def chat(
         self,
@@ -315,7 +321,7 @@ class VllmEngine:
         """One expert's answer to a whole chat (its own prompt: a task adapter's, the general
         answer's), streamed; on failure the note saying so, for the caller to run it locally."""
         if time.monotonic() < self._down_until:
-            return FALLBACK_NOTE.format(why="it failed less than a moment ago")
+            return self._last_note
         start = time.perf_counter()
         try:
             text, n_in, n_out = self.chat(
@@ -330,12 +336,13 @@ class VllmEngine:
         return answer
 
     def _noted(
-        self, answers: list[ExpertAnswer], note: str | None, remote: list[int]
+        self, answers: list[ExpertAnswer], note: str | None, meant: list[int]
     ) -> list[ExpertAnswer]:
+        """Mark where each answer ran; those `meant` for the server carry `note` when it failed."""
         for i, a in enumerate(answers):
-            if note is not None and i in remote:
+            if note is not None and i in meant:
                 a["note"] = note
-            a["engine"] = "vllm" if i in remote and note is None else "in-process"
+            a["engine"] = "vllm" if i in meant and note is None else "in-process"
         return answers
 
 
@@ -345,12 +352,11 @@ def vllm_engine(settings: Settings, local: Committee) -> VllmEngine:
     from manyshores.experts.vllm_server import engine_url
 
     client = VllmClient(engine_url(settings), timeout_s=settings.vllm_timeout_s)
-    model, is_local = resolve_model_source(settings.base_model, settings)
+
+    def base_dir() -> Path | None:
+        model, is_local = resolve_model_source(settings.base_model, settings)
+        return Path(model) if is_local else None
+
     return VllmEngine(
-        local.base,
-        local.registry,
-        client,
-        local,
-        settings.engine_dir / "adapters",
-        Path(model) if is_local else None,
+        local.base, local.registry, client, local, settings.engine_dir / "adapters", base_dir
     )
