@@ -69,8 +69,8 @@ class Settings(BaseSettings):
     working directory."""
 
     vllm_threads: int = 1
-    """CPU threads of the vLLM server: 1 runs unpinned (right on a shared machine); n > 1
-    pins its OpenMP workers to cores 0..n-1 (a machine of its own)."""
+    """CPU threads of the vLLM server (OpenMP), unpinned unless `VLLM_CPU_OMP_THREADS_BIND`
+    lists cores; see docs/engine.md for what was measured on a shared machine."""
 
     turn_timeout_s: float = 60.0
     """Time budget of one turn: generation stops with what it has when it is spent (the trace

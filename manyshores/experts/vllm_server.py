@@ -146,9 +146,9 @@ def server_env(settings: Settings) -> dict[str, str]:
             "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
             # vLLM's CPU backend pins one OpenMP thread per listed core. On a machine shared
             # with other jobs, pinned threads wait for cores others hold (48 tokens took 40 s
-            # with 2 pinned threads at load 9), so one unpinned thread is the default; a
-            # dedicated server lists its cores (see manyshores.threads for the same effect).
-            "VLLM_CPU_OMP_THREADS_BIND": "nobind" if threads == 1 else f"0-{threads - 1}",
+            # with 2 pinned threads at load 9, 10 s with 1 unpinned), so threads run unpinned
+            # unless VLLM_CPU_OMP_THREADS_BIND names the cores (a machine of its own).
+            "VLLM_CPU_OMP_THREADS_BIND": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "nobind"),
             "OMP_NUM_THREADS": str(threads),
             "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "2"),
             "HF_HUB_OFFLINE": "1",
