@@ -11,6 +11,14 @@ KB_STAMP := $(VENV)/.manyshores-kb
 # torch first, pinned: on this machine 2.13.0 is a CPU build on local disk; a loose `torch`
 # resolved on its own pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+# Phoenix, the trace viewer (~850 MB, ~10 min to install on the shared 2-core machine), in its
+# own environment: its pins clash with constraints.txt. `make phoenix` serves it on
+# PHOENIX_PORT; manyshores sends every turn there when MANYSHORES_OTEL_ENDPOINT is set. The
+# tests use it (a real Phoenix reads back the spans), so `make test` builds it; `make demo`
+# and the package itself never need it.
+PHOENIX_VENV ?= .venv-phoenix
+PHOENIX_PORT ?= 6006
+PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
 
 .PHONY: setup demo test test-fast test-slow lint format bench experts clean phoenix phoenix-setup phoenix-screenshot engine
 
@@ -32,8 +40,9 @@ $(KB_STAMP): $(STAMP) $(wildcard manyshores/data/blend/*.json) manyshores/data/w
 demo: $(STAMP) $(KB_STAMP)
 	$(VENV)/bin/manyshores demo
 
-# Tests build their own temporary stores: they need the install, not the default knowledge base.
-test: $(STAMP)
+# Tests build their own temporary stores: they need the install (and Phoenix's environment for
+# the trace-viewer test), not the default knowledge base.
+test: $(STAMP) $(PHOENIX_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -58,12 +67,6 @@ format: $(STAMP)
 experts: $(STAMP)
 	$(PY) -m manyshores.experts.defaults --threads 2
 
-# Phoenix, the trace viewer (~850 MB, ~10 min to install on the shared 2-core machine), in its
-# own environment: its pins clash with constraints.txt. `make phoenix` serves it on
-# PHOENIX_PORT; manyshores sends every turn there when MANYSHORES_OTEL_ENDPOINT is set.
-PHOENIX_VENV ?= .venv-phoenix
-PHOENIX_PORT ?= 6006
-PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
 
 phoenix-setup: $(PHOENIX_STAMP)
 

@@ -13,7 +13,7 @@ from manyshores.answers.compose import (
     no_evidence_reply,
     survey_reply,
 )
-from manyshores.answers.hygiene import clean_reply, end_at_sentence, has_loop
+from manyshores.answers.hygiene import CleanStream, clean_reply, end_at_sentence, has_loop
 from manyshores.answers.phrases import PHRASES, phrases_for
 from manyshores.content import check_message_text
 from manyshores.errors import InvalidInputError
@@ -35,6 +35,42 @@ def test_clean_reply_cuts_loops_broken_characters_and_half_sentences(text, expec
     assert cleaned == expected
     assert not has_loop(cleaned)
     assert "\ufffd" not in cleaned
+
+
+STREAMED = [
+    "Nowruz Nowruz Nowruz Nowruz Nowruz Nowruz Nowruz Nowruz",
+    "In winter, the world is a cold and dark place. I am a cold and dark place, a cold and dark",
+    "It is good. I think so. And then",
+    "Yes. Chai and uji are common in Kenya for breakfast with bread and",
+    "Prices rose 2.5 percent, e.g. in Spain. Then they fell. Then they fell. Then they fell.",
+    "春节吃饺子。春节吃饺子。春节吃饺子。",
+    'He said "yes." She said "no." They left',
+    "Tea with milk\ufffd and sugar. Bread",
+]
+
+
+@pytest.mark.parametrize("text", STREAMED)
+def test_streamed_reply_is_the_clean_reply_however_the_text_arrives(text):
+    import random
+
+    rng = random.Random(len(text))
+    for _ in range(20):
+        stream, released, i = CleanStream(), [], 0
+        while i < len(text):
+            step = rng.randint(1, 6)
+            released.append(stream.feed(text[i : i + step]))
+            i += step
+        released.append(stream.finish())
+        # What was shown while generating is never taken back: the pieces are the reply.
+        assert "".join(released).strip() == clean_reply(text)
+    assert not has_loop(clean_reply(text))
+
+
+def test_a_sentence_said_again_ends_the_streamed_reply():
+    stream = CleanStream()
+    assert stream.feed("We eat lamb. ") == "We eat lamb."
+    assert stream.feed("We eat lamb. And eggs.") == ""
+    assert stream.stopped and stream.finish() == ""
 
 
 def test_loop_rule_counts_a_four_word_phrase_three_times():

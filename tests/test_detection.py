@@ -243,6 +243,9 @@ def test_task_multiple_choice_formats() -> None:
     assert numbered["options"] == ["Very", "Rather", "Not very", "Not at all"]
     inline = detect_task("Pick one: (A) rice (B) bread (C) noodles")
     assert inline["name"] == "multiple_choice" and inline["options"] == ["rice", "bread", "noodles"]
+    # The question mark after the last option, and what follows it, are not part of the option.
+    asked = detect_task("Which is more polite: (A) bowing (B) shaking hands? Thanks a lot")
+    assert asked["options"] == ["bowing", "shaking hands"]
     cue = detect_task("What do you drink in the morning? Options: tea, coffee, juice")
     assert cue["options"] == ["tea", "coffee", "juice"]
     assert "Options" not in cue["question"]

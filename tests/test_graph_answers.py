@@ -158,3 +158,22 @@ def test_no_evidence_in_a_language_the_model_does_not_write_runs_no_model(assist
     from manyshores.answers.compose import culture_label
 
     assert r.answer == f"No tengo información sobre esto para {culture_label('KEN', 'es')}."
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["I am from Canada. Write a short poem about winter.", "How do I fix my bicycle chain?"],
+)
+def test_what_is_streamed_is_the_beginning_of_the_reply(assistant, question):
+    streamed, steps = [], []
+    for event in assistant.stream(question, thread_id=f"stream-{len(question)}"):
+        if event.node == "token":
+            streamed.append(event.update["text"])
+        elif event.is_step:
+            steps.append(event.node)
+    answer = assistant.result(f"stream-{len(question)}", steps).answer
+    assert "expert" in steps  # a generated answer, shown as it is made
+    if "Canada" in question:  # the line saying there is no information comes at once
+        assert streamed and streamed[0].startswith("I have no information about this for Canada")
+    # Nothing shown is taken back: the reply only adds to what was streamed.
+    assert answer.startswith("".join(streamed).rstrip())

@@ -123,10 +123,111 @@ def strip_broken(text: str) -> str:
     return text.replace("\ufffd", "")
 
 
+_WIDE_SENTENCE_END = "。！？"
+"""Sentence ends of scripts written without spaces: no space needs to follow them."""
+
+
+def _sentence_ends(text: str, final: bool) -> list[int]:
+    """Offsets just after each sentence end that is certainly one: followed by whitespace (or,
+    for wide punctuation, by anything), closing quotes kept with it. While text is still
+    arriving (`final` False) an end at the very end of the text is not yet certain."""
+    ends = []
+    for i, ch in enumerate(text):
+        if ch not in SENTENCE_END:
+            continue
+        end = i + 1
+        while end < len(text) and text[end] in _CLOSERS:
+            end += 1
+        if end == len(text):
+            if final:
+                ends.append(end)
+            continue
+        certain = ch in _WIDE_SENTENCE_END or text[end].isspace()
+        if certain and not _is_abbreviation(text, i):
+            ends.append(end)
+    return ends
+
+
+def _said(sentence: str) -> tuple[str, ...]:
+    return tuple(w for w, _ in _words(sentence) if w)
+
+
+class CleanStream:
+    """Generated text cleaned as it arrives: only text that the finished reply keeps is released.
+
+    The rules are those of `clean_reply` (which is this stream fed at once), arranged so that
+    released text is never taken back: whole sentences are released one by one while none of
+    them makes the reply loop or says an earlier sentence again; the first that would stops the
+    reply there. What follows the last sentence end is kept only when the reply has nothing
+    else worth reading (a reply with no sentence end, or one whose first sentence is a word or
+    two), and then ends with a full stop.
+    """
+
+    def __init__(self) -> None:
+        self._raw = ""
+        self._kept = 0
+        """Characters of the (stripped) text released so far: whole sentences."""
+        self._sentences: set[tuple[str, ...]] = set()
+        self.stopped = False
+        """True once the reply looped or repeated itself: later text is ignored."""
+        self.text = ""
+        """Everything released so far."""
+
+    def feed(self, piece: str) -> str:
+        """Add generated text; return the newly released text ("" while a sentence is open)."""
+        if self.stopped:
+            return ""
+        self._raw += piece
+        return self._release(final=False)
+
+    def finish(self) -> str:
+        """The generation ended: return the rest that the reply keeps."""
+        released = "" if self.stopped else self._release(final=True)
+        text = strip_broken(self._raw).strip()
+        kept = self.text
+        tail = text[len(kept) :] if text.startswith(kept) else ""
+        if self.stopped or not tail.strip():
+            if kept:
+                return released
+            return self._emit(end_at_sentence(_cut_loop(text)))
+        whole = kept + tail
+        if len(kept.rstrip()) < max(8, len(whole.rstrip()) // 3) and loop_start(whole) is None:
+            # Dropping the unfinished words would throw most of the reply away: keep them.
+            return released + self._emit(end_at_sentence(whole)[len(kept) :])
+        if kept:
+            return released
+        return self._emit(end_at_sentence(_cut_loop(text)))
+
+    def _release(self, final: bool) -> str:
+        text = strip_broken(self._raw).lstrip()
+        out = ""
+        for end in _sentence_ends(text, final):
+            if end <= self._kept:
+                continue
+            sentence = text[self._kept : end]
+            said = _said(sentence)
+            candidate = text[:end]
+            if (said and said in self._sentences) or loop_start(candidate) is not None:
+                self.stopped = True
+                break
+            self._sentences.add(said)
+            out += self._emit(sentence)
+            self._kept = end
+        return out
+
+    def _emit(self, piece: str) -> str:
+        self.text += piece
+        return piece
+
+
+def _cut_loop(text: str) -> str:
+    start = loop_start(text)
+    return text if start is None else text[:start]
+
+
 def clean_reply(text: str) -> str:
     """A generated reply as a person may read it: no loop, no broken character, whole sentences."""
-    text = strip_broken(text).strip()
-    start = loop_start(text)
-    if start is not None:
-        text = text[:start]
-    return end_at_sentence(text)
+    stream = CleanStream()
+    stream.feed(text)
+    stream.finish()
+    return stream.text.strip()

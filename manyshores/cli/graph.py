@@ -213,7 +213,13 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
         except ManyshoresError as exc:
             console.print(f"[red]error: {exc}[/red]")
             continue
-        if first is not None:
+        shown, answer = "".join(streamed), result.answer or ""
+        # A stream is the reply's beginning: what the reply adds (a closing line) follows it.
+        continued = first is not None and answer.startswith(shown.rstrip())
+        if continued:
+            rest = answer[len(shown) :] if answer.startswith(shown) else ""
+            console.print(rest, style="bold", highlight=False)
+        elif first is not None:
             console.print()
         if result.interrupt:
             candidates = ", ".join(result.interrupt.get("candidates", []))
@@ -222,8 +228,7 @@ def chat(thread: str | None = typer.Option(None, help="Thread id to continue."))
                 f"answer with /culture ID[/yellow]"
             )
             continue
-        # The reply is printed again only when it is not what was streamed (cleaned, composed).
-        print_turn(result, show_answer="".join(streamed).strip() != (result.answer or "").strip())
+        print_turn(result, show_answer=not continued)
         console.print(f"[dim]{turn_time(started, first)}[/dim]", highlight=False)
 
 

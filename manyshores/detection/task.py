@@ -74,8 +74,12 @@ _QUESTION_MARKS = ("?", "？", "؟", ";")  # `;` is the Greek question mark
 _ENUMERATOR = re.compile(r"^(?:\(?[A-Ja-j]\)|\(?\d{1,2}\)|\d{1,2}\s*[=:.-]|[A-Ja-j]\s*[=:.])\s*")
 
 
+_SENTENCE_AFTER_OPTION = re.compile(r"(?<=[?？؟!])\s+")
+"""Where the question mark closing the last inline option is followed by more text."""
+
+
 def _clean(option: str) -> str:
-    return option.strip().strip(".;,").strip()
+    return option.strip().strip(".;,?？؟!").strip()
 
 
 def _clean_listed(option: str) -> str:
@@ -134,9 +138,8 @@ def _inline_options(text: str) -> tuple[str, list[str]] | None:
             end = marks[k + 1].start() if k + 1 < len(marks) else len(text)
             options.append(_clean(text[m.end() : end]))
         # A trailing sentence after the last option belongs to the question, not the option.
-        last = options[-1]
-        if "\n" in last:
-            options[-1] = _clean(last.split("\n", 1)[0])
+        last = text[marks[-1].end() :]
+        options[-1] = _clean(_SENTENCE_AFTER_OPTION.split(last.split("\n", 1)[0], 1)[0])
         if all(options):
             return text[: marks[0].start()].strip(), options
     return None

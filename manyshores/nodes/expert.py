@@ -8,6 +8,7 @@ from langgraph.config import get_config, get_stream_writer
 
 from manyshores.budget import DEADLINE_KEY, budget_scope
 from manyshores.components import Components
+from manyshores.nodes.general_answer import ReplyStream
 
 
 def make_expert(components: Components) -> Any:
@@ -15,8 +16,13 @@ def make_expert(components: Components) -> Any:
         writer = get_stream_writer()  # a no-op unless the caller streams "custom" events
         batch = payload["expert_batch"]
 
+        # A lone generating expert's words are streamed as the reply will show them.
+        reply = ReplyStream(payload, components, general=batch[0]["id"] == "base")
+
         def on_token(piece: str) -> None:
-            writer({"text": piece, "expert": batch[0]["id"]})
+            shown = reply.feed(piece)
+            if shown:
+                writer({"text": shown, "expert": batch[0]["id"]})
 
         # The question alone (a follow-up already joined to the question it continues): earlier
         # turns' options and answers must not leak into this answer. A general answer is asked

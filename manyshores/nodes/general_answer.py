@@ -1,0 +1,133 @@
+"""The model's own text as a person reads it: the same whether it is streamed or composed.
+
+`expert` streams a lone generating expert's words and `aggregate` composes the final reply from
+the same text. Both go through `ModelText`, so what was shown while generating is never taken
+back: text is cleaned sentence by sentence (`CleanStream`), and whether the model's text is
+shown at all (the language it is written in, a question repeated back) is decided on its first
+sentence, which both see alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manyshores.answers.compose import culture_label, no_evidence_reply
+from manyshores.answers.hygiene import CleanStream, end_at_sentence
+from manyshores.components import Components
+from manyshores.nodes.route import culture_in_play
+
+MIN_LANGUAGE_CONFIDENCE = 0.5
+"""A general answer the identifier confidently places in another language than the question's
+is dropped (the 135M model often answers in English whatever it is asked in)."""
+
+_MARK = "\x00"
+
+
+def echoes(answer: str, question: str) -> bool:
+    """True when the answer mostly repeats the question's words."""
+    asked = set(question.lower().split())
+    said = answer.lower().split()
+    return bool(said) and sum(w in asked for w in said) / len(said) > 0.7
+
+
+class ModelText:
+    """One expert's generated text, cleaned and checked as it arrives.
+
+    `feed` and `finish` return the newly shown text; `text` is all of it, and `why` says why
+    nothing is shown (None while it may still be)."""
+
+    def __init__(self, question: str, lang: str, components: Components) -> None:
+        self.question = question
+        self.lang = lang
+        self.components = components
+        self.stream = CleanStream()
+        self.text = ""
+        self.why: str | None = None
+        allowed = components.settings.general_answer_languages
+        if "*" not in allowed and lang not in allowed:
+            self.why = f"the base model's {lang} text is not shown (general_answer_languages)"
+        self._checked = False
+
+    def feed(self, piece: str) -> str:
+        return "" if self.why else self._gate(self.stream.feed(piece))
+
+    def finish(self) -> str:
+        if self.why:
+            return ""
+        shown = self._gate(self.stream.finish())
+        if not self.text and self.why is None:
+            self.why = "empty"
+        return shown
+
+    def _gate(self, new: str) -> str:
+        if not self._checked and self.stream.text.strip():
+            self._checked = True
+            self.why = self._check(_first_sentence(self.stream.text))
+        if self.why:
+            return ""
+        self.text += new
+        return new
+
+    def _check(self, sentence: str) -> str | None:
+        if echoes(sentence, self.question):
+            return "it repeats the question"
+        said = self.components.get_detector().language_of(sentence)
+        if said is not None and said[0] != self.lang and said[1] >= MIN_LANGUAGE_CONFIDENCE:
+            return f"written in {said[0]}, asked in {self.lang}"
+        return None
+
+
+def _first_sentence(text: str) -> str:
+    text = text.strip()
+    return end_at_sentence(text.split("\n", 1)[0]) if text else text
+
+
+def usable_model_text(
+    text: str, question: str, lang: str, components: Components
+) -> tuple[str, str | None]:
+    """The model's text cleaned, or ("", why) when it must not be shown."""
+    checked = ModelText(question, lang, components)
+    checked.feed(text)
+    checked.finish()
+    return checked.text.strip(), checked.why
+
+
+def reply_culture(state: Any, lang: str) -> str | None:
+    """The culture a no-evidence reply names (None when no culture is in play)."""
+    posterior = state["posterior"]
+    if not culture_in_play(posterior):
+        return None
+    return culture_label(posterior["cultures"][0]["id"], lang)
+
+
+class ReplyStream:
+    """The reply's words while a lone expert generates: the lines of the reply that come before
+    the model's text, then that text as `ModelText` shows it. Every piece is a prefix of the
+    reply `aggregate` composes from the same text."""
+
+    def __init__(self, state: Any, components: Components, general: bool) -> None:
+        lang = state.get("language") or "en"
+        self.model = ModelText(state.get("query") or state["text"], lang, components)
+        self.opening = self.before = ""
+        if general:
+            name = reply_culture(state, lang)
+            without = no_evidence_reply(name, None, lang).text.split("\n")
+            before = no_evidence_reply(name, _MARK, lang).text.split(_MARK)[0]
+            lines = before.split("\n")
+            shared = 0
+            while shared < len(lines) - 1 and lines[shared] == without[shared]:
+                shared += 1
+            # Lines the reply has whether or not the model's text is shown come at once.
+            self.opening = "".join(f"{line}\n" for line in lines[:shared])
+            self.before = before[len(self.opening) :]
+        self.started = False
+
+    def feed(self, piece: str) -> str:
+        out = ""
+        if not self.started:
+            self.started = True
+            out = self.opening
+        shown = self.model.feed(piece)
+        if shown and self.before:
+            shown, self.before = self.before + shown.lstrip(), ""
+        return out + shown
