@@ -235,3 +235,22 @@ def test_serve_keeps_answering_while_the_engine_hangs(tiny_base, tmp_path):
     noted = [e for e in extras if any("vLLM engine failed" in n for n in e["notes"])]
     assert noted, [e["notes"] for e in extras]  # the trace says the answer ran in-process
     assert all(r.choices[0].message.content for r in results.values())  # type: ignore[attr-defined]
+
+
+def test_engine_start_and_url_errors_say_what_to_do(tmp_path):
+    from manyshores.config import Settings
+    from manyshores.errors import ManyshoresError
+    from manyshores.experts.vllm_server import engine_url, start, status, stop
+
+    settings = Settings(home=tmp_path, vllm_python=tmp_path / "none" / "python", engine="vllm")
+    with pytest.raises(ManyshoresError, match="make engine"):
+        start(settings)
+    with pytest.raises(EngineError, match="manyshores engine start"):
+        engine_url(settings)
+    assert not stop(settings)
+    assert status(settings)["running"] is False
+    with FakeVllmServer() as server:
+        known = Settings(home=tmp_path, vllm_url=server.url, engine="vllm")
+        assert engine_url(known) == server.url
+        report = status(known)
+        assert report["running"] is True and report["models"] == ["base"]

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from manyshores.errors import ManyshoresError
 from manyshores.experts.committee import BASE_ID, Committee, expert_answer
 from manyshores.experts.engine import TOKENIZER_LOCK
 from manyshores.experts.kinds import ExpertInfo, capabilities
@@ -78,7 +79,8 @@ class VllmEngine:
         self._lock = threading.Lock()
         # The in-process model and a fast tokenizer must not be used from two threads at once.
         self._local_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="manyshores-vllm")
+        # Requests of one committee go out together, so that the server batches them.
+        self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="manyshores-vllm")
 
     # ---- what is served ------------------------------------------------------------------
 
@@ -101,13 +103,20 @@ class VllmEngine:
                 self._loaded = set(self.client.models())
             if expert_id in self._loaded:
                 return
-        base_dir = self.base_dir() if self.base_dir is not None else None
-        if self.registry is None or base_dir is None:
-            raise EngineError(f"the vLLM server has no adapter {expert_id!r}")
-        info = self.registry.info(expert_id)
-        if info.path is None:
-            raise EngineError(f"expert {expert_id!r} has no store directory to export")
-        exported = export_lora(info.path, self.adapters_dir, base_dir)
+        try:
+            base_dir = self.base_dir() if self.base_dir is not None else None
+            if self.registry is None or base_dir is None:
+                raise EngineError(f"the vLLM server has no adapter {expert_id!r}")
+            info = self.registry.info(expert_id)
+            if info.path is None:
+                raise EngineError(f"expert {expert_id!r} has no store directory to export")
+            exported = export_lora(info.path, self.adapters_dir, base_dir)
+        except (ManyshoresError, OSError) as exc:
+            if isinstance(exc, EngineError):
+                raise
+            raise EngineError(
+                f"adapter {expert_id!r} could not be exported for vLLM: {exc}"
+            ) from exc
         self.client.load_adapter(expert_id, str(exported.path))
         with self._lock:
             assert self._loaded is not None
@@ -131,6 +140,12 @@ class VllmEngine:
         self._down_until = time.monotonic() + self.retry_after_s
         self._last_note = FALLBACK_NOTE.format(why=str(exc))
         return self._last_note
+
+    def _map(self, fn: Callable[[ExpertChoice], Any], choices: list[ExpertChoice]) -> list[Any]:
+        """`fn` on every choice, concurrently (a lone choice on the caller's own thread)."""
+        if len(choices) == 1:
+            return [fn(choices[0])]
+        return list(self._pool.map(fn, choices))
 
     def _ids(self, fn: Callable[..., Any], *args: Any) -> Any:
         with TOKENIZER_LOCK:
@@ -180,7 +195,7 @@ class VllmEngine:
                 ids = self._ids(prompt_ids, self.base, messages)
             return self._label_probs(self._model(choice), ids, labels), len(ids)
 
-        results = list(self._pool.map(one, choices))
+        results = self._map(one, choices)
         secs = (time.perf_counter() - start) / max(1, len(choices))
         return [
             expert_answer(
@@ -249,7 +264,7 @@ class VllmEngine:
                 return self.chat(chat, self._model(choice), max_new_tokens, ignore_eos, lone)
 
             try:
-                results = list(self._pool.map(one, [choices[i] for i in remote]))
+                results = self._map(one, [choices[i] for i in remote])
                 secs = (time.perf_counter() - start) / max(1, len(remote))
                 for i, (text, n_in, n_out) in zip(remote, results, strict=True):
                     out[i] = expert_answer(
