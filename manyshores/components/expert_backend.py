@@ -90,11 +90,16 @@ class CommitteeBackend:
         if name == "committee":
             from manyshores.experts.committee import Committee
 
-            return Committee(
+            committee = Committee(
                 self.components.get_base(),
                 self._part("registry"),
                 self._part("text"),
             )
+            if self.components.settings.engine == "vllm":
+                from manyshores.experts.vllm_engine import vllm_engine
+
+                return vllm_engine(self.components.settings, committee)
+            return committee
         if name == "text":
             # Plain generation; the llama.cpp runtime needs no transformers model, so a turn
             # answered by the bare base model does not wait for one to load.
@@ -177,13 +182,23 @@ class CommitteeBackend:
                 task["question"],
                 context=[s["snippet"] for s in sources if s["snippet"]],
             )
+            remote = self._remote(choices[0], chat, max_new, on_token)
+            if not isinstance(remote, str):
+                return [remote]
             counts: list[int] = []
             text = self._part("runner").generate(choices[0]["id"], chat, max_new, counts)
             if on_token is not None:
                 on_token(text)
             return [
-                expert_answer(
-                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                self._fell_back(
+                    remote,
+                    expert_answer(
+                        choices[0],
+                        text,
+                        None,
+                        time.perf_counter() - start,
+                        **self._usage(chat, counts),
+                    ),
                 )
             ]
         messages = expert_messages(task, sources, conversation)
@@ -191,6 +206,9 @@ class CommitteeBackend:
             # The bare base model's general answer, streamed as it comes.
             start = time.perf_counter()
             chat = [{"role": "system", "content": GENERAL_SYSTEM_PROMPT}, *messages]
+            remote = self._remote(choices[0], chat, max_new, on_token)
+            if not isinstance(remote, str):
+                return [remote]
             counts = []
             runtime = self._part("text")
             text = stream_with(runtime, chat, max_new, on_token, counts)
@@ -202,11 +220,35 @@ class CommitteeBackend:
                 **self._usage(chat, counts, runtime),
             )
             answer["runtime"] = runtime.name
-            return [answer]
+            return [self._fell_back(remote, answer)]
         # A persona answering alone streams its words to the caller as they come.
         return self._part("committee").generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new, on_token=on_token
         )
+
+    def _remote(
+        self,
+        choice: ExpertChoice,
+        chat: list[dict[str, str]],
+        max_new: int,
+        on_token: Callable[[str], None] | None,
+    ) -> ExpertAnswer | str:
+        """The answer from the serving engine when one is configured; else why not ("" when
+        there is none), and the caller runs it in-process."""
+        if self.components.settings.engine != "vllm":
+            return ""  # without building the committee: a general answer needs no base model
+        from manyshores.experts.vllm_engine import VllmEngine
+
+        engine = self._part("committee")
+        if not isinstance(engine, VllmEngine):
+            return ""
+        return engine.answer_chat(choice, chat, max_new, on_token)
+
+    @staticmethod
+    def _fell_back(note: str, answer: ExpertAnswer) -> ExpertAnswer:
+        if note:
+            answer["note"] = note
+        return answer
 
     def _usage(
         self, chat: list[dict[str, str]], generated: list[int], runtime: Any = None

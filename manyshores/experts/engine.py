@@ -14,6 +14,7 @@ lean transformers loop (`generation.stream_text`) or llama.cpp on the shipped GG
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from manyshores.config import Settings
     from manyshores.experts.base_model import BaseModel
     from manyshores.state import ExpertAnswer, ExpertChoice
+
+
+TOKENIZER_LOCK = threading.Lock()
+"""Held around the base model's fast tokenizer where turns run on several threads at once
+(a serving engine): a Rust tokenizer must not be entered from two threads at a time."""
 
 
 class Engine(Protocol):

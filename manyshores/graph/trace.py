@@ -166,7 +166,10 @@ class TurnSummary:
     turn: int
     """Conversation turn, from 1."""
     message: str
-    """The user's message as the graph processed it."""
+    """The user's message as the person wrote it."""
+    read_as: str | None
+    """The question the graph answered when it differs (a follow-up joined to the question it
+    continues)."""
     cultures: list[tuple[str, float]]
     """Detected cultures with their p, most likely first (the likely ones only)."""
     flags: list[str]
@@ -240,9 +243,12 @@ def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
                 else:
                     merged[key] = value
         detect = wrote.get("detect", {})
-        message = _first(detect, "query", "text")
+        message = _first(detect, "text")
         if message is None and turn_steps[0].read.get("messages"):
             message = _content(turn_steps[0].read["messages"][-1])
+        query = _first(detect, "query")
+        if message is None:
+            message = query
         posterior = detect.get("posterior") or {}
         scored = [
             (str(c.get("id")), float(c.get("p", 0.0))) for c in posterior.get("cultures") or []
@@ -268,6 +274,7 @@ def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
             TurnSummary(
                 turn=turn,
                 message=str(message or ""),
+                read_as=str(query) if query and query != message else None,
                 cultures=cultures[:SUMMARY_MAX_CULTURES],
                 flags=[flag for flag in ("ambiguous", "unknown") if posterior.get(flag)],
                 task=task.get("name") if isinstance(task, dict) else task,
