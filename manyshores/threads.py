@@ -18,6 +18,7 @@ from manyshores.config import Settings
 
 _lock = threading.Lock()
 _chosen: int | None = None
+_count: int | None = None
 
 
 def choose_threads(cores: int, load: float) -> int:
@@ -26,13 +27,31 @@ def choose_threads(cores: int, load: float) -> int:
     return max(1, min(cores, int(cores - load + 0.5)))
 
 
-def configure_threads(settings: Settings) -> int:
-    """Set the process's thread pools once (later calls return the first choice).
+def thread_count(settings: Settings) -> int:
+    """The process's thread count, chosen once (later calls return the first choice), without
+    importing torch: llama.cpp takes it too, and a turn on llama.cpp needs no torch.
 
     `settings.torch_threads` wins; then `OMP_NUM_THREADS` if the environment sets it; else
     `choose_threads` on the CPUs this process may use and the 1-minute load average.
     """
+    global _count
+    with _lock:
+        if _count is None:
+            if settings.torch_threads:
+                _count = settings.torch_threads
+            elif os.environ.get("OMP_NUM_THREADS", "").isdigit():
+                _count = int(os.environ["OMP_NUM_THREADS"]) or 1
+            else:
+                cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+                load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+                _count = choose_threads(cores, load)
+        return _count
+
+
+def configure_threads(settings: Settings) -> int:
+    """Set torch's thread pools to `thread_count` once; returns it."""
     global _chosen
+    n = thread_count(settings)
     with _lock:
         if _chosen is not None:
             return _chosen
@@ -40,13 +59,6 @@ def configure_threads(settings: Settings) -> int:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
 
-        if settings.torch_threads:
-            n = settings.torch_threads
-        elif os.environ.get("OMP_NUM_THREADS", "").isdigit():
-            n = int(os.environ["OMP_NUM_THREADS"]) or 1
-        else:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-            n = choose_threads(cores, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
         torch.set_num_threads(n)
         # Graph nodes already run in parallel threads; a second pool per op only competes.
         # (RuntimeError: already set, or inter-op work already ran: keep what is there.)

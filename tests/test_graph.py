@@ -58,7 +58,11 @@ def test_full_turn_runs_every_node(assistant):
         "language",
         "notes",
         "timings_ms",
+        "text_runtime",
     }
+    # Whichever runtime generated text says so; none when no text was generated.
+    generated = [a.get("runtime") for a in result.values["expert_answers"] if a.get("runtime")]
+    assert data["text_runtime"] == (generated[0] if generated else None)
     assert data["culture_basis"][0] == "mention"  # "I'm from Kenya" names the culture
     assert set(data["timings_ms"]) >= {"detect", "retrieve", "respond"}
 

@@ -23,7 +23,13 @@ kb_app = typer.Typer(help="The cultural knowledge base (Chroma).", no_args_is_he
 profile_app = typer.Typer(help="Long-term user culture profiles.", no_args_is_help=True)
 data_app = typer.Typer(help="Synthesise task-aware cultural training data.", no_args_is_help=True)
 
+engine_app = typer.Typer(
+    help="The vLLM server that MANYSHORES_ENGINE=vllm sends expert model work to.",
+    no_args_is_help=True,
+)
+
 app.add_typer(eval_app, name="eval")
+app.add_typer(engine_app, name="engine")
 app.add_typer(bench_app, name="bench")
 app.add_typer(experts_app, name="experts")
 app.add_typer(kb_app, name="kb")

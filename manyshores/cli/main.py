@@ -14,6 +14,7 @@ from manyshores.cli import (  # noqa: F401
     core,
     data,
     detect,
+    engine,
     evidence,
     experts,
     graph,

@@ -21,6 +21,11 @@ def serve(
         None, help="Seconds a request waits for its turn to finish before 504 (default 300)."
     ),
     max_body: int | None = typer.Option(None, help="Largest request body in bytes (413)."),
+    workers: int | None = typer.Option(
+        None,
+        help="Turns of different conversations run at once (default 1; 32 with "
+        "MANYSHORES_ENGINE=vllm, whose server batches them).",
+    ),
     model_name: str | None = typer.Option(None, help="Model id clients see (default manyshores)."),
     warm: bool = typer.Option(True, help="Load the base model and experts before listening."),
 ) -> None:
@@ -36,6 +41,7 @@ def serve(
 
     config = ServeConfig.from_env(
         max_queue=max_queue,
+        workers=workers or _default_workers(),
         request_timeout_s=timeout,
         max_body_bytes=max_body,
         model_name=model_name,
@@ -51,10 +57,17 @@ def serve(
         components.get_profiles()
     typer.echo(
         f"manyshores serve on http://{host}:{port}/v1 "
-        f"({'keys required' if config.api_keys else 'no API keys'}, queue {config.max_queue})",
+        f"({'keys required' if config.api_keys else 'no API keys'}, queue {config.max_queue}, workers {config.workers})",
         err=True,
     )
     uvicorn.run(create_app(assistant, config), host=host, port=port, log_level="warning")
+
+
+def _default_workers() -> int:
+    from manyshores.config import get_settings
+
+    # The in-process model runs one turn at a time; vLLM batches many turns' model work.
+    return 32 if get_settings().engine == "vllm" else 1
 
 
 @bench_app.command("serve")
@@ -87,3 +100,25 @@ def bench_serve(
     if out:
         Path(out).write_text(json.dumps(report, indent=2))
     typer.echo(json.dumps(report, indent=2))
+
+
+@bench_app.command("engines")
+def bench_engines(
+    levels: str = typer.Option("1,8,32", help="Concurrent conversations, comma-separated."),
+    turns: int = typer.Option(5, help="Turns per conversation."),
+    out: str | None = typer.Option("bench-engines.json", help="Where to write the JSON report."),
+) -> None:
+    """`bench serve` against the in-process engine and the vLLM engine (which must be running:
+    `manyshores engine start`), side by side at each level: throughput, p95 latency (JSON)."""
+    from manyshores.serve.bench_engines import run_engines_bench
+
+    report = run_engines_bench([int(x) for x in levels.split(",") if x.strip()], turns)
+    if out:
+        Path(out).write_text(json.dumps(report, indent=2))
+    for level, row in report["levels"].items():
+        cells = [
+            f"{e}: {row[e]['requests_per_s']} req/s, p95 {row[e]['latency_s']['p95']} s"
+            for e in ("inprocess", "vllm")
+        ]
+        ratio = row["throughput_ratio_vllm_vs_inprocess"]
+        typer.echo(f"{level:>3} conversations  {'  |  '.join(cells)}  |  ratio {ratio}")

@@ -68,11 +68,20 @@ class Components:
     """Routing, expert answers and aggregation."""
     profiles: ProfileStore | None = None
     """Long-term per-user culture profiles."""
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
 
     def _get(self, name: str) -> Any:
-        # Re-entrant lock: building the experts needs the base model.
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        # One lock per collaborator: each is built once, and a thread building one (the base
+        # model, say) does not hold up another thread building a different one (the detector).
+        # Building the experts takes the base model's lock inside its own; nothing is built in
+        # the opposite order, so this cannot deadlock.
         with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
             value = getattr(self, name)
             if value is None:
                 from manyshores.components import defaults

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from manyshores.experts.aggregate import aggregate_options, aggregate_text, route_experts
 from manyshores.experts.committee import expert_answer
 from manyshores.experts.decision import Calibration, MemoryLookup, decide, memory_lookup
-from manyshores.experts.generation import generate_text
+from manyshores.experts.engine import stream_with
 from manyshores.experts.scoring import survey_messages
 from manyshores.experts.usage import chat_prompt_tokens
 from manyshores.web.sanitize import format_context_block
@@ -66,10 +66,18 @@ class CommitteeBackend:
     def __init__(self, components: Components) -> None:
         self.components = components
         self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
         self._parts: dict[str, Any] = {}
 
     def _part(self, name: str) -> Any:
+        if name in self._parts:
+            return self._parts[name]
+        # A lock per part: the text runtime is not held up by the registry loading the base
+        # model. The committee takes the registry's and the text runtime's locks inside its own;
+        # nothing takes them in the other order.
         with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
             return self._get_unlocked(name)
 
     def _build(self, name: str) -> Any:
@@ -81,18 +89,29 @@ class CommitteeBackend:
             )
         if name == "committee":
             from manyshores.experts.committee import Committee
+
+            committee = Committee(
+                self.components.get_base(),
+                self._part("registry"),
+                self._part("text"),
+            )
+            if self.components.settings.engine == "vllm":
+                from manyshores.experts.vllm_engine import vllm_engine
+
+                return vllm_engine(self.components.settings, committee)
+            return committee
+        if name == "text":
+            # Plain generation; the llama.cpp runtime needs no transformers model, so a turn
+            # answered by the bare base model does not wait for one to load.
             from manyshores.experts.engine import text_runtime
 
-            base = self.components.get_base()
-            return Committee(
-                base,
-                self._get_unlocked("registry"),
-                text_runtime(self.components.settings, base),
-            )
+            # A base model given to the components (not loaded from the settings) decides.
+            given = self.components.base
+            return text_runtime(self.components.settings, given or self.components.get_base)
         if name == "runner":
             from manyshores.experts.runner import AdapterRunner
 
-            return AdapterRunner(self.components.get_base(), self._get_unlocked("registry"))
+            return AdapterRunner(self.components.get_base(), self._part("registry"))
         from manyshores.experts.survey_memory import SurveyMemory
 
         return SurveyMemory.from_package(user_store=self.components.settings.user_experts_dir)
@@ -142,7 +161,6 @@ class CommitteeBackend:
         conversation: list[dict[str, str]],
         on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
-        committee = self._part("committee")
         if task["options"]:
             start = time.perf_counter()
             found = self._memory(choices, task)
@@ -151,7 +169,7 @@ class CommitteeBackend:
                 # decides, so they are not run; each culture's known answers stand in for them.
                 return self._memory_answers(choices, task, time.perf_counter() - start)
             context = format_context_block(sources) or None
-            return committee.score_options(  # type: ignore[no-any-return]
+            return self._part("committee").score_options(  # type: ignore[no-any-return]
                 task["question"], task["options"], context, choices
             )
         max_new = self.components.settings.max_new_tokens
@@ -164,13 +182,23 @@ class CommitteeBackend:
                 task["question"],
                 context=[s["snippet"] for s in sources if s["snippet"]],
             )
+            remote = self._remote(choices[0], chat, max_new, on_token)
+            if not isinstance(remote, str):
+                return [remote]
             counts: list[int] = []
             text = self._part("runner").generate(choices[0]["id"], chat, max_new, counts)
             if on_token is not None:
                 on_token(text)
             return [
-                expert_answer(
-                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
+                self._fell_back(
+                    remote,
+                    expert_answer(
+                        choices[0],
+                        text,
+                        None,
+                        time.perf_counter() - start,
+                        **self._usage(chat, counts),
+                    ),
                 )
             ]
         messages = expert_messages(task, sources, conversation)
@@ -178,25 +206,62 @@ class CommitteeBackend:
             # The bare base model's general answer, streamed as it comes.
             start = time.perf_counter()
             chat = [{"role": "system", "content": GENERAL_SYSTEM_PROMPT}, *messages]
+            remote = self._remote(choices[0], chat, max_new, on_token)
+            if not isinstance(remote, str):
+                return [remote]
             counts = []
-            text = generate_text(
-                self.components.get_base(), chat, max_new, on_token=on_token, counts=counts
+            runtime = self._part("text")
+            text = stream_with(runtime, chat, max_new, on_token, counts)
+            answer = expert_answer(
+                choices[0],
+                text,
+                None,
+                time.perf_counter() - start,
+                **self._usage(chat, counts, runtime),
             )
-            return [
-                expert_answer(
-                    choices[0], text, None, time.perf_counter() - start, **self._usage(chat, counts)
-                )
-            ]
+            answer["runtime"] = runtime.name
+            return [self._fell_back(remote, answer)]
         # A persona answering alone streams its words to the caller as they come.
-        return committee.generate(  # type: ignore[no-any-return]
+        return self._part("committee").generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new, on_token=on_token
         )
 
-    def _usage(self, chat: list[dict[str, str]], generated: list[int]) -> dict[str, int]:
-        """Token counts of one generated answer: its prompt and its generated tokens."""
+    def _remote(
+        self,
+        choice: ExpertChoice,
+        chat: list[dict[str, str]],
+        max_new: int,
+        on_token: Callable[[str], None] | None,
+    ) -> ExpertAnswer | str:
+        """The answer from the serving engine when one is configured; else why not ("" when
+        there is none), and the caller runs it in-process."""
+        if self.components.settings.engine != "vllm":
+            return ""  # without building the committee: a general answer needs no base model
+        from manyshores.experts.vllm_engine import VllmEngine
+
+        engine = self._part("committee")
+        if not isinstance(engine, VllmEngine):
+            return ""
+        return engine.answer_chat(choice, chat, max_new, on_token)
+
+    @staticmethod
+    def _fell_back(note: str, answer: ExpertAnswer) -> ExpertAnswer:
+        if note:
+            answer["note"] = note
+        return answer
+
+    def _usage(
+        self, chat: list[dict[str, str]], generated: list[int], runtime: Any = None
+    ) -> dict[str, int]:
+        """Token counts of one generated answer: its prompt (as `runtime` tokenises it, else the
+        base model's tokenizer) and its generated tokens."""
         reserve = self.components.settings.max_new_tokens
+        if runtime is not None:
+            prompt = runtime.prompt_tokens(chat, reserve)
+        else:
+            prompt = chat_prompt_tokens(self.components.get_base(), chat, reserve=reserve)
         return {
-            "input_tokens": chat_prompt_tokens(self.components.get_base(), chat, reserve=reserve),
+            "input_tokens": prompt,
             "output_tokens": sum(generated),
         }
 

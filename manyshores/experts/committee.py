@@ -270,6 +270,7 @@ class Committee:
         texts: dict[int, str] = {}
         prompt_tokens: dict[int, int] = {}
         generated: dict[int, int] = {}
+        runtime: dict[int, str] = {}  # the text runtime that generated an answer, if not ours
         shared = [
             i
             for i, c in enumerate(choices)
@@ -294,9 +295,11 @@ class Committee:
         if len(choices) == 1 and personas and on_token is not None:
             chat = [{"role": "system", "content": self._persona(choices[0]).system_prompt()}]
             chat += messages
-            texts[0] = stream_with(self.text, chat, max_new_tokens, on_token)
-            prompt_tokens[0] = chat_prompt_tokens(self.base, chat, reserve=max_new_tokens)
-            generated[0] = len(self.base.tokenizer(texts[0], add_special_tokens=False)["input_ids"])
+            streamed: list[int] = []
+            texts[0] = stream_with(self.text, chat, max_new_tokens, on_token, streamed)
+            prompt_tokens[0] = self.text.prompt_tokens(chat, max_new_tokens)
+            generated[0] = streamed[0] if streamed else 0
+            runtime[0] = self.text.name
             personas = []
         chats = [
             [{"role": "system", "content": self._persona(choices[i]).system_prompt()}, *messages]
@@ -320,7 +323,7 @@ class Committee:
                 texts[i], generated[i] = text.strip(), one[0]
                 prompt_tokens[i] = chat_prompt_tokens(self.base, messages, reserve=max_new_tokens)
         secs = (time.perf_counter() - start) / max(1, len(choices))
-        return [
+        answers = [
             expert_answer(
                 c,
                 texts[i],
@@ -331,6 +334,9 @@ class Committee:
             )
             for i, c in enumerate(choices)
         ]
+        for i, name in runtime.items():
+            answers[i]["runtime"] = name
+        return answers
 
     def generate_solo(
         self,

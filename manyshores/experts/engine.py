@@ -7,23 +7,31 @@ default implementation; a server engine (vLLM) implements the same three operati
 
 Plain generation — a prompt with no soft prompt or adapter (personas, the bare base) — is one
 step further down: a `TextRuntime` turns chat messages into streamed text. The default is the
-lean transformers loop (`generation.stream_text`); `llama_cpp` runs the shipped GGUF through
-llama.cpp (`pip install -e '.[llama]'`), chosen by `MANYSHORES_TEXT_RUNTIME`.
+lean transformers loop (`generation.stream_text`) or llama.cpp on the shipped GGUF
+(`experts.llamacpp`), chosen by `MANYSHORES_TEXT_RUNTIME` (`auto`: llama.cpp when installed).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from manyshores.errors import ModelLoadError
-from manyshores.timing import count, phase
+from manyshores.experts.llamacpp import LlamaCppText as LlamaCppText  # re-exported
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
     from manyshores.experts.base_model import BaseModel
     from manyshores.state import ExpertAnswer, ExpertChoice
+
+
+TOKENIZER_LOCK = threading.Lock()
+"""Held around the base model's fast tokenizer where turns run on several threads at once
+(a serving engine): a Rust tokenizer must not be entered from two threads at a time."""
 
 
 class Engine(Protocol):
@@ -55,133 +63,91 @@ class TextRuntime(Protocol):
     """Plain greedy generation from chat messages (no soft prompt, no adapter)."""
 
     name: str
+    """`transformers` or `llama_cpp`: shown with each generated answer (`ExpertAnswer.runtime`)."""
 
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int) -> Iterator[str]:
-        """The answer's text, piece by piece as it is generated."""
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int,
+        counts: list[int] | None = None,
+    ) -> Iterator[str]:
+        """The answer's text, piece by piece as it is generated; `counts`, when given, receives
+        the number of generated tokens (an end token included) once generation is done."""
+        ...
+
+    def prompt_tokens(self, messages: list[dict[str, str]], reserve: int = 0) -> int:
+        """Tokens of the prompt `messages` make (chat template included)."""
         ...
 
 
 class TransformersText:
-    """The default: the lean decode loop on the shared base model (exact, greedy)."""
+    """The lean decode loop on the shared base model (exact, greedy); the base model is loaded
+    on first use, so choosing this runtime loads nothing."""
 
     name = "transformers"
 
-    def __init__(self, base: BaseModel) -> None:
-        self.base = base
+    def __init__(self, base: BaseModel | Callable[[], BaseModel]) -> None:
+        self._base = base
 
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int) -> Iterator[str]:
+    @property
+    def base(self) -> BaseModel:
+        if callable(self._base):
+            self._base = self._base()
+        return self._base
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int,
+        counts: list[int] | None = None,
+    ) -> Iterator[str]:
         from manyshores.experts.generation import stream_text
 
-        return stream_text(self.base, messages, max_new_tokens)
+        return stream_text(self.base, messages, max_new_tokens, counts)
+
+    def prompt_tokens(self, messages: list[dict[str, str]], reserve: int = 0) -> int:
+        from manyshores.experts.usage import chat_prompt_tokens
+
+        return chat_prompt_tokens(self.base, messages, reserve=reserve)
 
 
-class LlamaCppText:
-    """llama.cpp on a GGUF file, for plain generation only (quantised weights: its text can
-    differ from the float model's after some tokens; scoring and experts never run here)."""
+def text_runtime(
+    settings: Settings, base: BaseModel | Callable[[], BaseModel], spec: str | None = None
+) -> TextRuntime:
+    """The plain-generation runtime the settings ask for. `auto` (the default) takes llama.cpp
+    when its binding is installed and the base model is a GGUF file (the default one is), and
+    the transformers loop otherwise, or when llama.cpp cannot load the file (logged).
 
-    name = "llama_cpp"
+    `base` is the loaded base model or a function loading it (called only by the transformers
+    runtime); `spec`, the base model's spec when `base` is not loaded yet."""
+    from manyshores.experts import llamacpp
 
-    def __init__(self, gguf: str, threads: int, n_ctx: int = 2048) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise ModelLoadError(
-                "MANYSHORES_TEXT_RUNTIME=llama_cpp needs llama-cpp-python: "
-                "`pip install -e '.[llama]'` (builds llama.cpp, ~10 min)"
-            ) from exc
-        with phase("load"):
-            self.llm = Llama(
-                model_path=gguf,
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                verbose=False,
-            )
-        self.n_ctx = n_ctx
-        # One llama context: one generation at a time (the graph's experts run in threads).
-        self._lock = threading.Lock()
-
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int) -> Iterator[str]:
-        with self._lock:
-            yield from self._stream(messages, max_new_tokens)
-
-    def _stream(self, messages: list[dict[str, str]], max_new_tokens: int) -> Iterator[str]:
-        from manyshores.budget import current
-
-        budget = current()
-        with phase("tokenise"):
-            prompt = self._prompt(messages)
-        eos = self.llm.token_eos()
-        tokens: list[int] = []
-        emitted = ""
-        import time
-
-        start = time.perf_counter()
-        first: float | None = None
-        # llama.cpp keeps the previous prompt's KV cache and reuses its common prefix.
-        for token in self.llm.generate(prompt, temp=0.0, top_k=1, reset=False):
-            if first is None:
-                first = time.perf_counter()
-                _record("prefill", first - start)
-            if token == eos:
-                break
-            tokens.append(int(token))
-            text = self.llm.detokenize(tokens).decode("utf-8", errors="replace")
-            if len(text) > len(emitted) and not text.endswith("\ufffd"):
-                piece, emitted = text[len(emitted) :], text
-                yield piece
-            if len(tokens) >= max_new_tokens:
-                break
-            if budget is not None and time.monotonic() > budget.deadline:
-                budget.cut = True
-                break
-        if first is not None:
-            _record("decode", time.perf_counter() - first)
-        count("generated", len(tokens))
-
-    def _prompt(self, messages: list[dict[str, str]]) -> list[int]:
-        """The chat rendered by the GGUF's own template (the same as the tokenizer's)."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        template = self.llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            text = "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
-        else:
-            eos = self.llm.detokenize([self.llm.token_eos()]).decode("utf-8", errors="replace")
-            bos = self.llm.detokenize([self.llm.token_bos()]).decode("utf-8", errors="replace")
-            formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
-            text = formatter(messages=messages).prompt  # type: ignore[arg-type]
-        ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
-        return [int(t) for t in ids[-(self.n_ctx - 256) :]]
-
-
-def _record(name: str, seconds: float) -> None:
-    from manyshores.timing import record
-
-    record(name, seconds)
-
-
-def text_runtime(settings: Settings, base: BaseModel) -> TextRuntime:
-    """The plain-generation runtime the settings ask for (`auto`: llama.cpp when installed and
-    the base model is a GGUF, else transformers)."""
+    if spec is None:
+        spec = base.spec if not callable(base) else settings.base_model
     choice = settings.text_runtime
-    gguf = _gguf_for(base.spec)  # the model actually loaded, which a caller may have given
+    gguf = _gguf_for(spec)  # the model actually loaded, which a caller may have given
     if choice == "auto":
-        import importlib.util
-
-        # llama.cpp decodes the shipped quantised weights ~3x faster than float32 transformers.
-        usable = gguf is not None and importlib.util.find_spec("llama_cpp") is not None
-        choice = "llama_cpp" if usable else "transformers"
+        if gguf is None or not llamacpp.available():
+            return TransformersText(base)
+        try:
+            return llamacpp.LlamaCppText(gguf, _threads(settings))
+        except ModelLoadError as exc:
+            log.warning("llama.cpp unavailable, generating with transformers: %s", exc)
+            return TransformersText(base)
     if choice == "transformers":
         return TransformersText(base)
     if gguf is None:
         raise ModelLoadError(
             "MANYSHORES_TEXT_RUNTIME=llama_cpp needs a GGUF base model (the default, or a "
-            f".gguf path); {base.spec!r} is not one"
+            f".gguf path); {spec!r} is not one"
         )
-    from manyshores.threads import configure_threads
+    return llamacpp.LlamaCppText(gguf, _threads(settings))
 
-    return LlamaCppText(gguf, configure_threads(settings))
+
+def _threads(settings: Settings) -> int:
+    from manyshores.threads import thread_count
+
+    return thread_count(settings)
 
 
 def _gguf_for(spec: str) -> str | None:
@@ -196,11 +162,15 @@ def _gguf_for(spec: str) -> str | None:
 
 
 def stream_with(
-    runtime: TextRuntime, messages: list[dict[str, str]], max_new_tokens: int, on_token: Any
+    runtime: TextRuntime,
+    messages: list[dict[str, str]],
+    max_new_tokens: int,
+    on_token: Any,
+    counts: list[int] | None = None,
 ) -> str:
     """Run `runtime`, passing each piece to `on_token` (if any); the whole answer, stripped."""
     pieces: list[str] = []
-    for piece in runtime.stream(messages, max_new_tokens):
+    for piece in runtime.stream(messages, max_new_tokens, counts):
         pieces.append(piece)
         if on_token is not None:
             on_token(piece)

@@ -99,6 +99,11 @@ class TurnResult:
             ],
             "options": [{"text": t, "p": round(float(p), 4)} for t, p in zip(options, probs)],
             "notes": list(self.values.get("notes") or []),
+            # Which runtime generated the answer's text (`llama_cpp` or `transformers`), if one did.
+            "text_runtime": next(
+                (a["runtime"] for a in self.values.get("expert_answers") or [] if a.get("runtime")),
+                None,
+            ),
             "steps": list(self.steps),
             "timings_ms": {
                 r["node"]: round(1000 * float(r["seconds"]), 1)

@@ -12,11 +12,13 @@ from manyshores.quiet_loading import no_loading_bar
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from manyshores.memory.minilm import MiniLMEncoder
+
 EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
 
 _lock = threading.Lock()
-_cached: SentenceTransformer | None = None
+_cached: MiniLMEncoder | SentenceTransformer | None = None
 
 
 def embedder_path() -> str:
@@ -29,7 +31,7 @@ def embedder_path() -> str:
     return str(get_model_path())
 
 
-def load_embedder() -> SentenceTransformer:
+def load_embedder() -> MiniLMEncoder | SentenceTransformer:
     """The process-wide embedder (loaded once; never touches the network)."""
     global _cached
     with _lock:
@@ -40,10 +42,17 @@ def load_embedder() -> SentenceTransformer:
             from manyshores.threads import configure_threads
 
             configure_threads(get_settings())
-            from sentence_transformers import SentenceTransformer
+            from manyshores.memory.minilm import MiniLMEncoder
 
-            with no_loading_bar():
-                _cached = SentenceTransformer(embedder_path(), device="cpu")
+            try:
+                # The same vectors as sentence-transformers, without its imports (seconds of
+                # every cold start): see `memory/minilm.py`.
+                _cached = MiniLMEncoder(embedder_path())
+            except ValueError:
+                from sentence_transformers import SentenceTransformer
+
+                with no_loading_bar():
+                    _cached = SentenceTransformer(embedder_path(), device="cpu")
         return _cached
 
 

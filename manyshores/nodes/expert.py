@@ -41,9 +41,12 @@ def make_expert(components: Components) -> Any:
                 conversation=[{"role": "user", "content": question}],
                 on_token=on_token,
             )
+        # An engine that failed says so once per turn, whatever number of experts it affected.
+        notes = list(dict.fromkeys(a["note"] for a in answers if a.get("note")))
         if budget is not None and budget.cut:
-            note = f"the turn's time budget ({budget.seconds:g} s) ran out: the answer is cut short"
-            return {"expert_answers": answers, "notes": [note]}
-        return {"expert_answers": answers}
+            notes.append(
+                f"the turn's time budget ({budget.seconds:g} s) ran out: the answer is cut short"
+            )
+        return {"expert_answers": answers, "notes": notes} if notes else {"expert_answers": answers}
 
     return expert

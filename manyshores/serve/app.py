@@ -85,7 +85,7 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
     """The HTTP app over a built assistant (its base model loads on the first turn unless
     the caller warmed it)."""
     config = config or ServeConfig()
-    runner = TurnRunner(assistant, config.max_queue)
+    runner = TurnRunner(assistant, config.max_queue, config.workers)
     db_url = assistant.components.settings.checkpoint_url
     backend = "postgres" if db_url else "sqlite"
 
@@ -159,7 +159,7 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
         authorize(request)
         try:
             check_thread_id(thread_id)
-            values = await runner.call(_thread_values, assistant, thread_id)
+            values = await runner.call(_thread_values, assistant, thread_id, thread_id=thread_id)
         except Exception as exc:
             raise _as_http(exc, db_url) from exc
         if values is None:

@@ -24,6 +24,9 @@ class ServeConfig:
     dropped; one under way still finishes and is stored in its thread)."""
     max_queue: int = 16
     """Turns running or waiting for the model at once; one more gets 429 with Retry-After."""
+    workers: int = 1
+    """Turns run at once (of different conversations). 1 for the in-process engine, whose one
+    model serves one turn at a time; more with a serving engine (vLLM), which batches them."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServeConfig:

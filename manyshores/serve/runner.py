@@ -1,21 +1,24 @@
-"""One model worker behind a bounded queue: how concurrent requests share one base model.
+"""Model workers behind a bounded queue: how concurrent requests share one base model.
 
-Every turn runs on a single worker thread, one after another. The base model, its KV caches
-and the experts' adapters are then only ever touched by one turn at a time (the graph's own
-expert fan-out still batches a committee inside a turn), and turns of one thread can never
-interleave. Requests beyond `max_queue` turns running or waiting are refused at once (429)
-instead of piling up.
+With the in-process engine every turn runs on a single worker thread, one after another. The
+base model, its KV caches and the experts' adapters are then only ever touched by one turn at a
+time (the graph's own expert fan-out still batches a committee inside a turn). With a serving
+engine (vLLM) the model work happens in the engine, which batches it across requests, so turns
+of different conversations run on `workers` threads at once; turns of one conversation still
+never interleave (a lock per thread id). Requests beyond `max_queue` turns running or waiting
+are refused at once (429) instead of piling up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -71,13 +74,19 @@ class Finished:
 class TurnRunner:
     """Runs turns of one `CultureAssistant` on one worker thread, at most `max_queue` at once."""
 
-    def __init__(self, assistant: CultureAssistant, max_queue: int) -> None:
+    def __init__(self, assistant: CultureAssistant, max_queue: int, workers: int = 1) -> None:
         if max_queue < 1:
             raise ValueError("max_queue must be at least 1")
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.assistant = assistant
         self.max_queue = max_queue
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manyshores-model")
+        self.workers = workers
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="manyshores-model"
+        )
         self._lock = threading.Lock()
+        self._threads: dict[str, tuple[threading.Lock, int]] = {}
         self._pending = 0
         self._seconds: deque[float] = deque(maxlen=32)
 
@@ -103,10 +112,35 @@ class TurnRunner:
         typical = statistics.median(self._seconds) if self._seconds else 5.0
         return max(1, math.ceil(typical * self._pending))
 
-    def call(self, fn: Any, *args: Any) -> asyncio.Future[Any]:
-        """Run `fn(*args)` on the model worker, after the turns already queued (reads of a
-        thread's state go here too, so they never see a turn half-way)."""
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    @contextlib.contextmanager
+    def _thread(self, thread_id: str | None) -> Iterator[None]:
+        """Hold `thread_id`'s lock (nothing to hold with one worker, or without an id)."""
+        if self.workers == 1 or thread_id is None:
+            yield
+            return
+        with self._lock:
+            lock, users = self._threads.get(thread_id, (threading.Lock(), 0))
+            self._threads[thread_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._threads[thread_id]
+                if users == 1:
+                    del self._threads[thread_id]
+                else:
+                    self._threads[thread_id] = (lock, users - 1)
+
+    def call(self, fn: Any, *args: Any, thread_id: str | None = None) -> asyncio.Future[Any]:
+        """Run `fn(*args)` on a model worker, after the turns already queued (reads of a
+        thread's state go here too, with its `thread_id`, so they never see a turn half-way)."""
+
+        def run() -> Any:
+            with self._thread(thread_id):
+                return fn(*args)
+
+        return asyncio.get_running_loop().run_in_executor(self._executor, run)
 
     def start(self, request: TurnRequest, timeout_s: float) -> AsyncIterator[Token | Finished]:
         """Queue the turn now and return its events: `Token`s as they come, then `Finished`.
@@ -125,6 +159,10 @@ class TurnRunner:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def work() -> None:
+            with self._thread(request.thread_id):
+                _work()
+
+        def _work() -> None:
             started = None
             try:
                 if abandoned.is_set() or time.monotonic() > deadline:
@@ -179,10 +217,13 @@ class TurnRunner:
 
     def _count(self, text: str) -> int:
         """Tokens of `text` for `usage` (the base model's tokenizer once it is loaded)."""
+        from manyshores.experts.engine import TOKENIZER_LOCK
+
         base = self.assistant.components.base
         if base is None:
             return len(text.split())
-        return len(base.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with TOKENIZER_LOCK:
+            return len(base.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -103,16 +103,19 @@ class PromptCapture:
             return ids
 
         generation.chat_input_ids = capture  # type: ignore[assignment]
-        from manyshores.experts.engine import LlamaCppText
+        from manyshores.experts.llamacpp import LlamaCppText
 
-        prompt = LlamaCppText._prompt
+        prompt = LlamaCppText.prompt_ids
 
-        def capture_llama(runtime: Any, messages: list[dict[str, str]]) -> list[int]:
+        def capture_llama(
+            runtime: Any, messages: list[dict[str, str]], reserve: int = 0
+        ) -> list[int]:
             # The GGUF's vocabulary is the tokenizer's: its ids replay on transformers too.
-            self.ids = prompt(runtime, messages)
+            # (Counting a prompt's tokens renders the same chat: the ids are the same.)
+            self.ids = prompt(runtime, messages, reserve)
             return self.ids
 
-        LlamaCppText._prompt = capture_llama  # type: ignore[method-assign,assignment]
+        LlamaCppText.prompt_ids = capture_llama  # type: ignore[method-assign,assignment]
 
 
 def wrap_phase(obj: Any, method: str, name: str) -> None:
@@ -145,7 +148,7 @@ def instrument(assistant: Any) -> PromptCapture:
             model = load()
         if not getattr(model, "_bench_wrapped", False):
             wrap_phase(model, "encode", "embedding")
-            model._bench_wrapped = True  # type: ignore[assignment]
+            model._bench_wrapped = True  # type: ignore[assignment,union-attr]
         return model
 
     embeddings.load_embedder = load_embedder  # type: ignore[assignment]
@@ -230,16 +233,21 @@ def llama_reference(
     threads: int,
 ) -> tuple[Callable[[list[int], int], tuple[int, float]] | None, str]:
     """A function running prompt ids through llama.cpp -> (new tokens, decode seconds), or None
-    with the reason it is not available."""
+    with the reason it is not available.
+
+    The reference is `llama-cpp-python` (a source build for this machine's CPU) when it is
+    installed; otherwise llama.cpp through `cyllama`'s prebuilt wheel, driven by the plainest
+    loop (a fresh sequence each time: no prefix reuse, no text decoding)."""
+    from manyshores.experts.base_model import default_gguf_path
+
+    gguf = str(default_gguf_path())
     try:
         from llama_cpp import Llama
     except ImportError:
-        return None, "llama-cpp-python is not installed (`pip install -e '.[llama]'`)"
-    from manyshores.experts.base_model import default_gguf_path
-
+        return _cyllama_reference(gguf, threads)
     llm = Llama(
-        model_path=str(default_gguf_path()),
-        n_ctx=2048,
+        model_path=gguf,
+        n_ctx=4096,
         n_threads=threads,
         n_threads_batch=threads,
         verbose=False,
@@ -258,7 +266,49 @@ def llama_reference(
                 break
         return n, (time.perf_counter() - first) if first is not None else 0.0
 
-    return run, f"llama-cpp-python on {default_gguf_path().name}, {threads} thread(s)"
+    return run, f"llama-cpp-python on {Path(gguf).name}, {threads} thread(s)"
+
+
+def _cyllama_reference(
+    gguf: str, threads: int
+) -> tuple[Callable[[list[int], int], tuple[int, float]] | None, str]:
+    try:
+        from cyllama.llama import llama_cpp as cy
+    except ImportError:
+        return None, (
+            "no llama.cpp binding is installed (`pip install -e '.[fast]'` for the prebuilt "
+            "one, `pip install -e '.[llama]'` for a source build)"
+        )
+    cy.disable_logging()
+    cy.llama_backend_init()
+    model = cy.LlamaModel(gguf, cy.LlamaModelParams())
+    params = cy.LlamaContextParams()
+    params.n_ctx, params.n_batch = 4096, 512
+    params.n_threads, params.n_threads_batch = threads, threads
+    ctx = cy.LlamaContext(model, params)
+    sampler = cy.LlamaSampler(cy.LlamaSamplerChainParams())
+    sampler.add_greedy()
+
+    def run(prompt_ids: list[int], max_new: int) -> tuple[int, float]:
+        ctx.memory_seq_rm(-1, -1, -1)
+        for i in range(0, len(prompt_ids), 512):
+            ctx.decode(cy.llama_batch_get_one(prompt_ids[i : i + 512], i))
+        pos, n, seconds = len(prompt_ids), 1, 0.0
+        token = sampler.sample(ctx, -1)
+        while n < max_new:
+            # Timed as the runtime times its own decoding: the forward of each new token.
+            start = time.perf_counter()
+            ctx.decode(cy.llama_batch_get_one([token], pos))
+            seconds += time.perf_counter() - start
+            pos += 1
+            token = sampler.sample(ctx, -1)
+            n += 1
+        return n, seconds
+
+    return run, (
+        f"llama.cpp through cyllama's prebuilt wheel on {Path(gguf).name}, {threads} thread(s) "
+        "(llama-cpp-python is not installed)"
+    )
 
 
 def transformers_rate(base: Any, prompt_ids: list[int], tokens: int) -> float | None:
@@ -367,9 +417,9 @@ def run_turn_bench(
         )
         assistant = CultureAssistant(Components(settings=settings))
         capture = instrument(assistant)
-        from manyshores.threads import configure_threads
+        from manyshores.threads import thread_count
 
-        threads = configure_threads(settings)  # what the model loads will use; llama.cpp too
+        threads = thread_count(settings)  # what the model loads will use; llama.cpp too
         reference, llama_note = llama_reference(threads) if llama else (None, "not requested")
         backend: Any = assistant.components.get_experts()
         runtime = backend._part("committee").text.name
