@@ -43,7 +43,10 @@ demo: $(STAMP) $(KB_STAMP)
 
 # Tests build their own temporary stores: they need the install (and Phoenix's environment for
 # the trace-viewer test), not the default knowledge base.
+# The vLLM engine's environment is built too, for its equivalence test; a failed build is reported
+# and that test then skips with its reason (`make engine` alone shows the error).
 test: $(STAMP) $(PHOENIX_STAMP)
+	-$(MAKE) --no-print-directory engine
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
