@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
+VLLM_INSTALLED = ROOT / ".venv-vllm" / ".installed"
+"""Written by `make engine` once the environment is complete (a failed build leaves none)."""
 TOLERANCE = 1e-3
 OPTIONS = ["Very important", "Rather important", "Not very important", "Not at all important"]
 
@@ -29,8 +31,8 @@ def _choice(expert_id: str, culture: str, kind: str) -> ExpertChoice:
 
 @pytest.fixture(scope="module")
 def engines(default_base, tmp_path_factory):
-    if not VLLM_PYTHON.is_file():
-        pytest.skip(f"no vLLM environment at {VLLM_PYTHON}: run `make engine`")
+    if not (VLLM_PYTHON.is_file() and VLLM_INSTALLED.is_file()):
+        pytest.skip(f"no complete vLLM environment at {VLLM_PYTHON.parents[1]}: run `make engine`")
     import torch
     from safetensors.torch import save_file
 
