@@ -29,6 +29,13 @@ class Budget:
     cut: bool = False
     """Set by the work that stopped early."""
 
+    def spent(self) -> bool:
+        """True once the deadline has passed; the work asking stops, so the budget is `cut`."""
+        over = time.monotonic() > self.deadline
+        if over:
+            self.cut = True
+        return over
+
 
 _current: ContextVar[Budget | None] = ContextVar("manyshores_turn_budget", default=None)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -185,14 +184,11 @@ def decode_stream(
                 break
             tokens.append(token)
             text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
-            # A multi-byte character split over tokens decodes to U+FFFD until it is whole.
-            if len(text) > len(emitted) and not text.endswith("\ufffd"):
-                piece, emitted = text[len(emitted) :], text
+            piece = new_characters(text, emitted)
+            if piece:
+                emitted = text
                 yield piece
-            if step == max_new_tokens - 1:
-                break
-            if budget is not None and time.monotonic() > budget.deadline:
-                budget.cut = True
+            if step == max_new_tokens - 1 or (budget is not None and budget.spent()):
                 break
             with phase("decode"):
                 out = model(
@@ -210,6 +206,14 @@ def decode_stream(
     text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
     if len(text) > len(emitted):
         yield text[len(emitted) :]
+
+
+def new_characters(text: str, emitted: str) -> str:
+    """What `text` (the decoded answer so far) adds to the `emitted` part, once whole: a
+    multi-byte character split over tokens decodes to U+FFFD until its last token arrives."""
+    if len(text) > len(emitted) and not text.endswith("\ufffd"):
+        return text[len(emitted) :]
+    return ""
 
 
 def stream_text(

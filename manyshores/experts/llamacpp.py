@@ -187,6 +187,7 @@ class LlamaCppText:
         as they come; stops at an end token, after `max_new_tokens`, or when the turn's time
         budget is spent. The first `fixed` tokens are kept as a sequence of their own."""
         from manyshores.budget import current
+        from manyshores.experts.generation import new_characters
 
         cy = self._cy
         budget = current()
@@ -204,14 +205,11 @@ class LlamaCppText:
                 break
             tokens.append(token)
             text = self._text(tokens)
-            # A multi-byte character split over tokens decodes to U+FFFD until it is whole.
-            if len(text) > len(emitted) and not text.endswith("\ufffd"):
-                piece, emitted = text[len(emitted) :], text
+            piece = new_characters(text, emitted)
+            if piece:
+                emitted = text
                 yield piece
-            if step == max_new_tokens - 1:
-                break
-            if budget is not None and time.monotonic() > budget.deadline:
-                budget.cut = True
+            if step == max_new_tokens - 1 or (budget is not None and budget.spent()):
                 break
             with phase("decode"):
                 self.ctx.decode(cy.llama_batch_get_one([token], pos))
