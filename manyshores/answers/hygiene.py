@@ -185,18 +185,15 @@ class CleanStream:
         released = "" if self.stopped else self._release(final=True)
         text = strip_broken(self._raw).strip()
         kept = self.text
-        tail = text[len(kept) :] if text.startswith(kept) else ""
-        if self.stopped or not tail.strip():
-            if kept:
-                return released
+        if not kept:  # no whole sentence was released: the rules apply to the text at once
             return self._emit(end_at_sentence(_cut_loop(text)))
+        tail = text[len(kept) :] if text.startswith(kept) else ""
         whole = kept + tail
-        if len(kept.rstrip()) < max(8, len(whole.rstrip()) // 3) and loop_start(whole) is None:
+        short = len(kept.rstrip()) < max(8, len(whole.rstrip()) // 3)
+        if not self.stopped and tail.strip() and short and loop_start(whole) is None:
             # Dropping the unfinished words would throw most of the reply away: keep them.
             return released + self._emit(end_at_sentence(whole)[len(kept) :])
-        if kept:
-            return released
-        return self._emit(end_at_sentence(_cut_loop(text)))
+        return released
 
     def _release(self, final: bool) -> str:
         text = strip_broken(self._raw).lstrip()
