@@ -23,7 +23,7 @@ from manyshores.evidence.ranker import (
     fit_trees,
     fit_weights,
 )
-from manyshores.evidence.similarity import CharTfidf
+from manyshores.evidence.similarity import CharTfidf, strip_local_names
 
 
 @pytest.fixture(scope="module")
@@ -187,9 +187,9 @@ def test_excluded_ids_do_not_count_as_the_cultures_habits(small_index):
     assert prior({"q4"}) == pytest.approx(np.log1p(1), abs=1e-3)
 
 
-def test_held_out_question_is_not_its_own_translation():
-    # A local-language question borrows the English vectors of its best character matches; a
-    # held-out id must not lend its own (it would be a perfect translation).
+def _korean_index(local_ridge: float) -> EvidenceIndex:
+    """Three Korean questions with hand-made English vectors (one axis each)."""
+
     def row(qid: str, local: str, en: str) -> dict:
         return {"id": qid, "culture": "KOR", "blend_name": "South Korea", "language": "ko",
                 "question": local, "en_question": en,
@@ -206,12 +206,52 @@ def test_held_out_question_is_not_its_own_translation():
         "What sport do people like?": _unit(0, 1),
         "What do students eat for lunch?": _unit(0, 0, 1),
     }
-    index = EvidenceIndex(bank, RankerModel.load(), vectors, {"kimchi": _unit(1)})
-    asked = rows[0]["question"]
+    model = RankerModel.load()
+    model.params.local_ridge = local_ridge
+    return EvidenceIndex(bank, model, vectors, {"kimchi": _unit(1)})
+
+
+@pytest.mark.parametrize("local_ridge", [0.0, 0.3])
+def test_held_out_question_is_not_its_own_translation(local_ridge):
+    # A local-language question borrows English vectors of the culture's questions (its best
+    # character matches, or the learnt map); a held-out id must not lend its own (it would be
+    # a perfect translation), neither as a match nor in the map's fit.
+    index = _korean_index(local_ridge)
+    asked = "한국 사람들이 아침에 먹는 음식은?"
     _, lang, vec = index.match(asked, "KOR", "ko")
-    assert lang == "ko" and float(vec @ _unit(1)) > 0.99
+    assert lang == "ko" and float(vec @ _unit(1)) > 0.9
+    assert float(vec @ _unit(1)) > float(vec @ _unit(0, 0, 1)) > float(vec @ _unit(0, 1))
     _, _, vec = index.match(asked, "KOR", "ko", exclude_ids=["q1"])
-    assert float(vec @ _unit(1)) < 0.01
+    assert abs(float(vec @ _unit(1))) < 0.01
+
+
+def test_learnt_map_combines_partial_matches():
+    # "breakfast of students" shares words with q1 (아침) and q3 (학생들): the map's estimate
+    # lies between their English vectors, not on the single best match's.
+    index = _korean_index(0.3)
+    _, _, vec = index.match("학생들이 아침에 먹는 음식은?", "KOR", "ko")
+    assert float(vec @ _unit(1)) > 0.3 and float(vec @ _unit(0, 0, 1)) > 0.3
+    assert abs(float(vec @ _unit(0, 1))) < 0.3
+    # The fitted map is kept per set of excluded ids (fitting asks thousands of questions).
+    for qid in ("q1", "q2", "q3", "q1"):
+        index.match("학생들이 아침에 먹는 음식은?", "KOR", "ko", exclude_ids=[qid])
+    assert len(index._maps) == 4
+
+
+def test_char_tfidf_gram_matches_its_queries():
+    texts = ["아침에 무엇을 먹나요?", "어떤 스포츠가 인기 있나요?", "설날에 무엇을 하나요?"]
+    index = CharTfidf.fit(texts)
+    gram = index.gram()
+    assert gram.shape == (3, 3)
+    for i, t in enumerate(texts):
+        assert np.allclose(gram[i], index.query(t), atol=1e-5)
+
+
+def test_culture_names_are_stripped_inside_words():
+    assert strip_local_names("在中国，学龄前儿童常见的零食是什么？", ["中国"]) == "在 ，学龄前儿童常见的零食是什么？"
+    assert strip_local_names("Azərbaycanda ibtidai məktəblər", ["Azərbaycan"]) == "da ibtidai məktəblər"
+    assert strip_local_names("대한민국의 초등학교", ["한국", "대한민국"]) == "의 초등학교"  # longest first
+    assert strip_local_names("What about Mexico?", ["X"]) == "What about Mexico?"  # 1 letter: kept
 
 
 def test_variants_merge_into_one_candidate():

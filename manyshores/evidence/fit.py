@@ -237,6 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--neighbours", type=int, nargs="+", default=[10])
     ap.add_argument("--temperature", type=float, nargs="+", default=[0.05])
     ap.add_argument("--local-mix", type=float, nargs="+", default=[0.5])
+    ap.add_argument(
+        "--local-ridge",
+        type=float,
+        nargs="+",
+        default=[0.3],
+        help="ridge penalty of the local-language map (0: the 3 best character matches)",
+    )
     ap.add_argument("--l2", type=float, nargs="+", default=[0.001])
     ap.add_argument("--tree-iterations", type=int, nargs="+", default=[200, 400])
     ap.add_argument("--tree-leaves", type=int, nargs="+", default=[31])
@@ -267,8 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     answers = load_vectors(PACKAGE_ANSWERS)
     results: list[dict[str, Any]] = []
     best: tuple[float, RankerParams, TreeSettings, list[Any]] | None = None
-    for n_nb, temp, mix in itertools.product(args.neighbours, args.temperature, args.local_mix):
-        params = RankerParams(neighbours=n_nb, temperature=temp, local_mix=mix)
+    grid = itertools.product(args.neighbours, args.temperature, args.local_mix, args.local_ridge)
+    for n_nb, temp, mix, ridge in grid:
+        params = RankerParams(neighbours=n_nb, temperature=temp, local_mix=mix, local_ridge=ridge)
         model = RankerModel([0.0] * len(FEATURES), params=params)
         index = EvidenceIndex(bank, model, vectors, answers)
         started = time.perf_counter()
@@ -304,7 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 best = (lead, params, settings, groups)
     assert best is not None
     _, params, settings, groups = best
-    linear = [r for r in results if r["score"] == "linear" and r["neighbours"] == params.neighbours]
+    same = {k: v for k, v in asdict(params).items() if k != "l2"}
+    linear = [
+        r for r in results if r["score"] == "linear" and all(r[k] == v for k, v in same.items())
+    ]
     params = replace(params, l2=max(linear, key=lambda r: r["cv_lead"])["l2"])
     pairs = [(x, y) for _, _, x, y in groups]
     w = fit_weights(pairs, l2=params.l2)

@@ -33,6 +33,7 @@ from manyshores.evidence.similarity import (
     CharTfidf,
     embed_texts,
     load_vectors,
+    strip_local_names,
     strip_names,
 )
 from manyshores.evidence.types import Candidate, Evidence
@@ -107,7 +108,7 @@ class CultureEvidence:
     vectors: np.ndarray
     """Unit MiniLM vectors of the English questions, place names stripped (rows)."""
     local: CharTfidf
-    """Character n-grams of the local-language questions."""
+    """Character n-grams of the local-language questions, the culture's names taken out."""
     english: CharTfidf
     """Character n-grams of the English questions (decides the language of a Latin query)."""
     names: list[str]
@@ -136,6 +137,8 @@ class EvidenceIndex:
         self._cultures: dict[str, CultureEvidence] = {}
         self._counts = KeyCounts.build(bank.questions)
         self._counts_without: dict[frozenset[str], KeyCounts] = {}
+        self._maps: dict[tuple[str, frozenset[str]], tuple[np.ndarray, np.ndarray]] = {}
+        self._grams: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ building
@@ -185,7 +188,7 @@ class EvidenceIndex:
         built = CultureEvidence(
             questions=qs,
             vectors=np.stack([self._vectors[t] for t in texts]).astype(np.float32),
-            local=CharTfidf.fit([q.question for q in qs]),
+            local=CharTfidf.fit([strip_local_names(q.question, names) for q in qs]),
             english=CharTfidf.fit(texts),
             names=names,
             language=qs[0].language,
@@ -222,8 +225,9 @@ class EvidenceIndex:
     ) -> tuple[np.ndarray, str, np.ndarray]:
         """(similarities, language matched in, English query vector).
 
-        A local-language question has no English vector of its own: its best character
-        matches' vectors, weighted by how well they match, stand in for it. Questions of
+        A local-language question has no English vector of its own: a map learnt from the
+        culture's question pairs (`_local_map`), or with `local_ridge` 0 its best character
+        matches' vectors weighted by how well they match, stand in for it. Questions of
         `exclude_ids` never stand in (a held-out question would be its own perfect
         translation)."""
         ce = self._culture(culture)
@@ -234,7 +238,16 @@ class EvidenceIndex:
         if lang == "en" or ce.language == "en":
             vec = self._query_vector(strip_names(question, ce.names))
             return ce.vectors @ vec, "en", vec
-        chars = ce.local.query(question)
+        chars = ce.local.query(strip_local_names(question, ce.names))
+        if p.local_ridge > 0:
+            rows, weights = self._local_map(culture, ce, exclude_ids)
+            pseudo = chars[rows].astype(np.float64) @ weights
+            norm = float(np.linalg.norm(pseudo))
+            if norm < 1e-9:  # no character n-gram in common with any question
+                return (p.local_mix * chars).astype(np.float32), lang, np.zeros(0, np.float32)
+            pseudo /= norm
+            sims = p.local_mix * chars + (1 - p.local_mix) * (ce.vectors @ pseudo)
+            return sims.astype(np.float32), lang, pseudo.astype(np.float32)
         ids = set(exclude_ids)
         order = np.argsort(-chars, kind="stable").tolist()
         top = [i for i in order if ce.questions[i].id not in ids][:PSEUDO_TOP]
@@ -246,6 +259,44 @@ class EvidenceIndex:
         # The pseudo-translation is only as good as the best character match: scale it down.
         sims = p.local_mix * chars + (1 - p.local_mix) * (ce.vectors @ pseudo) * chars[top].max()
         return sims.astype(np.float32), lang, pseudo.astype(np.float32)
+
+    def _local_map(
+        self, culture: str, ce: CultureEvidence, exclude_ids: Collection[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, weights): a local-language question's character similarities to those rows,
+        times `weights`, estimate its English question vector.
+
+        Kernel ridge regression over the culture's question pairs (local text → English
+        vector), with the character TF-IDF cosine as the kernel: unlike the vectors of the few
+        best character matches, it combines many partial matches (a question about breakfast
+        on a holiday borrows from both). Excluded ids are left out of the fit (a held-out
+        question would map to its own English vector). Kept per set of excluded ids."""
+        excluded = {q.id for q in ce.questions} & set(exclude_ids)
+        key = (culture, frozenset(excluded))
+        with self._lock:
+            found = self._maps.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            gram = self._grams.get(culture)
+        if gram is None:
+            gram = ce.local.gram()
+            with self._lock:
+                self._grams[culture] = gram
+        rows = np.asarray(
+            [i for i, q in enumerate(ce.questions) if q.id not in excluded], dtype=np.int64
+        )
+        kernel = gram[np.ix_(rows, rows)] + self.model.params.local_ridge * np.eye(len(rows))
+        weights = np.linalg.solve(kernel, ce.vectors[rows].astype(np.float64))
+        found = (rows, weights)
+        with self._lock:
+            kept = [old for old in self._maps if old[0] == culture and old[1]]
+            if excluded and len(kept) >= 4:
+                # Fitting asks with a new id left out each time: keep only the latest few of a
+                # culture (an evaluation passes one set of ids for all of them).
+                self._maps.pop(kept[0])
+            self._maps[key] = found
+        return found
 
     def answer_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Unit MiniLM vectors of English answers (shipped; others embedded once and kept)."""
@@ -266,7 +317,7 @@ class EvidenceIndex:
         by_script = looks_local(question, ce.language)
         if by_script is not None:
             return ce.language if by_script else "en"
-        local = float(ce.local.query(question).max(initial=0.0))
+        local = float(ce.local.query(strip_local_names(question, ce.names)).max(initial=0.0))
         english = float(ce.english.query(question).max(initial=0.0))
         return ce.language if local > english else "en"
 

@@ -165,7 +165,12 @@ class RankerParams:
     """Softmax temperature over neighbour similarities (the `wshare` weights)."""
     local_mix: float = 0.5
     """For a local-language question: weight of character n-gram similarity against the
-    English-embedding similarity of its best character matches (pseudo-translation)."""
+    English-embedding similarity of its pseudo-translation (`local_ridge`)."""
+    local_ridge: float = 0.0
+    """Ridge penalty of the map from a local-language question's character n-gram TF-IDF to the
+    English question-embedding space, fitted on the culture's question pairs (its
+    pseudo-translation); 0 keeps the earlier stand-in, the English vectors of its 3 best
+    character matches."""
     min_similarity: float = 0.5
     """Evidence for an English question is `usable` when the closest question is at least this
     similar (embedding cosine)."""

@@ -42,6 +42,17 @@ def strip_names(text: str, names: Iterable[str]) -> str:
     return " ".join(text.split()).replace(" ?", "?").replace(" .", ".")
 
 
+def strip_local_names(text: str, names: Iterable[str]) -> str:
+    """`text` without the culture's names wherever they occur, also inside a word: scripts
+    without spaces (`在中国`) and agglutinative languages (`Azərbaycanda`, `대한민국의`) attach
+    them to other letters, so `strip_names`' word boundaries miss them. Before character
+    n-grams, the name is the largest shared part of many questions ("Τι τρώνε οι Έλληνες …")
+    and would outweigh the words that tell them apart."""
+    for name in sorted({n for n in names if len(n) > 1}, key=len, reverse=True):
+        text = re.sub(re.escape(name), " ", text, flags=re.I)
+    return " ".join(text.split())
+
+
 def char_ngrams(text: str) -> Counter[str]:
     """Counts of the character n-grams of each word, with the word's boundaries marked."""
     norm = unicodedata.normalize("NFKC", text).lower()
@@ -91,6 +102,16 @@ class CharTfidf:
             rows += [i for i, _ in entries]
             values += [v for _, v in entries]
         return cls(n, columns, np.asarray(rows, dtype=np.int64), np.asarray(values, np.float32))
+
+    def gram(self) -> np.ndarray:
+        """Cosine similarity of every indexed text to every other (`size` × `size`; the same
+        values `query` gives for an indexed text)."""
+        x = np.zeros((self.size, len(self.columns)), dtype=np.float32)
+        if self.size and self.columns:
+            spans = list(self.columns.values())
+            cols = np.repeat(np.arange(len(spans)), [end - start for start, end, _ in spans])
+            x[self.rows, cols] = self.values  # entries are stored column after column
+        return (x @ x.T).astype(np.float64)
 
     def query(self, text: str) -> np.ndarray:
         """Cosine similarity of `text` to every indexed text (unseen n-grams count in its norm)."""
