@@ -248,9 +248,17 @@ def test_char_tfidf_gram_matches_its_queries():
 
 
 def test_culture_names_are_stripped_inside_words():
-    assert strip_local_names("在中国，学龄前儿童常见的零食是什么？", ["中国"]) == "在 ，学龄前儿童常见的零食是什么？"
-    assert strip_local_names("Azərbaycanda ibtidai məktəblər", ["Azərbaycan"]) == "da ibtidai məktəblər"
-    assert strip_local_names("대한민국의 초등학교", ["한국", "대한민국"]) == "의 초등학교"  # longest first
+    assert (
+        strip_local_names("在中国，学龄前儿童常见的零食是什么？", ["中国"])
+        == "在 ，学龄前儿童常见的零食是什么？"
+    )
+    assert (
+        strip_local_names("Azərbaycanda ibtidai məktəblər", ["Azərbaycan"])
+        == "da ibtidai məktəblər"
+    )
+    assert (
+        strip_local_names("대한민국의 초등학교", ["한국", "대한민국"]) == "의 초등학교"
+    )  # longest first
     assert strip_local_names("What about Mexico?", ["X"]) == "What about Mexico?"  # 1 letter: kept
 
 
@@ -374,3 +382,35 @@ def test_kb_init_then_stats_shows_survey_and_blend(tmp_path, monkeypatch):
         assert not second["seeded"] and second["documents"] == first["documents"]
     finally:
         get_settings.cache_clear()
+
+
+# --------------------------------------------------------------------------- the lead's gate
+def test_low_chance_lead_is_not_usable(small_index):
+    asked = "Which fruit do people like best?"
+    small_index.model.params.min_lead_chance = 0.0
+    ev = small_index.rank(asked, "USA", language="en")
+    assert ev.usable and not any("chance" in n for n in ev.notes)
+    chance = small_index.model.chances(
+        np.asarray([[c.features[f] for f in FEATURES] for c in ev.candidates])
+    )
+    assert chance is not None and 0 < chance[0] < 1
+    small_index.model.params.min_lead_chance = 0.999
+    gated = small_index.rank(asked, "USA", language="en")
+    assert not gated.usable and "chance" in gated.notes[-1] and "< 0.999" in gated.notes[-1]
+    assert [c.text for c in gated.candidates] == [c.text for c in ev.candidates]  # still traced
+
+
+def test_gate_is_the_highest_that_costs_little():
+    from manyshores.evidence.fit import choose_gate, gate_table
+
+    # Right leads have high chances; wrong ones spread: gates up to 0.15 withhold wrong ones only.
+    leads = [("en", "USA", True, 0.4)] * 30 + [("en", "USA", False, 0.12)] * 50
+    leads += [("en", "USA", False, 0.3)] * 20 + [("local", "KOR", True, 0.22)] * 10
+    leads += [("local", "KOR", False, 0.04)] * 10
+    table = gate_table(leads)
+    by_gate = {r["min_lead_chance"]: r for r in table}
+    assert by_gate[0.15]["en"] == {"lead": 0.3, "cost": 0.0, "right_withheld": 0,
+                                   "wrong_withheld": 50, "questions": 100}  # fmt: skip
+    assert by_gate[0.25]["local"]["right_withheld"] == 10
+    assert choose_gate(table) == 0.2
+    assert choose_gate(gate_table([("en", "USA", True, 0.01)])) == 0.0

@@ -95,11 +95,14 @@ def build_vectors(bank: AnswerBank, path: Path = PACKAGE_VECTORS) -> int:
     return len(ordered) + len(answers)
 
 
-def training_groups(
-    index: EvidenceIndex, languages: Sequence[str] = LANGUAGES
-) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    """(question id, culture, features, right-or-not) for every bank question and language,
-    each asked with its id left out (its rows in every culture: neighbours and counts)."""
+Group = tuple[str, str, np.ndarray, np.ndarray, str]
+"""One asked question: (question id, culture, candidates' features, right-or-not, `en` or
+`local`)."""
+
+
+def training_groups(index: EvidenceIndex, languages: Sequence[str] = LANGUAGES) -> list[Group]:
+    """A `Group` for every bank question and language, each asked with its id left out (its
+    rows in every culture: neighbours and counts)."""
     out = []
     rows_of: dict[str, list[BankQuestion]] = {}
     for qs in index.bank.questions.values():
@@ -130,7 +133,7 @@ def training_groups(
                     [[c.features[f] for f in FEATURES] for c in ev.candidates], dtype=np.float64
                 ).reshape(-1, len(FEATURES))
                 y = np.asarray([is_correct(c.text, answers) for c in ev.candidates], dtype=bool)
-                out.append((q.id, culture, x, y))
+                out.append((q.id, culture, x, y, lang))
     return out
 
 
@@ -139,7 +142,7 @@ Scorer = Callable[[np.ndarray], np.ndarray]
 
 
 def accuracy(
-    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]],
+    groups: Sequence[Group],
     w: np.ndarray | Scorer,
     top: int = 1,
 ) -> float:
@@ -147,7 +150,7 @@ def accuracy(
     (`w`: linear weights or a scorer)."""
     score: Scorer = w if callable(w) else (lambda x: x @ w)
     per: dict[str, list[bool]] = {}
-    for _, culture, x, y in groups:
+    for _, culture, x, y, _ in groups:
         hit = bool(len(x)) and bool(y[np.argsort(-score(x), kind="stable")[:top]].any())
         per.setdefault(culture, []).append(hit)
     return float(np.mean([np.mean(v) for v in per.values()]))
@@ -160,33 +163,80 @@ def fold_of(qid: str, folds: int) -> int:
 
 
 def cross_validate(
-    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]],
+    groups: Sequence[Group],
     l2: float,
     folds: int,
     trees: TreeSettings | None = None,
+    leads: list[tuple[str, str, bool, float]] | None = None,
 ) -> tuple[float, float]:
     """Lead and top-3 accuracy with the score fitted on the other folds (folds by question id):
-    linear weights, or trees when `trees` is given."""
+    linear weights, or trees when `trees` is given. With trees, `leads` (when given) receives
+    each question's (language, culture, lead right, lead's predicted chance of being right)."""
     lead, top3 = [], []
     for f in range(folds):
-        train = [(x, y) for qid, _, x, y in groups if fold_of(qid, folds) != f]
+        train = [(x, y) for qid, _, x, y, _ in groups if fold_of(qid, folds) != f]
         test = [g for g in groups if fold_of(g[0], folds) == f]
         if trees is None:
             scorer: np.ndarray | Scorer = fit_weights(train, l2=l2)
         else:
             ensemble = fit_trees(train, trees)
             scorer = lambda x, e=ensemble: e.predict(context_features(x))  # noqa: E731
+            if leads is not None:
+                for _, culture, x, y, lang in test:
+                    if len(x):
+                        z = scorer(x)
+                        i = int(np.argmax(z))
+                        leads.append((lang, culture, bool(y[i]), float(1 / (1 + np.exp(-z[i])))))
         lead.append(accuracy(test, scorer, 1))
         top3.append(accuracy(test, scorer, 3))
     return float(np.mean(lead)), float(np.mean(top3))
 
 
-def baseline_accuracy(
-    groups: Sequence[tuple[str, str, np.ndarray, np.ndarray]], top: int = 1
-) -> float:
+def baseline_accuracy(groups: Sequence[Group], top: int = 1) -> float:
     """The same measure for the nearest question's answers in their own order (no learning)."""
     sim, rank = FEATURES.index("sim"), FEATURES.index("log_rank")
     return accuracy(groups, lambda x: 100.0 * x[:, sim] - x[:, rank], top)
+
+
+GATES = (0.05, 0.1, 0.15, 0.2, 0.25)
+"""Lead chances tried as the `min_lead_chance` gate."""
+MAX_GATE_COST = 0.005
+"""Cross-validated lead accuracy the gate may cost in either language (right answers withheld)."""
+
+
+def gate_table(leads: Sequence[tuple[str, str, bool, float]]) -> list[dict[str, Any]]:
+    """For each gate of `GATES`, per language: the cross-validated lead accuracy (mean over
+    cultures) with answers below the gate withheld, its cost against no gate, and how many
+    right and wrong lead answers it withholds."""
+    out = []
+    for gate in GATES:
+        row: dict[str, Any] = {"min_lead_chance": gate}
+        for lang in sorted({r[0] for r in leads}):
+            mine = [r for r in leads if r[0] == lang]
+            per: dict[str, list[tuple[bool, bool]]] = {}
+            for _, culture, right, chance in mine:
+                per.setdefault(culture, []).append((right, chance >= gate))
+            before = float(np.mean([np.mean([r for r, _ in v]) for v in per.values()]))
+            after = float(np.mean([np.mean([r and k for r, k in v]) for v in per.values()]))
+            row[lang] = {
+                "lead": round(after, 4),
+                "cost": round(before - after, 4),
+                "right_withheld": sum(r and c < gate for _, _, r, c in mine),
+                "wrong_withheld": sum(not r and c < gate for _, _, r, c in mine),
+                "questions": len(mine),
+            }
+        out.append(row)
+    return out
+
+
+def choose_gate(table: Sequence[dict[str, Any]]) -> float:
+    """The highest gate whose cost stays within `MAX_GATE_COST` in every language (0: none)."""
+    ok = [
+        float(r["min_lead_chance"])
+        for r in table
+        if all(v["cost"] <= MAX_GATE_COST for k, v in r.items() if isinstance(v, dict))
+    ]
+    return max(ok, default=0.0)
 
 
 def calibrate_threshold(index: EvidenceIndex) -> dict[str, float]:
@@ -273,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     vectors = load_vectors(PACKAGE_VECTORS)
     answers = load_vectors(PACKAGE_ANSWERS)
     results: list[dict[str, Any]] = []
-    best: tuple[float, RankerParams, TreeSettings, list[Any]] | None = None
+    best: tuple[float, RankerParams, TreeSettings, list[Any], list[Any]] | None = None
     grid = itertools.product(args.neighbours, args.temperature, args.local_mix, args.local_ridge)
     for n_nb, temp, mix, ridge in grid:
         params = RankerParams(neighbours=n_nb, temperature=temp, local_mix=mix, local_ridge=ridge)
@@ -298,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(row), f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
         for iterations, leaves in itertools.product(args.tree_iterations, args.tree_leaves):
             settings = TreeSettings(iterations=iterations, leaves=leaves)
-            lead, top3 = cross_validate(groups, 0.0, args.folds, settings)
+            leads: list[tuple[str, str, bool, float]] = []
+            lead, top3 = cross_validate(groups, 0.0, args.folds, settings, leads)
             row = {
                 **asdict(params),
                 "score": "trees",
@@ -306,18 +357,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "cv_lead": round(lead, 4),
                 "cv_top3": round(top3, 4),
             }
+            for lang in LANGUAGES:  # the same lead accuracy for each language's questions alone
+                per: dict[str, list[bool]] = {}
+                for r in (r for r in leads if r[0] == lang):
+                    per.setdefault(r[1], []).append(r[2])
+                row[f"cv_lead_{lang}"] = round(
+                    float(np.mean([np.mean(v) for v in per.values()])), 4
+                )
             results.append(row)
             print(json.dumps(row), f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
             if best is None or lead > best[0]:
-                best = (lead, params, settings, groups)
+                best = (lead, params, settings, groups, leads)
     assert best is not None
-    _, params, settings, groups = best
+    _, params, settings, groups, leads = best
+    gates = gate_table(leads)
+    params = replace(params, min_lead_chance=choose_gate(gates))
     same = {k: v for k, v in asdict(params).items() if k != "l2"}
     linear = [
         r for r in results if r["score"] == "linear" and all(r[k] == v for k, v in same.items())
     ]
     params = replace(params, l2=max(linear, key=lambda r: r["cv_lead"])["l2"])
-    pairs = [(x, y) for _, _, x, y in groups]
+    pairs = [(x, y) for _, _, x, y, _ in groups]
     w = fit_weights(pairs, l2=params.l2)
     trees = fit_trees(pairs, settings)
     index = EvidenceIndex(bank, RankerModel(w.tolist(), params=params), vectors, answers)
@@ -334,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "trees": asdict(settings),
             "cv": results,
             "threshold": {k: round(v, 4) for k, v in cal.items()},
+            "gate": gates,
         },
     )
     model.save(args.out)

@@ -456,6 +456,15 @@ class EvidenceIndex:
             f"closest question {qs[0].ref} similarity {ss[0]:.3f} "
             f"{'>=' if usable else '<'} {threshold:.3f} ({language})"
         ]
+        chances = self.model.chances(x) if p.min_lead_chance else None
+        if chances is not None and order:
+            lead = float(chances[order[0]])
+            confident = lead >= p.min_lead_chance
+            usable = usable and confident
+            notes.append(
+                f"lead answer's chance {lead:.3f} "
+                f"{'>=' if confident else '<'} {p.min_lead_chance:.3f}"
+            )
         return Evidence(candidates, sources, usable, round(ss[0], 4), language, notes)
 
 

@@ -178,6 +178,11 @@ class RankerParams:
     """The same for a local-language question (character n-gram scale, lower than cosine)."""
     l2: float = 0.001
     """L2 penalty on the weights while fitting."""
+    min_lead_chance: float = 0.0
+    """Evidence is `usable` only when the trees give its lead answer at least this chance of
+    being right (0: no gate). A close-enough question can still lend an answer to another
+    topic (a holiday dish from a rainy-day question); such leads are right far less often than
+    the trees' usual ones. Chosen by `fit` from cross-validated right/wrong answers withheld."""
 
 
 @dataclass
@@ -207,6 +212,14 @@ class RankerModel:
         z = z - z.max()
         e = np.exp(z)
         return e / e.sum()
+
+    def chances(self, x: np.ndarray) -> np.ndarray | None:
+        """Each candidate's chance of being right on its own (the trees' log-odds through a
+        sigmoid; `score` compares candidates, this does not); None for the linear score."""
+        if self.trees is None or len(x) == 0:
+            return None
+        z = self.trees.predict(context_features(np.asarray(x, dtype=np.float64)))
+        return 1.0 / (1.0 + np.exp(-z))
 
     @classmethod
     def load(cls, path: Path = PACKAGE_WEIGHTS) -> RankerModel:
