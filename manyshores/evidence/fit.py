@@ -100,9 +100,13 @@ Group = tuple[str, str, np.ndarray, np.ndarray, str]
 `local`)."""
 
 
-def training_groups(index: EvidenceIndex, languages: Sequence[str] = LANGUAGES) -> list[Group]:
+def training_groups(
+    index: EvidenceIndex, languages: Sequence[str] = LANGUAGES, *, twin: bool = False
+) -> list[Group]:
     """A `Group` for every bank question and language, each asked with its id left out (its
-    rows in every culture: neighbours and counts)."""
+    rows in every culture: neighbours and counts). `twin` (a diagnostic): local-language
+    questions get the neighbours of their English twin and keep local-language answers, which
+    separates what finding neighbours costs them from what matching local answers costs."""
     out = []
     rows_of: dict[str, list[BankQuestion]] = {}
     for qs in index.bank.questions.values():
@@ -118,6 +122,8 @@ def training_groups(index: EvidenceIndex, languages: Sequence[str] = LANGUAGES) 
                 sims, matched, vec = index.match(
                     text, culture, "en" if lang == "en" else q.language, [q.id]
                 )
+                if twin and lang == "local":
+                    sims, _, vec = index.match(q.en_question, culture, "en", [q.id])
                 ev = index.rank_similar(
                     culture,
                     sims,
@@ -275,6 +281,44 @@ def set_thresholds(params: RankerParams, cal: dict[str, float]) -> None:
     params.min_similarity_local = round(cal["real_local_p5"], 3)
 
 
+def twin_diagnostic(full: AnswerBank, local_ridge: float, folds: int) -> int:
+    """Print the cross-validated lead and top-3 accuracy of local-language questions (trees
+    fitted on English and local questions of the other folds) with their own neighbours and
+    with their English twin's."""
+    train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
+    params = RankerParams(neighbours=10, local_ridge=local_ridge)
+    index = EvidenceIndex(
+        full.restricted(train_ids),
+        RankerModel([0.0] * len(FEATURES), params=params),
+        load_vectors(PACKAGE_VECTORS),
+        load_vectors(PACKAGE_ANSWERS),
+    )
+    own = training_groups(index)
+    twin = training_groups(index, ["local"], twin=True)
+    settings = TreeSettings()
+    out: dict[str, Any] = {"local_ridge": local_ridge}
+    for name, test in (("own", own), ("twin", twin)):
+        lead, top3 = [], []
+        for f in range(folds):
+            ensemble = fit_trees(
+                [(x, y) for q, _, x, y, _ in own if fold_of(q, folds) != f], settings
+            )
+            scorer = lambda x, e=ensemble: e.predict(context_features(x))  # noqa: E731
+            for lang in LANGUAGES:
+                part = [g for g in test if g[4] == lang and fold_of(g[0], folds) == f]
+                if part:
+                    lead.append((lang, accuracy(part, scorer, 1)))
+                    top3.append((lang, accuracy(part, scorer, 3)))
+        for lang in LANGUAGES:
+            if any(k == lang for k, _ in lead):
+                out[f"{name}_{lang}"] = {
+                    "lead": round(float(np.mean([v for k, v in lead if k == lang])), 4),
+                    "top3": round(float(np.mean([v for k, v in top3 if k == lang])), 4),
+                }
+    print(json.dumps(out, indent=1))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=PACKAGE_BLEND, help="BLEnD directory")
@@ -297,6 +341,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--l2", type=float, nargs="+", default=[0.001])
     ap.add_argument("--tree-iterations", type=int, nargs="+", default=[200, 400])
     ap.add_argument("--tree-leaves", type=int, nargs="+", default=[31])
+    ap.add_argument(
+        "--twin",
+        action="store_true",
+        help="diagnostic, nothing written: local-language questions' CV lead with their own "
+        "neighbours and with their English twin's",
+    )
     args = ap.parse_args(argv)
 
     full = AnswerBank.from_dir(args.data)
@@ -315,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         model.save(args.out)
         print(json.dumps(asdict(model.params)))
         return 0
+    if args.twin:
+        return twin_diagnostic(full, args.local_ridge[0], args.folds)
     if args.vectors:
         n = build_vectors(full)
         print(f"embedded {n} questions into {PACKAGE_VECTORS}", file=sys.stderr)
@@ -372,7 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _, params, settings, groups, leads = best
     gates = gate_table(leads)
     params = replace(params, min_lead_chance=choose_gate(gates))
-    same = {k: v for k, v in asdict(params).items() if k != "l2"}
+    shape = ("neighbours", "temperature", "local_mix", "local_ridge")  # what the groups depend on
+    same = {k: getattr(params, k) for k in shape}
     linear = [
         r for r in results if r["score"] == "linear" and all(r[k] == v for k, v in same.items())
     ]
