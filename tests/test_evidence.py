@@ -414,3 +414,16 @@ def test_gate_is_the_highest_that_costs_little():
     assert by_gate[0.25]["local"]["right_withheld"] == 10
     assert choose_gate(table) == 0.2
     assert choose_gate(gate_table([("en", "USA", True, 0.01)])) == 0.0
+
+
+def test_twin_diagnostic_gives_local_questions_the_english_neighbours():
+    from manyshores.evidence.fit import training_groups
+
+    index = _korean_index(0.3)
+    own = {(g[0], g[4]): g for g in training_groups(index)}
+    twin = {g[0]: g for g in training_groups(index, ["local"], twin=True)}
+    assert sorted(twin) == ["q1", "q2", "q3"] and len(own) == 6
+    for qid, (_, _, x, _, lang) in twin.items():
+        assert lang == "local"
+        assert np.allclose(x, own[(qid, "en")][2])  # the English question's neighbours
+    assert any(not np.allclose(own[(q, "local")][2], own[(q, "en")][2]) for q in twin)
