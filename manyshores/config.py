@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     which `make setup` does) and the transformers loop otherwise; `transformers` and `llama_cpp`
     force one. Soft prompts, adapters and option scoring always run on transformers."""
 
+    embedding_runtime: Literal["auto", "torch"] = "auto"
+    """Runtime of the sentence embedder: `auto` runs the shipped MiniLM on onnxruntime (its graph
+    exported once, cached under `home`) and falls back to torch, with the reason logged, when
+    that fails; `torch` always uses torch. The vectors agree within 1e-5."""
+
     engine: Literal["inprocess", "vllm"] = "inprocess"
     """Where expert model work runs: `inprocess` (transformers, exact, the default) or `vllm`
     (a vLLM server: `manyshores engine start`, or `vllm_url`). Soft prompts always run
