@@ -155,6 +155,8 @@ def kb_init(
         report = seed_default(
             kb, force=force, progress=advance, wvs_dir=wvs or WVS_DIR, blend_dir=blend or BLEND_DIR
         )
+    # Indexes on disk: a new process's first query reads them instead of rebuilding them.
+    report["indexes_written"] = kb.persist_indexes()
     typer.echo(json.dumps({"store": kb.location, **report}, indent=2))
 
 
