@@ -545,12 +545,51 @@ def _default_survey() -> dict[str, dict[str, float]]:
 
 _lock = threading.Lock()
 _registry: CultureRegistry | None = None
+_default_index: Any = None
 
 
 def get_registry() -> CultureRegistry:
-    """The process-wide registry (built once, about a second: CLDR names for ~170 languages)."""
-    global _registry
+    """The process-wide registry (built once, seconds: CLDR names for ~170 languages; read back
+    from the home directory's cache after the first build, with its mention index)."""
+    global _registry, _default_index
     with _lock:
         if _registry is None:
-            _registry = CultureRegistry()
+            _registry, _default_index = _load_default()
         return _registry
+
+
+def default_mention_index(registry: CultureRegistry) -> Any:
+    """The mention index built with the process-wide `registry`, or None for another registry."""
+    with _lock:
+        return _default_index if registry is _registry else None
+
+
+def _load_default() -> tuple[CultureRegistry, Any]:
+    """The default registry and its `MentionIndex`, from the cache when its inputs are unchanged."""
+    import babel
+    import pycountry
+
+    from manyshores.detection import mentions, scripts
+    from manyshores.startup_cache import cached_pickle, files_key
+
+    def build() -> tuple[CultureRegistry, Any]:
+        registry = CultureRegistry()
+        return registry, mentions.MentionIndex(registry)
+
+    data = sorted(_data_dir().glob("*.json"))
+    sources = [Path(__file__), Path(mentions.__file__), Path(scripts.__file__), *data]
+    versions = [f"pycountry {_version(pycountry)}", f"babel {babel.__version__}"]
+    try:
+        key = files_key(sources, versions)
+    except OSError:
+        return build()
+    return cached_pickle("cultures", key, build)
+
+
+def _version(module: Any) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module.__name__)
+    except PackageNotFoundError:
+        return str(getattr(module, "__version__", "?"))

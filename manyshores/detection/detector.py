@@ -425,7 +425,11 @@ def _shared_index(registry: CultureRegistry) -> MentionIndex:
     with _index_lock:
         index = _indexes.get(registry)
         if index is None:
-            index = _indexes[registry] = MentionIndex(registry)
+            from manyshores.cultures import default_mention_index
+
+            # The default registry's index came with it (read back from the cache).
+            index = default_mention_index(registry) or MentionIndex(registry)
+            _indexes[registry] = index
         return index
 
 
