@@ -82,10 +82,21 @@ class CommitteeBackend:
 
     def _build(self, name: str) -> Any:
         if name == "registry":
-            from manyshores.experts.registry import ExpertRegistry
+            from manyshores.experts.base_model import known_fingerprint
+            from manyshores.experts.registry import PACKAGE_EXPERTS, ExpertRegistry
 
-            return ExpertRegistry.from_settings(
-                self.components.settings, self.components.get_base()
+            settings = self.components.settings
+            fingerprint = None if self.components.base else known_fingerprint(settings=settings)
+            if fingerprint is None:
+                return ExpertRegistry.from_settings(settings, self.components.get_base())
+            # Routing needs only the fingerprint: the model loads when an expert runs.
+            user = settings.user_experts_dir
+            return ExpertRegistry(
+                None,
+                [PACKAGE_EXPERTS, user],
+                user_root=user,
+                load_base=self.components.get_base,
+                fingerprint=fingerprint,
             )
         if name == "committee":
             from manyshores.experts.committee import Committee
