@@ -33,6 +33,7 @@ def warm_up(components: Components, message: str | None = None) -> threading.Thr
     turn that needs more after all (an open question routed to a trained adapter) builds it in
     its node.
     """
+
     def run() -> None:
         # Failures are left for the turn itself to raise with its own clear message.
         try:
