@@ -75,7 +75,13 @@ def _evidence_if_named(components: Components, message: str | None) -> None:
 def _text(components: Components, message: str | None = None) -> None:
     experts: Any = components.get_experts()
     if hasattr(experts, "_part"):
-        experts._part("text")
+        runtime = experts._part("text")
+        if hasattr(runtime, "prime"):
+            from manyshores.components.expert_backend import GENERAL_SYSTEM_PROMPT
+
+            # The general answer's instructions, run while the turn is still detecting and
+            # retrieving: its first token then waits only for the question's own tokens.
+            runtime.prime([{"role": "system", "content": GENERAL_SYSTEM_PROMPT}])
 
 
 def _evidence(components: Components, message: str | None = None) -> None:
