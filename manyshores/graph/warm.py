@@ -61,7 +61,15 @@ def _plan(message: str | None) -> list[Step]:
     if detect_task(message)["options"]:
         # Scored on the transformers model: no generated text, no evidence for options.
         return [_detector, _retriever, _base, _experts]
-    return [_detector, _text, _retriever, _evidence_if_named]
+    # The embedder (native code, most of it outside the GIL) loads while the turn imports
+    # Chroma in the retrieve node; the text runtime next, before the knowledge base.
+    return [_detector, _embedder, _text, _retriever, _evidence_if_named]
+
+
+def _embedder(components: Components, message: str | None = None) -> None:
+    from manyshores.memory.embeddings import embed
+
+    embed(["warm-up"])  # loads the embedder and runs its first (slowest) forward
 
 
 def _evidence_if_named(components: Components, message: str | None) -> None:
