@@ -14,12 +14,12 @@ import pytest
 from safetensors.torch import save_file
 
 from manyshores.experts.committee import Committee
+from manyshores.experts.resume import CUT_NOTE
 from manyshores.experts.vllm_adapters import export_lora, max_rank, store_lora_dirs, zero_adapter
 from manyshores.experts.vllm_client import EngineError, VllmClient
 from manyshores.experts.vllm_engine import VllmEngine
 from manyshores.state import ExpertChoice
 from manyshores.testing.postgres import free_port
-from manyshores.experts.resume import CUT_NOTE
 from manyshores.testing.vllm_server import FakeVllmServer
 from tests.fakes import ScriptedText
 

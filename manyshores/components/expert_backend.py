@@ -74,6 +74,10 @@ class CommitteeBackend:
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._parts: dict[str, Any] = {}
+        if components.settings.chat_model:
+            # A chat model that cannot be set up (unknown provider, package missing) is a clear
+            # error now, not a failed turn later; building it sends no request.
+            self._part("text")
 
     def _part(self, name: str) -> Any:
         if name in self._parts:

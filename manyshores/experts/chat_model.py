@@ -77,8 +77,9 @@ def build_chat_model(
         if max_tokens is not None:
             kwargs["max_tokens"] = max_tokens
         if timeout_s is not None:
-            # One retry: a transient refusal is retried, a dead endpoint fails fast.
-            kwargs["timeout"], kwargs["max_retries"] = timeout_s, 1
+            # No retries: a failed answer continues on the base model at once (the caller's
+            # fallback is the retry), instead of waiting out the client's backoff.
+            kwargs["timeout"], kwargs["max_retries"] = timeout_s, 0
     if provider == "openai":
         kwargs["stream_usage"] = True  # token counts in the stream's last chunk
         if base_url and not api_key and not _env_key():

@@ -16,6 +16,7 @@ not the protocol). `/health` and `/v1/models` answer in every mode but `hang`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -117,6 +118,11 @@ class FakeVllmServer:
                 self._json(200, owner.completion(body))
 
             def _stream(self, body: dict[str, Any]) -> None:
+                # The client may stop reading (it timed out, or its time ran out).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._stream_events(body)
+
+            def _stream_events(self, body: dict[str, Any]) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
