@@ -7,7 +7,8 @@ What runs where:
   the in-process `label_logprobs`. (`prompt_logprobs` on a LoRA server crashed vLLM 0.32's CPU
   engine when several such requests shared a batch; see `docs/engine.md`.)
 - generation of the base, personas and LoRA experts: greedy `/v1/completions` on the token ids
-  of the in-process chat prompt (`generation.chat_input_ids`), streamed for a lone expert;
+  of the in-process chat prompt (`generation.chat_input_ids`), streamed for a lone expert; with a
+  chat model set (`MANYSHORES_CHAT_MODEL`), the base's and personas' text is that model's;
 - LoRA experts are vLLM LoRA modules exported from the expert store (`vllm_adapters`), loaded
   at start or through dynamic loading when added later; the base is an all-zero adapter.
 - soft-prompt experts are *not served* here: vLLM refuses `prompt_logprobs` with prompt
@@ -16,6 +17,7 @@ What runs where:
 
 Failures: any request that fails (unreachable, silent past the timeout, stream cut) makes that
 call run in-process instead, and each answer says so in its `note` (the turn's trace shows it);
+a stream cut mid-answer continues in-process past the words already sent (`experts.resume`);
 after a failure the server is left alone for `retry_after_s`, so a dead server costs one
 timeout, not one per turn.
 """
