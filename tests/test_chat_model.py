@@ -252,3 +252,24 @@ def test_the_teacher_is_built_by_the_same_builder():
         assert request["temperature"] == 0.7 and not request.get("stream")
     with pytest.raises(InvalidInputError, match="teacher_model='nosuchprovider:x'"):
         teacher_from_settings(Settings(teacher_model="nosuchprovider:x"))
+
+
+def test_a_bad_chat_model_variable_is_one_error_line(monkeypatch, capsys):
+    import sys
+
+    from manyshores.cli.main import main
+    from manyshores.config import get_settings
+
+    monkeypatch.setenv("MANYSHORES_CHAT_MODEL", "gpt-4o")
+    monkeypatch.setattr(sys, "argv", ["manyshores", "ask", GENERAL_QUESTION])
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+    finally:
+        monkeypatch.delenv("MANYSHORES_CHAT_MODEL")
+        get_settings.cache_clear()
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: MANYSHORES_CHAT_MODEL: ") and "provider:model" in err
+    assert "Traceback" not in err

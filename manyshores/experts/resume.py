@@ -61,6 +61,10 @@ class Resume:
         """True once the fallback's text left the sent text."""
 
     def __call__(self, piece: str) -> None:
+        if not self.sent:  # nothing was sent: the fallback's stream passes unchanged
+            if self.on_token is not None:
+                self.on_token(piece)
+            return
         if self.diverged:
             return
         self.got += piece
