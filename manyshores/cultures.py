@@ -545,51 +545,28 @@ def _default_survey() -> dict[str, dict[str, float]]:
 
 _lock = threading.Lock()
 _registry: CultureRegistry | None = None
-_default_index: Any = None
 
 
 def get_registry() -> CultureRegistry:
-    """The process-wide registry (built once, seconds: CLDR names for ~170 languages; read back
-    from the home directory's cache after the first build, with its mention index)."""
-    global _registry, _default_index
+    """The process-wide registry (built once, seconds: CLDR names for ~170 languages; the
+    detector reads it back from the home directory's cache, see `detection.detector`)."""
+    global _registry
     with _lock:
         if _registry is None:
-            _registry, _default_index = _load_default()
+            _registry = CultureRegistry()
         return _registry
 
 
-def default_mention_index(registry: CultureRegistry) -> Any:
-    """The mention index built with the process-wide `registry`, or None for another registry."""
+def registry_if_built() -> CultureRegistry | None:
+    """The process-wide registry if something built or installed it already, else None."""
     with _lock:
-        return _default_index if registry is _registry else None
+        return _registry
 
 
-def _load_default() -> tuple[CultureRegistry, Any]:
-    """The default registry and its `MentionIndex`, from the cache when its inputs are unchanged."""
-    import babel
-    import pycountry
-
-    from manyshores.detection import mentions, scripts
-    from manyshores.startup_cache import cached_pickle, files_key
-
-    def build() -> tuple[CultureRegistry, Any]:
-        registry = CultureRegistry()
-        return registry, mentions.MentionIndex(registry)
-
-    data = sorted(_data_dir().glob("*.json"))
-    sources = [Path(__file__), Path(mentions.__file__), Path(scripts.__file__), *data]
-    versions = [f"pycountry {_version(pycountry)}", f"babel {babel.__version__}"]
-    try:
-        key = files_key(sources, versions)
-    except OSError:
-        return build()
-    return cached_pickle("cultures", key, build)
-
-
-def _version(module: Any) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(module.__name__)
-    except PackageNotFoundError:
-        return str(getattr(module, "__version__", "?"))
+def install_registry(registry: CultureRegistry) -> CultureRegistry:
+    """Make `registry` the process-wide one unless one exists; returns the process-wide one."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = registry
+        return _registry

@@ -40,26 +40,30 @@ def test_files_key_follows_the_contents(tmp_path):
 
 def test_registry_and_index_read_back_equal_a_fresh_build(monkeypatch):
     from manyshores import cultures
-    from manyshores.detection.detector import CultureDetector
+    from manyshores.detection import detector
     from manyshores.detection.mentions import MentionIndex
 
     monkeypatch.setattr(cultures, "_registry", None)
-    first = cultures.get_registry()  # built, or read from this session's cache
+    first = detector.shared_registry()  # built, or read from this session's cache
     monkeypatch.setattr(cultures, "_registry", None)
-    cached = cultures.get_registry()  # read back now
-    assert cached is not first
+    cached = detector.shared_registry()  # read back now
+    assert cached is not first and cultures.get_registry() is cached  # the process-wide one
+    index = detector._indexes.get(cached)
+    assert isinstance(index, MentionIndex)  # it came with the registry
+    assert detector._shared_index(cached) is index
     fresh = cultures.CultureRegistry()
     assert cached.ids() == fresh.ids()
     assert cached.normalize("Deutschland") == fresh.normalize("Deutschland") == "DEU"
-    index = cultures.default_mention_index(cached)
-    assert isinstance(index, MentionIndex)
-    assert cultures.default_mention_index(fresh) is None
     text = "Was essen Familien in Kenia und in Nairobi zum Frühstück, und was die Japaner?"
     found = sorted((m.start, m.end, tuple(m.cultures)) for m in index.find(text))
     again = sorted((m.start, m.end, tuple(m.cultures)) for m in MentionIndex(fresh).find(text))
     assert found == again and found
-    posterior = CultureDetector(registry=cached).detect("What do people in Kenya eat?")
+    posterior = detector.CultureDetector(registry=cached).detect("What do people in Kenya eat?")
     assert posterior["cultures"][0]["id"] == "KEN"
+    # A registry built before the detector needed one is kept (one registry per process).
+    monkeypatch.setattr(cultures, "_registry", None)
+    own = cultures.get_registry()
+    assert detector.shared_registry() is own
 
 
 def test_language_model_read_back_ranks_as_the_shipped_file():
