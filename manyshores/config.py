@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     base model (the default one is) when its binding is installed (`pip install -e '.[fast]'`,
     which `make setup` does) and the transformers loop otherwise; `transformers` and `llama_cpp`
     force one. Soft prompts, adapters and option scoring always run on transformers."""
+
+    embedding_runtime: Literal["auto", "torch"] = "auto"
+    """Runtime of the sentence embedder: `auto` runs the shipped MiniLM on onnxruntime (its graph
+    exported once, cached under `home`) and falls back to torch, with the reason logged, when
+    that fails; `torch` always uses torch. The vectors agree within 1e-5."""
 
     engine: Literal["inprocess", "vllm"] = "inprocess"
     """Where expert model work runs: `inprocess` (transformers, exact, the default) or `vllm`
@@ -148,6 +153,42 @@ class Settings(BaseSettings):
 
     detect_embeddings: bool = False
     """Add the (slow, weak) embedding-similarity signal to culture detection."""
+
+    chat_model: str | None = None
+    """`provider:model` of a LangChain chat model (`init_chat_model`, e.g. `openai:gpt-4o-mini`)
+    that generates persona experts' answers and the general (no-evidence) answer instead of
+    the base model; needs `pip install -e '.[chat]'` (langchain, langchain-openai) or the
+    provider's own package. Soft prompts, LoRA experts and option scoring stay on the engine.
+    An OpenAI-compatible server (vLLM, Ollama, llama-server): `openai:<its model name>` with
+    `chat_model_base_url`. None: the base model generates. See docs/engine.md."""
+
+    chat_model_base_url: str | None = None
+    """Endpoint of the chat model (`base_url`, e.g. `http://localhost:11434/v1`); None: the
+    provider's default (for `openai:`, `OPENAI_BASE_URL` when set)."""
+
+    chat_model_api_key: SecretStr | None = None
+    """Key of the chat model's endpoint; None: the provider's own variable (`OPENAI_API_KEY`...).
+    An `openai:` model at a `chat_model_base_url` with no key anywhere sends a placeholder: local
+    servers check none."""
+
+    chat_model_timeout_s: float = 30.0
+    """Longest silence of the chat model within one answer; past it (or on any failure) the
+    answer continues on the base model and the trace says so."""
+
+    @field_validator("chat_model")
+    @classmethod
+    def _provider_model(cls, value: str | None) -> str | None:
+        """`provider:model` with both parts, checked when the settings are read."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        provider, _, model = value.partition(":")
+        if provider.strip() and model.strip():
+            return value
+        raise ValueError(
+            f"{value!r} is not `provider:model` (e.g. `openai:gpt-4o-mini`, or `openai:<name>` "
+            "of an OpenAI-compatible server with MANYSHORES_CHAT_MODEL_BASE_URL)"
+        )
 
     teacher_model: str | None = None
     """Teacher for data synthesis: `provider:model` for LangChain's `init_chat_model`

@@ -548,9 +548,25 @@ _registry: CultureRegistry | None = None
 
 
 def get_registry() -> CultureRegistry:
-    """The process-wide registry (built once, about a second: CLDR names for ~170 languages)."""
+    """The process-wide registry (built once, seconds: CLDR names for ~170 languages; the
+    detector reads it back from the home directory's cache, see `detection.detector`)."""
     global _registry
     with _lock:
         if _registry is None:
             _registry = CultureRegistry()
+        return _registry
+
+
+def registry_if_built() -> CultureRegistry | None:
+    """The process-wide registry if something built or installed it already, else None."""
+    with _lock:
+        return _registry
+
+
+def install_registry(registry: CultureRegistry) -> CultureRegistry:
+    """Make `registry` the process-wide one unless one exists; returns the process-wide one."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = registry
         return _registry

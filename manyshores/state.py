@@ -95,8 +95,9 @@ class ExpertAnswer(TypedDict):
     """Tokens the expert generated (an end-of-sequence token included); 0 when the options were
     scored, since scoring generates nothing."""
     runtime: NotRequired[str]
-    """The text runtime that generated a plain answer (`transformers` or `llama_cpp`, see
-    `experts.engine.text_runtime`); absent when the experts' own transformers code ran."""
+    """The text runtime that generated a plain answer (`transformers`, `llama_cpp` or
+    `chat_model:<provider:model>`, see `experts.engine.text_runtime`); absent when the experts'
+    own transformers code ran."""
     engine: NotRequired[str]
     """Where its model work ran: `in-process` or `vllm` (absent: in-process, the default)."""
     note: NotRequired[str]

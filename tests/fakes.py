@@ -229,3 +229,24 @@ def fake_components(**overrides: Any) -> Any:
     }
     parts.update(overrides)
     return Components(**parts)
+
+
+class ScriptedText:
+    """A `TextRuntime` that streams a fixed answer word by word (the in-process runtime of tests
+    that need a fallback which writes real text; the tiny random model writes none)."""
+
+    def __init__(self, text: str, name: str = "scripted") -> None:
+        self.text = text
+        self.name = name
+        self.calls = 0
+
+    def stream(self, messages, max_new_tokens, counts=None):
+        self.calls += 1
+        words = self.text.split(" ")
+        for i, word in enumerate(words):
+            yield word if i == 0 else " " + word
+        if counts is not None:
+            counts.append(len(words))
+
+    def prompt_tokens(self, messages, reserve=0):
+        return sum(len(m["content"].split()) for m in messages)

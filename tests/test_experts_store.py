@@ -111,3 +111,39 @@ def test_remove_only_user_store(tmp_path, tiny_base):
     assert reg.available() == []
     with pytest.raises(ExpertStoreError):
         reg.remove("usa-sp")
+
+
+def test_registry_routes_on_a_known_fingerprint_and_loads_the_base_when_an_expert_runs(
+    tmp_path, tiny_base
+):
+    _save(tmp_path, tiny_base)
+    loads: list[int] = []
+
+    def load():
+        loads.append(1)
+        return tiny_base
+
+    reg = ExpertRegistry(None, [tmp_path], load_base=load, fingerprint=tiny_base.fingerprint)
+    assert [i.id for i in reg.available()] == ["usa-sp"] and reg.for_culture("USA") is not None
+    assert loads == []  # listing and routing need only the fingerprint
+    assert reg.get("usa-sp").prompt.shape == (3, 64)
+    assert loads == [1]
+    other = ExpertRegistry(None, [tmp_path], load_base=load, fingerprint="0" * 16)
+    assert other.available() == []  # experts of another base stay hidden
+
+
+def test_the_fingerprint_is_known_after_the_model_loaded_once(tmp_path, tiny_base):
+    from manyshores.config import Settings
+    from manyshores.experts.base_model import known_fingerprint, load_base_model
+
+    model_dir = tmp_path / "model"
+    tiny_base.model.save_pretrained(model_dir)
+    tiny_base.tokenizer.save_pretrained(model_dir)
+    settings = Settings(home=tmp_path / "home")
+    assert known_fingerprint(str(model_dir), settings) is None
+    loaded = load_base_model(str(model_dir), settings)
+    assert known_fingerprint(str(model_dir), settings) == loaded.fingerprint
+    # A changed model is another key: its old fingerprint is not trusted.
+    config = model_dir / "config.json"
+    config.write_text(config.read_text().replace("{", '{"_edited": 1, ', 1))
+    assert known_fingerprint(str(model_dir), settings) is None

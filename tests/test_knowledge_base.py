@@ -290,3 +290,53 @@ def test_blend_folds_never_see_the_asked_question_and_ceiling(tmp_path):
     assert set(score_blend(preds, blend)["per_culture"]) == {"KEN"}
     # a, b (chai), d, e (running) have an answer among the others' annotations; c (uji) not
     assert blend_answer_ceiling(blend)["per_culture"] == {"KEN": 0.8}
+
+
+def test_vector_indexes_are_kept_on_disk_for_the_next_process(tmp_path):
+    """Chroma's default writes an index to disk only after 1000 new vectors, so a collection of
+    a few hundred was rebuilt from Chroma's log by every new process. New collections write
+    theirs every `HNSW_SYNC_THRESHOLD` vectors; an older store is changed on first use."""
+    from manyshores.memory.knowledge_base import HNSW_SYNC_THRESHOLD
+    from manyshores.passages import Document
+
+    home = tmp_path / "home"
+    docs = [
+        Document(text=f"Passage {i} about local food number {i}.", culture="JPN", source=f"t#{i}")
+        for i in range(HNSW_SYNC_THRESHOLD * 2 + 10)
+    ]
+    kb = KnowledgeBase.open(Settings(home=home))
+    kb.add(docs)
+    col = kb._collection("JPN")
+    assert col.configuration_json["hnsw"]["sync_threshold"] == HNSW_SYNC_THRESHOLD
+
+    # A store made with Chroma's default threshold, as before (in another process, as a
+    # store made earlier is: this one's Chroma would keep the index it loaded to add them).
+    old_home = tmp_path / "old"
+    script = textwrap.dedent(f"""
+        import chromadb
+        from chromadb.config import Settings
+        from manyshores.memory.chroma_embedding import ManyshoresMiniLM
+        client = chromadb.PersistentClient({str(old_home / "chroma")!r},
+                                           settings=Settings(anonymized_telemetry=False))
+        col = client.create_collection("manyshores--JPN", embedding_function=ManyshoresMiniLM(),
+            configuration={{"hnsw": {{"space": "cosine"}}}}, metadata={{"culture": "JPN"}})
+        assert col.configuration_json["hnsw"]["sync_threshold"] > {HNSW_SYNC_THRESHOLD}
+        texts = {[d.text for d in docs]!r}
+        col.add(ids=[f"d{{i}}" for i in range(len(texts))], documents=texts)
+    """)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    sizes = [p.stat().st_size for p in (old_home / "chroma").rglob("data_level0.bin")]
+    assert max(sizes) < 1500 * HNSW_SYNC_THRESHOLD * 2  # the index was not written whole
+    reopened = KnowledgeBase.open(Settings(home=old_home))
+    assert reopened.persist_indexes() == 1
+    col = reopened._collection("JPN")
+    assert col.configuration_json["hnsw"]["sync_threshold"] == HNSW_SYNC_THRESHOLD
+    # The index on disk now holds the vectors (Chroma writes ~1.6 KB a vector of 384 floats).
+    sizes = [p.stat().st_size for p in (old_home / "chroma").rglob("data_level0.bin")]
+    assert sizes and max(sizes) >= 1500 * HNSW_SYNC_THRESHOLD * 2
+    hit = reopened.query("Passage 7 about local food", {"JPN": 1.0}, 1)
+    assert hit and hit[0].culture == "JPN"

@@ -182,3 +182,25 @@ def test_llama_cpp_decodes_faster_than_the_transformers_loop(runtime):
             run()
         rates[name] = recorder.counts["generated"] / recorder.seconds["decode"]
     assert rates["llama"] > rates["torch"]
+
+
+@pytest.mark.slow
+def test_a_primed_system_prompt_is_reused_and_changes_no_answer():
+    if not HAVE_BINDING:
+        pytest.skip("the llama.cpp binding is not installed (`pip install -e '.[fast]'`)")
+    from manyshores.components.expert_backend import GENERAL_SYSTEM_PROMPT
+    from manyshores.experts.base_model import default_gguf_path
+
+    chat = [
+        {"role": "system", "content": GENERAL_SYSTEM_PROMPT},
+        {"role": "user", "content": "How do I fix a bicycle chain that keeps slipping?"},
+    ]
+    fresh = llamacpp.LlamaCppText(str(default_gguf_path()), threads=1, n_ctx=4096, slots=3)
+    want = _generate(fresh, chat)
+    primed = llamacpp.LlamaCppText(str(default_gguf_path()), threads=1, n_ctx=4096, slots=3)
+    kept = primed.prime(chat[:1])
+    assert kept > 10 and any(len(s.tokens) == kept for s in primed._slots)
+    ids = primed.prompt_ids(chat)
+    assert ids[:kept] == next(s.tokens for s in primed._slots if len(s.tokens) == kept)
+    assert primed.prime([]) == 0  # no system message: nothing to run
+    assert _generate(primed, chat) == want

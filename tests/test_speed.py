@@ -174,3 +174,29 @@ def test_warm_up_builds_each_collaborator_once(tiny_base, tmp_path):
 
     CultureAssistant(components).invoke("What do people in Kenya eat?", thread_id="w")
     assert components.detector is detector and components.experts is experts
+
+
+def test_warm_up_for_a_known_message_loads_only_what_its_turn_can_use(tiny_base, tmp_path):
+    from manyshores.graph.warm import warm_up
+    from tests.graph_fixtures import tiny_components
+
+    general = tiny_components(tiny_base, tmp_path / "general")
+    warm_up(general, "Explain how to fix a bicycle chain that keeps slipping.").join(timeout=300)
+    assert general.detector is not None and general.retriever is not None
+    parts = general.experts._parts  # type: ignore[union-attr]
+    assert "text" in parts and "registry" not in parts and "committee" not in parts
+    assert general.evidence is None  # no culture named: no evidence to rank
+
+    named = tiny_components(tiny_base, tmp_path / "named")
+    warm_up(named, "What do families in Kenya eat for breakfast?").join(timeout=300)
+    assert named.evidence is not None
+    assert "committee" not in named.experts._parts  # type: ignore[union-attr]
+
+    survey = tiny_components(tiny_base, tmp_path / "survey")
+    warm_up(
+        survey,
+        "I'm from Kenya. How important is family in your life? Options: Very important, "
+        "Rather important, Not very important, Not at all important",
+    ).join(timeout=300)
+    parts = survey.experts._parts  # type: ignore[union-attr]
+    assert "committee" in parts and survey.evidence is None

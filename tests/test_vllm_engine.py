@@ -14,12 +14,14 @@ import pytest
 from safetensors.torch import save_file
 
 from manyshores.experts.committee import Committee
+from manyshores.experts.resume import CUT_NOTE
 from manyshores.experts.vllm_adapters import export_lora, max_rank, store_lora_dirs, zero_adapter
 from manyshores.experts.vllm_client import EngineError, VllmClient
 from manyshores.experts.vllm_engine import VllmEngine
 from manyshores.state import ExpertChoice
 from manyshores.testing.postgres import free_port
 from manyshores.testing.vllm_server import FakeVllmServer
+from tests.fakes import ScriptedText
 
 OPTIONS = ["Very important", "Rather important", "Not very important", "Not at all important"]
 QUESTION = "How important is family in your life?"
@@ -96,17 +98,66 @@ def test_a_failing_server_degrades_to_in_process_with_a_note(tiny_base, tmp_path
         assert again["engine"] == "in-process" and why in again["note"]
 
 
-def test_a_stream_cut_mid_answer_restarts_in_process(tiny_base, tmp_path):
-    local = Committee(tiny_base)
-    [exact] = local.generate(CHAT, [PERSONA], max_new_tokens=6)
-    with FakeVllmServer(mode="cut", cut_after=2) as server:
-        engine = _engine(tiny_base, tmp_path, server.url)
+@pytest.mark.parametrize("same", [True, False])
+def test_a_stream_cut_mid_answer_continues_in_process_without_repeating(tiny_base, tmp_path, same):
+    # The in-process runtime writes the server's answer (greedy decoding of one model: the
+    # usual case) or another one.
+    server_text = "Bring a small gift and arrive on time."
+    local_text = server_text if same else "Bring flowers for the host."
+    local = Committee(tiny_base, text=ScriptedText(local_text))
+    with FakeVllmServer(mode="cut", cut_after=2, text=server_text) as server:
+        engine = VllmEngine(
+            tiny_base, None, VllmClient(server.url, timeout_s=5.0), local, tmp_path / "a"
+        )
         pieces: list[str] = []
-        [answer] = engine.generate(CHAT, [PERSONA], max_new_tokens=6, on_token=pieces.append)
+        [answer] = engine.generate(CHAT, [PERSONA], max_new_tokens=16, on_token=pieces.append)
     assert "closed" in answer["note"] and answer["engine"] == "in-process"
-    assert answer["text"] == exact["text"]
-    # The two words that came before the cut were streamed, then the in-process answer.
-    assert "".join(pieces).startswith("Bring a")
+    # What the caller received is exactly the final answer: the two words sent before the cut
+    # once, then the rest when the in-process answer continues them, else nothing more.
+    assert "".join(pieces) == answer["text"]
+    if same:
+        assert answer["text"] == server_text and CUT_NOTE not in answer["note"]
+        assert pieces[:2] == ["Bring", " a"] and pieces[2] == " small"
+    else:
+        assert answer["text"] == "Bring a" and CUT_NOTE in answer["note"]
+
+
+def test_a_general_answer_cut_mid_stream_reaches_a_serve_client_once(tiny_base, tmp_path):
+    """Through the whole turn and `serve`'s OpenAI stream: the deltas are the answer."""
+    from fastapi.testclient import TestClient
+
+    from manyshores.components import Components
+    from manyshores.config import Settings
+    from manyshores.graph.assistant import CultureAssistant
+    from manyshores.graph.checkpoints import open_settings_checkpointer
+    from manyshores.serve.app import create_app
+    from manyshores.serve.config import ServeConfig
+
+    text = "Rain is water falling from clouds. It helps plants grow."
+    with FakeVllmServer(mode="cut", cut_after=3, text=text) as server:
+        settings = Settings(home=tmp_path, tavily_api_key=None, engine="vllm", vllm_url=server.url)
+        components = Components(settings=settings, base=tiny_base)
+        backend = components.get_experts()
+        backend._parts["text"] = ScriptedText(text)  # the in-process runtime's answer
+        assistant = CultureAssistant(components, open_settings_checkpointer(settings))
+        app = create_app(assistant, ServeConfig())
+        with TestClient(app) as client:
+            body = {
+                "model": "manyshores",
+                "stream": True,
+                "messages": [{"role": "user", "content": "Why does it rain?"}],
+            }
+            with client.stream("POST", "/v1/chat/completions", json=body) as r:
+                events = [
+                    json.loads(line[6:])
+                    for line in r.iter_lines()
+                    if line.startswith("data: ") and line != "data: [DONE]"
+                ]
+    deltas = "".join(c["delta"].get("content") or "" for e in events for c in e.get("choices", []))
+    final = next(e["manyshores"] for e in events if e.get("manyshores"))
+    assert text in final["answer"] and deltas == final["answer"]
+    assert deltas.count("Rain is water") == 1
+    assert any("closed" in n for n in final["notes"])
 
 
 def test_client_errors_name_the_server(tmp_path):

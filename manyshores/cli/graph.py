@@ -18,14 +18,15 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def _assistant() -> Any:
+def _assistant(message: str | None = None) -> Any:
     from manyshores.components import Components
     from manyshores.graph.warm import warm_up
 
     components = Components()
     # Models load in the background while the graph is imported and built (and, in `chat`,
-    # while the person types): the first turn no longer loads them node after node.
-    warm_up(components)
+    # while the person types): the first turn no longer loads them node after node. With the
+    # message known, only what its turn can use.
+    warm_up(components, message)
     from manyshores.graph.assistant import CultureAssistant
 
     return CultureAssistant(components)
@@ -131,7 +132,7 @@ def ask(
             print_turn(_Remote(data))
             console.print(f"[dim]thread: {data['thread_id']}[/dim]")
         return
-    result = _assistant().invoke(message, thread_id=thread, culture=culture, user_id=user)
+    result = _assistant(message).invoke(message, thread_id=thread, culture=culture, user_id=user)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:

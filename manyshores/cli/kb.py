@@ -136,10 +136,13 @@ def kb_init(
     blend: Path | None = typer.Option(None, "--blend", help="BLEnD directory (default: shipped)."),
 ) -> None:
     """Add the shipped survey statements and BLEnD passages to the knowledge base (once; a
-    seeded base is left as it is)."""
+    seeded base is left as it is), and export the embedder for onnxruntime (once)."""
+    from manyshores.memory.embeddings import load_embedder
     from manyshores.memory.knowledge_base import KnowledgeBase
     from manyshores.memory.seed import BLEND_DIR, WVS_DIR, seed_default
 
+    # Exports and caches the ONNX graph when missing, so no first turn pays for it.
+    load_embedder()
     kb = KnowledgeBase.open(get_settings())
     with _progress() as progress:
         tasks: dict[str, Any] = {}
@@ -152,6 +155,8 @@ def kb_init(
         report = seed_default(
             kb, force=force, progress=advance, wvs_dir=wvs or WVS_DIR, blend_dir=blend or BLEND_DIR
         )
+    # Indexes on disk: a new process's first query reads them instead of rebuilding them.
+    report["indexes_written"] = kb.persist_indexes()
     typer.echo(json.dumps({"store": kb.location, **report}, indent=2))
 
 

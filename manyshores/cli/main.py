@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from manyshores import __version__
 
@@ -48,6 +49,11 @@ def main() -> None:
         app()
     except ManyshoresError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except ValidationError as exc:  # a MANYSHORES_* variable the settings refuse
+        for e in exc.errors():
+            where = "MANYSHORES_" + "_".join(str(p) for p in e["loc"]).upper()
+            typer.echo(f"error: {where}: {e['msg']}", err=True)
         sys.exit(2)
 
 

@@ -107,18 +107,26 @@ def bench_engines(
     levels: str = typer.Option("1,8,32", help="Concurrent conversations, comma-separated."),
     turns: int = typer.Option(5, help="Turns per conversation."),
     out: str | None = typer.Option("bench-engines.json", help="Where to write the JSON report."),
+    engines: str = typer.Option(
+        "inprocess,transformers,vllm",
+        help="Engines, comma-separated: inprocess (plain generation on llama.cpp when "
+        "installed), transformers (in-process, transformers only), vllm.",
+    ),
 ) -> None:
-    """`bench serve` against the in-process engine and the vLLM engine (which must be running:
+    """`bench serve` against in-process engines and the vLLM engine (which must be running:
     `manyshores engine start`), side by side at each level: throughput, p95 latency (JSON)."""
-    from manyshores.serve.bench_engines import run_engines_bench
+    from manyshores.serve.bench_engines import check_engines, run_engines_bench
 
-    report = run_engines_bench([int(x) for x in levels.split(",") if x.strip()], turns)
+    chosen = check_engines([e.strip() for e in engines.split(",") if e.strip()])
+    report = run_engines_bench(
+        [int(x) for x in levels.split(",") if x.strip()], turns, engines=chosen
+    )
     if out:
         Path(out).write_text(json.dumps(report, indent=2))
     for level, row in report["levels"].items():
         cells = [
             f"{e}: {row[e]['requests_per_s']} req/s, p95 {row[e]['latency_s']['p95']} s"
-            for e in ("inprocess", "vllm")
+            for e in chosen
         ]
-        ratio = row["throughput_ratio_vllm_vs_inprocess"]
-        typer.echo(f"{level:>3} conversations  {'  |  '.join(cells)}  |  ratio {ratio}")
+        ratios = ", ".join(f"vs {e} {r}" for e, r in row["throughput_ratio_vllm_vs"].items())
+        typer.echo(f"{level:>3} conversations  {'  |  '.join(cells)}  |  vllm {ratios}")

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from manyshores.experts.aggregate import aggregate_options, aggregate_text, route_experts
 from manyshores.experts.committee import expert_answer
 from manyshores.experts.decision import Calibration, MemoryLookup, decide, memory_lookup
-from manyshores.experts.engine import stream_with
+from manyshores.experts.engine import answer_text
+from manyshores.experts.resume import CUT_NOTE, SentText
 from manyshores.experts.scoring import survey_messages
 from manyshores.experts.usage import chat_prompt_tokens
 from manyshores.web.sanitize import format_context_block
@@ -42,6 +43,11 @@ GENERAL_SYSTEM_PROMPT = (
 """Prefix of the router reason of a (culture, task) adapter choice."""
 SURVEY_MEMORY_ID = "survey-memory"
 """Expert id of the answers survey memory gives in place of experts that would not count."""
+
+
+def _cut(note: str, cut: bool) -> str:
+    """A fallback's note, saying so when the answer ends at what was sent before the failure."""
+    return f"{note}: {CUT_NOTE}" if note and cut else note
 
 
 def expert_messages(
@@ -68,6 +74,10 @@ class CommitteeBackend:
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._parts: dict[str, Any] = {}
+        if components.settings.chat_model:
+            # A chat model that cannot be set up (unknown provider, package missing) is a clear
+            # error now, not a failed turn later; building it sends no request.
+            self._part("text")
 
     def _part(self, name: str) -> Any:
         if name in self._parts:
@@ -82,10 +92,21 @@ class CommitteeBackend:
 
     def _build(self, name: str) -> Any:
         if name == "registry":
-            from manyshores.experts.registry import ExpertRegistry
+            from manyshores.experts.base_model import known_fingerprint
+            from manyshores.experts.registry import PACKAGE_EXPERTS, ExpertRegistry
 
-            return ExpertRegistry.from_settings(
-                self.components.settings, self.components.get_base()
+            settings = self.components.settings
+            fingerprint = None if self.components.base else known_fingerprint(settings=settings)
+            if fingerprint is None:
+                return ExpertRegistry.from_settings(settings, self.components.get_base())
+            # Routing needs only the fingerprint: the model loads when an expert runs.
+            user = settings.user_experts_dir
+            return ExpertRegistry(
+                None,
+                [PACKAGE_EXPERTS, user],
+                user_root=user,
+                load_base=self.components.get_base,
+                fingerprint=fingerprint,
             )
         if name == "committee":
             from manyshores.experts.committee import Committee
@@ -182,16 +203,20 @@ class CommitteeBackend:
                 task["question"],
                 context=[s["snippet"] for s in sources if s["snippet"]],
             )
-            remote = self._remote(choices[0], chat, max_new, on_token)
+            sent = SentText(on_token)
+            remote = self._remote(choices[0], chat, max_new, sent.callback)
             if not isinstance(remote, str):
                 return [remote]
             counts: list[int] = []
             text = self._part("runner").generate(choices[0]["id"], chat, max_new, counts)
-            if on_token is not None:
-                on_token(text)
+            # Past what the engine streamed before it failed, never the same words twice.
+            resume = sent.resume()
+            if resume.callback is not None:
+                resume(text)
+            text, cut = resume.finish(text.strip())
             return [
                 self._fell_back(
-                    remote,
+                    _cut(remote, cut),
                     expert_answer(
                         choices[0],
                         text,
@@ -206,21 +231,24 @@ class CommitteeBackend:
             # The bare base model's general answer, streamed as it comes.
             start = time.perf_counter()
             chat = [{"role": "system", "content": GENERAL_SYSTEM_PROMPT}, *messages]
-            remote = self._remote(choices[0], chat, max_new, on_token)
+            sent = SentText(on_token)
+            remote = self._remote(choices[0], chat, max_new, sent.callback)
             if not isinstance(remote, str):
                 return [remote]
-            counts = []
-            runtime = self._part("text")
-            text = stream_with(runtime, chat, max_new, on_token, counts)
+            resume = sent.resume()
+            done = answer_text(self._part("text"), chat, max_new, resume.callback)
+            text, cut = resume.finish(done.text)
             answer = expert_answer(
                 choices[0],
                 text,
                 None,
                 time.perf_counter() - start,
-                **self._usage(chat, counts, runtime),
+                input_tokens=done.input_tokens,
+                output_tokens=done.output_tokens,
             )
-            answer["runtime"] = runtime.name
-            return [self._fell_back(remote, answer)]
+            answer["runtime"] = done.runtime
+            notes = [n for n in (_cut(remote, cut), done.note) if n]
+            return [self._fell_back("; ".join(notes), answer)]
         # A persona answering alone streams its words to the caller as they come.
         return self._part("committee").generate(  # type: ignore[no-any-return]
             messages, choices, max_new_tokens=max_new, on_token=on_token
@@ -235,8 +263,11 @@ class CommitteeBackend:
     ) -> ExpertAnswer | str:
         """The answer from the serving engine when one is configured; else why not ("" when
         there is none), and the caller runs it in-process."""
-        if self.components.settings.engine != "vllm":
+        settings = self.components.settings
+        if settings.engine != "vllm":
             return ""  # without building the committee: a general answer needs no base model
+        if settings.chat_model and choice["kind"] == "base":
+            return ""  # plain generation is the chat model's (adapters stay on the engine)
         from manyshores.experts.vllm_engine import VllmEngine
 
         engine = self._part("committee")
@@ -250,16 +281,11 @@ class CommitteeBackend:
             answer["note"] = note
         return answer
 
-    def _usage(
-        self, chat: list[dict[str, str]], generated: list[int], runtime: Any = None
-    ) -> dict[str, int]:
-        """Token counts of one generated answer: its prompt (as `runtime` tokenises it, else the
-        base model's tokenizer) and its generated tokens."""
+    def _usage(self, chat: list[dict[str, str]], generated: list[int]) -> dict[str, int]:
+        """Token counts of one generated answer: its prompt (as the base model's tokenizer
+        counts it) and its generated tokens."""
         reserve = self.components.settings.max_new_tokens
-        if runtime is not None:
-            prompt = runtime.prompt_tokens(chat, reserve)
-        else:
-            prompt = chat_prompt_tokens(self.components.get_base(), chat, reserve=reserve)
+        prompt = chat_prompt_tokens(self.components.get_base(), chat, reserve=reserve)
         return {
             "input_tokens": prompt,
             "output_tokens": sum(generated),

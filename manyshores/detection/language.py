@@ -18,13 +18,19 @@ What py3langid gets wrong is settled before or after it:
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from manyshores.cultures import base_language
 from manyshores.detection.scripts import ASSAMESE_LETTERS, SCRIPT_LANGUAGE, dominant_script
+
+log = logging.getLogger(__name__)
 
 _SCRIPT_CANDIDATES: dict[str, frozenset[str]] = {
     "Arabic": frozenset({"ar", "ary", "arz", "fa", "ur", "ps", "ku", "sdh", "ug"}),
@@ -266,11 +272,39 @@ def _shared_model() -> Any:
     """The py3langid model, loaded once per process (it is read-only once built)."""
     with _model_lock:
         if not _model_cache:
-            from py3langid.langid import MODEL_FILE
-            from py3langid.langid import LanguageIdentifier as _LangId
-
-            _model_cache.append(_LangId.from_model_file(MODEL_FILE, norm_probs=True))
+            _model_cache.append(_load_model())
         return _model_cache[0]
+
+
+def _load_model() -> Any:
+    """py3langid's shipped model, its arrays read back from the home directory's cache: the
+    shipped file is LZMA-compressed (68 MB unpacked), 2.6 s to load at load ~8 against ~1 s
+    read back (`docs/speed.md`). Built the way `from_model_file` builds it; any failure of the
+    cache falls back to that."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as _LangId
+
+    try:
+        from importlib.metadata import version
+
+        from py3langid.modelio import load_model
+
+        from manyshores.startup_cache import cached_pickle
+
+        path = MODEL_DIR / MODEL_FILE
+        stat = path.stat()
+        key = hashlib.sha256(
+            f"py3langid {version('py3langid')} {stat.st_size} {stat.st_mtime_ns}".encode()
+        ).hexdigest()[:20]
+        ptc, pc, classes, nextmove, row, output = cached_pickle(
+            "py3langid", key, lambda: load_model(path)
+        )
+        return _LangId(
+            np.asarray(ptc), np.asarray(pc), classes, nextmove, output, norm_probs=True, tk_row=row
+        )
+    except Exception as exc:
+        log.info("py3langid model not read from the cache: %s", exc)
+        return _LangId.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 class LanguageIdentifier:

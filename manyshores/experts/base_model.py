@@ -234,9 +234,62 @@ def load_base_model(spec: str | None = None, settings: Settings | None = None) -
         raise
     except Exception as exc:
         raise ModelLoadError(f"cannot load base model from {source}: {exc!s:.300}") from exc
-    return prepare_base_model(
+    base = prepare_base_model(
         model, tokenizer, spec=spec, path=source, device=pick_device(settings.device)
     )
+    if local_only:
+        _store_fingerprint(Path(source), base.fingerprint, settings)
+    return base
+
+
+def _fingerprint_file(source: Path, settings: Settings) -> Path:
+    """Where the fingerprint of the model directory `source` is kept: keyed by its path and its
+    config and tokenizer files (size, modification time), so a changed model is a new key."""
+    digest = hashlib.sha256(str(source.resolve()).encode())
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        path = source / name
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return settings.home_dir / "cache" / f"fingerprint-{digest.hexdigest()[:20]}.txt"
+
+
+def _store_fingerprint(source: Path, fingerprint: str, settings: Settings) -> None:
+    try:
+        path = _fingerprint_file(source, settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(fingerprint)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only costs a later process loading the model to route
+
+
+def known_fingerprint(spec: str | None = None, settings: Settings | None = None) -> str | None:
+    """The fingerprint of the base model `spec` names, as recorded when this machine last
+    loaded it, without loading it (None: never loaded here, not a local model, or unreadable).
+    Routing needs only the fingerprint; the model itself loads when an expert runs."""
+    settings = settings or get_settings()
+    spec = spec or settings.base_model
+    try:
+        if spec == "default":
+            source = convert_gguf_target(default_gguf_path(), settings.models_cache_dir)
+            if source is None:
+                return None
+        else:
+            source = Path(spec).expanduser()
+            if not (source / "config.json").is_file():
+                return None  # a GGUF file or hub id: resolved when the model loads
+        text = _fingerprint_file(source, settings).read_text().strip()
+    except (OSError, ModelLoadError):
+        return None
+    return text or None
+
+
+def convert_gguf_target(gguf: Path, cache_root: Path) -> Path | None:
+    """The converted directory of `gguf` when the conversion is complete, else None."""
+    target = cache_root / f"{gguf.stem}-{_file_key(gguf)}"
+    return target if _is_complete_model_dir(target) else None
 
 
 def prepare_base_model(

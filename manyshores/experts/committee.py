@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.experts.engine import TextRuntime, TransformersText, stream_with
+from manyshores.experts.chat_model import ChatModelText
+from manyshores.experts.engine import TextAnswer, TextRuntime, TransformersText, answer_text
 from manyshores.experts.kinds import ExpertInfo, capabilities
 from manyshores.experts.persona.model import PersonaExpert, culture_name
 from manyshores.experts.scoring import (
@@ -43,6 +44,20 @@ if TYPE_CHECKING:
     from manyshores.state import ExpertAnswer, ExpertChoice
 
 BASE_ID = "base"
+
+
+def _concurrently(fn: Callable[[int], TextAnswer], items: list[int]) -> list[TextAnswer]:
+    """`fn` on every item, on threads when there are several (requests to a remote model wait
+    on the network, not on this process); each thread sees the caller's context (the turn's
+    time budget)."""
+    if len(items) == 1:
+        return [fn(items[0])]
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, fn, i) for i in items]
+        return [f.result() for f in futures]
 
 
 def expert_answer(
@@ -292,14 +307,20 @@ class Committee:
             for i, c in enumerate(choices)
             if i not in texts and not capabilities(c["kind"]).on_lora_host
         ]
-        if len(choices) == 1 and personas and on_token is not None:
-            chat = [{"role": "system", "content": self._persona(choices[0]).system_prompt()}]
-            chat += messages
-            streamed: list[int] = []
-            texts[0] = stream_with(self.text, chat, max_new_tokens, on_token, streamed)
-            prompt_tokens[0] = self.text.prompt_tokens(chat, max_new_tokens)
-            generated[0] = streamed[0] if streamed else 0
-            runtime[0] = self.text.name
+        notes: dict[int, str] = {}  # why an answer ran on a fallback runtime
+        lone = len(choices) == 1 and bool(personas) and on_token is not None
+        if personas and (lone or isinstance(self.text, ChatModelText)):
+            # A chat model writes every persona's answer (each its own request, sent together).
+            def answer(i: int) -> TextAnswer:
+                system = {"role": "system", "content": self._persona(choices[i]).system_prompt()}
+                stream = on_token if lone else None
+                return answer_text(self.text, [system, *messages], max_new_tokens, stream)
+
+            for i, done in zip(personas, _concurrently(answer, personas), strict=True):
+                texts[i], generated[i], runtime[i] = done.text, done.output_tokens, done.runtime
+                prompt_tokens[i] = done.input_tokens
+                if done.note:
+                    notes[i] = done.note
             personas = []
         chats = [
             [{"role": "system", "content": self._persona(choices[i]).system_prompt()}, *messages]
@@ -336,6 +357,8 @@ class Committee:
         ]
         for i, name in runtime.items():
             answers[i]["runtime"] = name
+        for i, note in notes.items():
+            answers[i]["note"] = note
         return answers
 
     def generate_solo(

@@ -8,7 +8,9 @@ default implementation; a server engine (vLLM) implements the same three operati
 Plain generation — a prompt with no soft prompt or adapter (personas, the bare base) — is one
 step further down: a `TextRuntime` turns chat messages into streamed text. The default is the
 lean transformers loop (`generation.stream_text`) or llama.cpp on the shipped GGUF
-(`experts.llamacpp`), chosen by `MANYSHORES_TEXT_RUNTIME` (`auto`: llama.cpp when installed).
+(`experts.llamacpp`), chosen by `MANYSHORES_TEXT_RUNTIME` (`auto`: llama.cpp when installed),
+or any LangChain chat model when `MANYSHORES_CHAT_MODEL` names one (`experts.chat_model`), with
+the base model's runtime as its fallback.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from manyshores.errors import ModelLoadError
+from manyshores.errors import ManyshoresError, ModelLoadError
 from manyshores.experts.llamacpp import LlamaCppText as LlamaCppText  # re-exported
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,11 @@ if TYPE_CHECKING:
 TOKENIZER_LOCK = threading.Lock()
 """Held around the base model's fast tokenizer where turns run on several threads at once
 (a serving engine): a Rust tokenizer must not be entered from two threads at a time."""
+
+
+_FALLBACK_LOCK = threading.Lock()
+"""Answers that fall back to the base model's runtime take turns: several requests to a remote
+chat model fail together, and the base model serves one generation at a time."""
 
 
 class Engine(Protocol):
@@ -80,6 +88,15 @@ class TextRuntime(Protocol):
         ...
 
 
+class TextRuntimeError(ManyshoresError):
+    """A text runtime failed while answering (a remote chat model unreachable, silent past its
+    timeout, cut mid-answer); `fallback` is the runtime to continue on, if there is one."""
+
+    def __init__(self, message: str, fallback: TextRuntime | None = None) -> None:
+        super().__init__(message)
+        self.fallback = fallback
+
+
 class TransformersText:
     """The lean decode loop on the shared base model (exact, greedy); the base model is loaded
     on first use, so choosing this runtime loads nothing."""
@@ -122,6 +139,12 @@ def text_runtime(
     runtime); `spec`, the base model's spec when `base` is not loaded yet."""
     from manyshores.experts import llamacpp
 
+    if settings.chat_model:
+        from manyshores.experts.chat_model import ChatModelText
+
+        # The base model's own runtime stays the fallback, built only when it is needed.
+        local = settings.model_copy(update={"chat_model": None})
+        return ChatModelText.from_settings(settings, lambda: text_runtime(local, base, spec))
     if spec is None:
         spec = base.spec if not callable(base) else settings.base_model
     choice = settings.text_runtime
@@ -175,3 +198,58 @@ def stream_with(
         if on_token is not None:
             on_token(piece)
     return "".join(pieces).strip()
+
+
+@dataclass
+class TextAnswer:
+    """One plain answer and what made it."""
+
+    text: str
+    """The answer, stripped (when a fallback cut it: the text sent before the failure)."""
+    runtime: str
+    """The runtime that generated it (`TextRuntime.name`)."""
+    input_tokens: int
+    """Prompt tokens, as that runtime counts them."""
+    output_tokens: int
+    """Generated tokens."""
+    note: str | None = None
+    """Why the answer ran on a fallback (for the trace); None when the runtime answered."""
+
+
+def answer_text(
+    runtime: TextRuntime,
+    messages: list[dict[str, str]],
+    max_new_tokens: int,
+    on_token: Callable[[str], None] | None = None,
+) -> TextAnswer:
+    """`runtime`'s answer, streamed through `on_token`. When the runtime fails and names a
+    fallback, the answer is generated again there and the stream continues past what was sent
+    (`experts.resume`): the client never receives text twice."""
+    from manyshores.experts.resume import CUT_NOTE, SentText
+
+    sent = SentText(on_token)
+    counts: list[int] = []
+    try:
+        text = stream_with(runtime, messages, max_new_tokens, sent.callback, counts)
+        return TextAnswer(
+            text, runtime.name, runtime.prompt_tokens(messages, max_new_tokens), sum(counts)
+        )
+    except TextRuntimeError as exc:
+        if exc.fallback is None:
+            raise
+        fallback, failure = exc.fallback, str(exc)
+    log.warning("%s", failure)
+    resume = sent.resume()
+    counts = []
+    with _FALLBACK_LOCK:
+        raw = stream_with(fallback, messages, max_new_tokens, resume.callback, counts)
+        prompt = fallback.prompt_tokens(messages, max_new_tokens)
+    text, cut = resume.finish(raw)
+    note = f"{failure}; this answer ran on the base model ({fallback.name})"
+    return TextAnswer(
+        text,
+        fallback.name,
+        prompt,
+        sum(counts),
+        f"{note}: {CUT_NOTE}" if cut else note,
+    )

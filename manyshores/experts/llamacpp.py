@@ -163,6 +163,19 @@ class LlamaCppText:
             head.pop()
         return len(head)
 
+    def prime(self, system: list[dict[str, str]]) -> int:
+        """Run a chat's leading system messages now and keep them as a sequence, so a later
+        chat that starts with them runs only what follows (the first turn's prefill, on the
+        cold start's path, gets shorter). Returns how many tokens are kept (0: nothing to do)."""
+        messages = [*system, {"role": "user", "content": "?"}]
+        ids = self.prompt_ids(messages)
+        fixed = self.system_length(messages, ids)
+        if not fixed:
+            return 0
+        with self._lock, phase("prefill"):
+            self._start(ids, fixed)
+        return fixed
+
     # ---- generation -------------------------------------------------------------------------
 
     def stream(

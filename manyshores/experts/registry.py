@@ -11,6 +11,7 @@ API for graph nodes: `ExpertRegistry.from_settings(settings, base)`, `.available
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +31,21 @@ PACKAGE_EXPERTS = Path(__file__).resolve().parents[1] / "data" / "experts"
 class ExpertRegistry:
     """Experts found in an ordered list of store directories."""
 
-    def __init__(self, base: BaseModel | None, roots: list[Path], user_root: Path | None = None):
-        self.base = base
-        """Base model experts load onto; None lists experts without loading any."""
+    def __init__(
+        self,
+        base: BaseModel | None,
+        roots: list[Path],
+        user_root: Path | None = None,
+        *,
+        load_base: Callable[[], BaseModel] | None = None,
+        fingerprint: str | None = None,
+    ):
+        self._base = base
+        self._load_base = load_base
+        """Loads the base model on first need, when `base` is not given."""
+        self._fingerprint = fingerprint
+        """The base model's fingerprint when known without loading it (listing experts and
+        routing need only this: an open question's routing then loads no model)."""
         self.roots = roots
         self.user_root = user_root
         self._loaded: dict[str, Any] = {}
@@ -41,6 +54,22 @@ class ExpertRegistry:
         self._lora_host: LoraHost | None = None
         self.skipped: dict[str, str] = {}
         """Expert directories that could not be listed, with the reason."""
+
+    @property
+    def base(self) -> BaseModel | None:
+        """Base model experts load onto (loaded on first use when only a loader was given);
+        None lists experts without loading any."""
+        if self._base is None and self._load_base is not None:
+            self._base = self._load_base()
+        return self._base
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The base model's fingerprint (None: no base model, every expert listed)."""
+        if self._fingerprint is None and (self._base is not None or self._load_base is not None):
+            base = self.base
+            self._fingerprint = base.fingerprint if base is not None else None
+        return self._fingerprint
 
     @classmethod
     def from_settings(cls, settings: Settings, base: BaseModel | None) -> ExpertRegistry:
@@ -66,7 +95,8 @@ class ExpertRegistry:
                 except ExpertStoreError as exc:
                     self.skipped[str(path)] = str(exc)
                     continue
-                fingerprint_ok = self.base is None or m.base_fingerprint == self.base.fingerprint
+                fingerprint = self.fingerprint
+                fingerprint_ok = fingerprint is None or m.base_fingerprint == fingerprint
                 if not fingerprint_ok:
                     self.skipped[str(path)] = "made for another base model"
                     continue
@@ -120,7 +150,8 @@ class ExpertRegistry:
                 cal = read_calibration(root) if root.is_dir() else None
                 if cal is None or cal.experts_stamp != stamp:
                     continue
-                if self.base is not None and cal.base_fingerprint != self.base.fingerprint:
+                fingerprint = self.fingerprint
+                if fingerprint is not None and cal.base_fingerprint != fingerprint:
                     continue
                 found = cal
                 break

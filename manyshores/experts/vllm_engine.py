@@ -7,7 +7,8 @@ What runs where:
   the in-process `label_logprobs`. (`prompt_logprobs` on a LoRA server crashed vLLM 0.32's CPU
   engine when several such requests shared a batch; see `docs/engine.md`.)
 - generation of the base, personas and LoRA experts: greedy `/v1/completions` on the token ids
-  of the in-process chat prompt (`generation.chat_input_ids`), streamed for a lone expert;
+  of the in-process chat prompt (`generation.chat_input_ids`), streamed for a lone expert; with a
+  chat model set (`MANYSHORES_CHAT_MODEL`), the base's and personas' text is that model's;
 - LoRA experts are vLLM LoRA modules exported from the expert store (`vllm_adapters`), loaded
   at start or through dynamic loading when added later; the base is an all-zero adapter.
 - soft-prompt experts are *not served* here: vLLM refuses `prompt_logprobs` with prompt
@@ -16,6 +17,7 @@ What runs where:
 
 Failures: any request that fails (unreachable, silent past the timeout, stream cut) makes that
 call run in-process instead, and each answer says so in its `note` (the turn's trace shows it);
+a stream cut mid-answer continues in-process past the words already sent (`experts.resume`);
 after a failure the server is left alone for `retry_after_s`, so a dead server costs one
 timeout, not one per turn.
 """
@@ -31,10 +33,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import ManyshoresError
+from manyshores.experts.chat_model import ChatModelText
 from manyshores.experts.committee import BASE_ID, Committee, expert_answer
 from manyshores.experts.engine import TOKENIZER_LOCK
 from manyshores.experts.kinds import ExpertInfo, capabilities
 from manyshores.experts.persona.model import PersonaExpert
+from manyshores.experts.resume import CUT_NOTE, SentText
 from manyshores.experts.scoring import label_token_ids, prompt_ids, survey_messages
 from manyshores.experts.vllm_adapters import BASE_ADAPTER, export_lora
 from manyshores.experts.vllm_client import EngineError, VllmClient
@@ -88,6 +92,14 @@ class VllmEngine:
         """True when this choice's expert runs on the server."""
         return choice["id"] == BASE_ID or choice["kind"] in SERVED_KINDS
 
+    def generates(self, choice: ExpertChoice) -> bool:
+        """True when this choice's free text is generated on the server: not when a chat model
+        writes plain text (the base and personas), which the in-process committee sends it."""
+        plain = choice["id"] == BASE_ID or choice["kind"] == "persona"
+        if plain and isinstance(self.local.text, ChatModelText):
+            return False
+        return self.serves(choice)
+
     def _model(self, choice: ExpertChoice) -> str:
         """The server's model name of a choice: its adapter, or the zero adapter for the base
         and personas (which are the base model with another prompt)."""
@@ -128,9 +140,12 @@ class VllmEngine:
             return persona
         return PersonaExpert(ExpertInfo(choice["id"], choice["culture"], "persona", ["*"]))
 
-    def _split(self, choices: list[ExpertChoice]) -> tuple[list[int], list[int], str | None]:
+    def _split(
+        self, choices: list[ExpertChoice], serves: Callable[[ExpertChoice], bool] | None = None
+    ) -> tuple[list[int], list[int], str | None]:
         """(served choices, in-process choices, the note when the engine is being left alone)."""
-        served = [i for i, c in enumerate(choices) if self.serves(c)]
+        serves = serves or self.serves
+        served = [i for i, c in enumerate(choices) if serves(c)]
         rest = [i for i in range(len(choices)) if i not in served]
         if served and time.monotonic() < self._down_until:
             return [], sorted(served + rest), self._last_note
@@ -249,12 +264,14 @@ class VllmEngine:
         on_token: Callable[[str], None] | None = None,
     ) -> list[ExpertAnswer]:
         """Each expert's greedy answer; a lone served expert streams through `on_token`."""
-        remote, local, note = self._split(choices)
-        meant = remote or [i for i, c in enumerate(choices) if note and self.serves(c)]
+        remote, local, note = self._split(choices, self.generates)
+        meant = remote or [i for i, c in enumerate(choices) if note and self.generates(c)]
         out: dict[int, ExpertAnswer] = {}
+        sent = SentText(on_token if len(choices) == 1 else None)
+        cut = False
         if remote:
             start = time.perf_counter()
-            lone = on_token if len(choices) == 1 else None
+            lone = sent.callback
 
             def one(choice: ExpertChoice) -> tuple[str, int, int]:
                 chat = messages
@@ -273,12 +290,19 @@ class VllmEngine:
             except EngineError as exc:
                 note, local, out = self._failed(exc), list(range(len(choices))), {}
         if local:
-            # A stream cut mid-answer restarts in-process: the caller sees the words again.
+            # A stream cut mid-answer is generated again in-process; the caller receives only
+            # what extends the words it already has (`experts.resume`).
+            resume = sent.resume()
+            stream = resume.callback if sent.sent else on_token
             with self._local_lock:
                 answers = self.local.generate(
-                    messages, [choices[i] for i in local], max_new_tokens, ignore_eos, on_token
+                    messages, [choices[i] for i in local], max_new_tokens, ignore_eos, stream
                 )
+            if sent.sent:
+                answers[0]["text"], cut = resume.finish(answers[0]["text"])
             out.update(zip(local, answers, strict=True))
+        if note is not None and cut:
+            note = f"{note}: {CUT_NOTE}"
         return self._noted([out[i] for i in range(len(choices))], note, meant)
 
     def chat(

@@ -99,7 +99,7 @@ class TurnResult:
             ],
             "options": [{"text": t, "p": round(float(p), 4)} for t, p in zip(options, probs)],
             "notes": list(self.values.get("notes") or []),
-            # Which runtime generated the answer's text (`llama_cpp` or `transformers`), if one did.
+            # The runtime that generated the answer's text (`llama_cpp`, `chat_model:…`...).
             "text_runtime": next(
                 (a["runtime"] for a in self.values.get("expert_answers") or [] if a.get("runtime")),
                 None,

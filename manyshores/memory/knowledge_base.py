@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 from manyshores.config import Settings, get_settings
 from manyshores.errors import ManyshoresError, RetrievalError
 from manyshores.memory.chroma_embedding import ManyshoresMiniLM
-from manyshores.memory.embeddings import embed
+from manyshores.memory.embeddings import EMBEDDING_DIM, embed
 from manyshores.memory.ingest import strip_place
 from manyshores.passages import MAX_GROUP, Document, Passage
 
@@ -41,6 +41,11 @@ _SEP = "--"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MISS_TTL_S = 30.0
 """A culture found without a collection is not looked up again for this long."""
+HNSW_SYNC_THRESHOLD = 100
+"""An embedded store writes a collection's vector index to disk after this many new vectors.
+Chroma's default (1000) is more than most cultures' collections ever hold, so their indexes
+were never written: every new process rebuilt all of them from Chroma's log on its first query
+(4.1–4.8 s for the 27 shipped collections, against 0.25 s read from disk; `docs/speed.md`)."""
 SEARCH_MIN_CULTURE_P = 0.05
 """Cultures below this posterior are not searched: they would only add noise and latency."""
 SEARCH_MAX_CULTURES = 5
@@ -201,7 +206,9 @@ class KnowledgeBase:
                 col = self._client.get_or_create_collection(
                     name,
                     embedding_function=ef,  # type: ignore[arg-type]
-                    configuration={"hnsw": {"space": "cosine"}},
+                    configuration={
+                        "hnsw": {"space": "cosine", "sync_threshold": HNSW_SYNC_THRESHOLD}
+                    },
                     metadata={"culture": culture},
                 )
             else:
@@ -210,12 +217,50 @@ class KnowledgeBase:
                         self._missing[culture] = time.monotonic()
                     return None
                 col = self._client.get_collection(name, embedding_function=ef)  # type: ignore[arg-type]
+                self._keep_index_on_disk(col)
         with self._lock:
             self._collections[culture] = col
             self._missing.pop(culture, None)
             if create:
                 self._listed = None
         return col
+
+    def _keep_index_on_disk(self, col: Any) -> bool:
+        """Lower an embedded collection's index write threshold to `HNSW_SYNC_THRESHOLD` when it
+        is above (a store made before it was set): this process's first query then writes the
+        index, and the next processes read it. True when changed; a failure (a read-only
+        store) only leaves the index rebuilt per process, as before."""
+        if self.location.startswith(("http://", "https://")):
+            return False
+        hnsw = (getattr(col, "configuration_json", None) or {}).get("hnsw") or {}
+        if int(hnsw.get("sync_threshold") or 0) <= HNSW_SYNC_THRESHOLD:
+            return False
+        try:
+            col.modify(configuration={"hnsw": {"sync_threshold": HNSW_SYNC_THRESHOLD}})
+        except Exception:
+            return False
+        return True
+
+    def persist_indexes(self) -> int:
+        """Make every collection's vector index kept on disk (collections made before
+        `HNSW_SYNC_THRESHOLD` was set are changed to it) and write it now, by one query each:
+        later processes read the indexes instead of rebuilding them. Returns how many indexes
+        were loaded; a server store (`chroma_url`) keeps its own and is left."""
+        if self.location.startswith(("http://", "https://")):
+            return 0
+        written = 0
+        probe = [0.0] * EMBEDDING_DIM
+        probe[0] = 1.0
+        for culture in self.cultures():
+            col = self._collection(culture)
+            if col is None:
+                continue
+            # `_collection` lowered its threshold. Loading the index replays Chroma's log
+            # into it and, past the threshold, writes it to disk.
+            with self._guard(f"write the index of {col.name}"):
+                col.query(query_embeddings=[probe], n_results=1, include=[])
+            written += 1
+        return written
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:

@@ -31,9 +31,11 @@ def make_retrieve(components: Components) -> Any:
         sources, notes = components.get_retriever().retrieve(query, state["posterior"])
         records: list[EvidenceRecord] = []
         evidence_sources: list[Source] = []
-        if not state["task"]["options"]:
+        cultures = [] if state["task"]["options"] else evidence_cultures(state["posterior"])
+        if cultures:
+            # Only when some culture needs it: loading the index took seconds of a cold start.
             index = components.get_evidence()
-            for culture in evidence_cultures(state["posterior"]):
+            for culture in cultures:
                 found = index.rank(query, culture, language=state.get("language"))
                 records.append(
                     {

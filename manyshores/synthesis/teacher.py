@@ -134,14 +134,11 @@ def teacher_from_settings(
 
             return BaseModelTeacher(load_base_model(settings=settings))
         return BaseModelTeacher(load_base())
-    try:
-        from langchain.chat_models import init_chat_model
-    except ImportError as exc:
-        raise InvalidInputError(
-            f"teacher_model={spec!r} needs the `langchain` package and the provider's "
-            "integration (e.g. `pip install langchain langchain-openai`)"
-        ) from exc
-    return ChatModelTeacher(init_chat_model(spec, temperature=0.7), name=spec)
+    from manyshores.experts.chat_model import build_chat_model
+
+    return ChatModelTeacher(
+        build_chat_model(spec, temperature=0.7, setting="teacher_model"), name=spec
+    )
 
 
 def teacher_messages(

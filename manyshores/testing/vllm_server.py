@@ -4,6 +4,9 @@ badly, for tests of the engine's failure modes without vLLM.
     with FakeVllmServer(mode="hang") as server:
         client = VllmClient(server.url, timeout_s=0.5)
 
+Both `/v1/completions` (what the vLLM engine sends) and `/v1/chat/completions` (what any
+OpenAI-compatible chat client sends, e.g. LangChain's `ChatOpenAI` at `url + "/v1"`) answer.
+
 Modes: `ok` (answers: option log-probabilities `option_logprobs`, completions `text`, streams it
 word by word), `hang` (accepts, then sends nothing for `hang_s`), `cut` (a stream that sends
 `cut_after` pieces then closes without `[DONE]`; a plain completion closes without an answer),
@@ -13,6 +16,7 @@ not the protocol). `/health` and `/v1/models` answer in every mode but `hang`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -39,6 +43,8 @@ class FakeVllmServer:
     """How long `hang` stays silent."""
     cut_after: int = 2
     """Stream pieces sent before `cut` closes the connection."""
+    piece_delay_s: float = 0.0
+    """Pause after each streamed piece (to cut a stream while a client reads it)."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Every POST body received, with its path under `_path`."""
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
@@ -99,6 +105,9 @@ class FakeVllmServer:
                 if body.get("stream"):
                     self._stream(body)
                     return
+                if self.path == "/v1/chat/completions" and mode == "ok":
+                    self._json(200, owner.chat_completion(body))
+                    return
                 if mode == "cut":
                     self.close_connection = True
                     self.send_response(200)
@@ -109,23 +118,39 @@ class FakeVllmServer:
                 self._json(200, owner.completion(body))
 
             def _stream(self, body: dict[str, Any]) -> None:
+                # The client may stop reading (it timed out, or its time ran out).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._stream_events(body)
+
+            def _stream_events(self, body: dict[str, Any]) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.close_connection = True
+                chat = self.path == "/v1/chat/completions"
                 words = owner.text.split(" ")
                 for i, word in enumerate(words):
                     if owner.mode == "cut" and i >= owner.cut_after:
                         return  # the connection closes: no [DONE]
                     piece = word if i == 0 else " " + word
-                    event = {"choices": [{"index": 0, "text": piece}]}
+                    if chat:
+                        delta = {"content": piece, **({"role": "assistant"} if i == 0 else {})}
+                        event = owner.chat_event([{"index": 0, "delta": delta}])
+                    else:
+                        event = {"choices": [{"index": 0, "text": piece}]}
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
-                usage = {"prompt_tokens": len(body["prompt"]), "completion_tokens": len(words)}
-                self.wfile.write(
-                    f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode()
-                )
+                    if owner.piece_delay_s:
+                        time.sleep(owner.piece_delay_s)
+                usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": len(words)}
+                usage["total_tokens"] = usage["prompt_tokens"] + len(words)
+                if chat:
+                    done = [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+                    self.wfile.write(f"data: {json.dumps(owner.chat_event(done))}\n\n".encode())
+                if not chat or (body.get("stream_options") or {}).get("include_usage"):
+                    event = owner.chat_event([], usage) if chat else {"choices": [], "usage": usage}
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -147,7 +172,37 @@ class FakeVllmServer:
         usage = {"prompt_tokens": len(body["prompt"]), "completion_tokens": words}
         return {"choices": [{"index": 0, "text": " " + self.text}], "usage": usage}
 
+    def chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The `ok` answer to a `/v1/chat/completions` body (not streamed)."""
+        message = {"role": "assistant", "content": self.text}
+        words = len(self.text.split(" "))
+        usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": words}
+        usage["total_tokens"] = usage["prompt_tokens"] + words
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return {**self.chat_event([choice], usage), "object": "chat.completion"}
+
+    @staticmethod
+    def chat_event(choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
+        """A `chat.completion.chunk` carrying `choices` (and `usage`)."""
+        event = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": "fake",
+            "choices": choices,
+        }
+        if usage is not None:
+            event["usage"] = usage
+        return event
+
     def __exit__(self, *exc: Any) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    """Token ids sent (`/v1/completions`), or a word count of the messages (chat)."""
+    if "prompt" in body:
+        return len(body["prompt"])
+    return sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))

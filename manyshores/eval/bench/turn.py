@@ -348,7 +348,7 @@ def cold_child(text: str) -> None:
         recorder = PhaseRecorder()
         with recording(recorder):
             components = Components(settings=settings)
-            warm_up(components)  # as `ask` and `chat` do
+            warm_up(components, text)  # as `ask` does
             from manyshores.graph.assistant import CultureAssistant
 
             assistant = CultureAssistant(components)
