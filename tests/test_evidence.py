@@ -401,19 +401,23 @@ def test_low_chance_lead_is_not_usable(small_index):
 
 
 def test_gate_is_the_highest_that_costs_little():
-    from manyshores.evidence.fit import choose_gate, gate_table
+    from manyshores.evidence.fit import Lead, choose_gate, gate_table
 
-    # Right leads have high chances; wrong ones spread: gates up to 0.15 withhold wrong ones only.
-    leads = [("en", "USA", True, 0.4)] * 30 + [("en", "USA", False, 0.12)] * 50
-    leads += [("en", "USA", False, 0.3)] * 20 + [("local", "KOR", True, 0.22)] * 10
-    leads += [("local", "KOR", False, 0.04)] * 10
+    # Right leads have high chances; wrong ones spread: gates up to 0.15 withhold wrong ones
+    # only, though 10 of the 0.12 ones had a right alternative.
+    leads = [Lead("en", "USA", True, 0.4, True)] * 30 + [Lead("en", "USA", False, 0.12, True)] * 10
+    leads += [Lead("en", "USA", False, 0.12, False)] * 40 + [
+        Lead("en", "USA", False, 0.3, False)
+    ] * 20
+    leads += [Lead("local", "KOR", True, 0.22, True)] * 10
+    leads += [Lead("local", "KOR", False, 0.04, False)] * 10
     table = gate_table(leads)
     by_gate = {r["min_lead_chance"]: r for r in table}
-    assert by_gate[0.15]["en"] == {"lead": 0.3, "cost": 0.0, "right_withheld": 0,
+    assert by_gate[0.15]["en"] == {"lead": 0.3, "cost": 0.0, "top3_cost": 0.1, "right_withheld": 0,
                                    "wrong_withheld": 50, "questions": 100}  # fmt: skip
     assert by_gate[0.25]["local"]["right_withheld"] == 10
     assert choose_gate(table) == 0.2
-    assert choose_gate(gate_table([("en", "USA", True, 0.01)])) == 0.0
+    assert choose_gate(gate_table([Lead("en", "USA", True, 0.01, True)])) == 0.0
 
 
 def test_twin_diagnostic_gives_local_questions_the_english_neighbours():

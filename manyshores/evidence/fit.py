@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -168,16 +168,31 @@ def fold_of(qid: str, folds: int) -> int:
     return int(hashlib.sha256(f"fold:{qid}".encode()).hexdigest()[:8], 16) % folds
 
 
+class Lead(NamedTuple):
+    """One cross-validated question's lead answer."""
+
+    language: str
+    """`en` or `local`."""
+    culture: str
+    """Culture asked about."""
+    right: bool
+    """The lead answer is right."""
+    chance: float
+    """The trees' chance of the lead answer being right (what `min_lead_chance` gates)."""
+    top3: bool
+    """One of the first three answers is right (what a withheld reply also loses)."""
+
+
 def cross_validate(
     groups: Sequence[Group],
     l2: float,
     folds: int,
     trees: TreeSettings | None = None,
-    leads: list[tuple[str, str, bool, float]] | None = None,
+    leads: list[Lead] | None = None,
 ) -> tuple[float, float]:
     """Lead and top-3 accuracy with the score fitted on the other folds (folds by question id):
     linear weights, or trees when `trees` is given. With trees, `leads` (when given) receives
-    each question's (language, culture, lead right, lead's predicted chance of being right)."""
+    each question's `Lead`."""
     lead, top3 = [], []
     for f in range(folds):
         train = [(x, y) for qid, _, x, y, _ in groups if fold_of(qid, folds) != f]
@@ -191,8 +206,11 @@ def cross_validate(
                 for _, culture, x, y, lang in test:
                     if len(x):
                         z = scorer(x)
-                        i = int(np.argmax(z))
-                        leads.append((lang, culture, bool(y[i]), float(1 / (1 + np.exp(-z[i])))))
+                        order = np.argsort(-z, kind="stable")
+                        chance = float(1 / (1 + np.exp(-z[order[0]])))
+                        leads.append(
+                            Lead(lang, culture, bool(y[order[0]]), chance, bool(y[order[:3]].any()))
+                        )
         lead.append(accuracy(test, scorer, 1))
         top3.append(accuracy(test, scorer, 3))
     return float(np.mean(lead)), float(np.mean(top3))
@@ -210,25 +228,36 @@ MAX_GATE_COST = 0.005
 """Cross-validated lead accuracy the gate may cost in either language (right answers withheld)."""
 
 
-def gate_table(leads: Sequence[tuple[str, str, bool, float]]) -> list[dict[str, Any]]:
+def gate_table(leads: Sequence[Lead]) -> list[dict[str, Any]]:
     """For each gate of `GATES`, per language: the cross-validated lead accuracy (mean over
-    cultures) with answers below the gate withheld, its cost against no gate, and how many
-    right and wrong lead answers it withholds."""
+    cultures) with answers below the gate withheld, its cost against no gate (also for any of
+    the first three answers), and how many right and wrong lead answers it withholds."""
+
+    def over(per: dict[str, dict[str, list[bool]]], key: str) -> float:
+        """Mean over cultures of one column."""
+        return float(np.mean([np.mean(v[key]) for v in per.values()]))
+
     out = []
     for gate in GATES:
         row: dict[str, Any] = {"min_lead_chance": gate}
-        for lang in sorted({r[0] for r in leads}):
-            mine = [r for r in leads if r[0] == lang]
-            per: dict[str, list[tuple[bool, bool]]] = {}
-            for _, culture, right, chance in mine:
-                per.setdefault(culture, []).append((right, chance >= gate))
-            before = float(np.mean([np.mean([r for r, _ in v]) for v in per.values()]))
-            after = float(np.mean([np.mean([r and k for r, k in v]) for v in per.values()]))
+        for lang in sorted({r.language for r in leads}):
+            mine = [r for r in leads if r.language == lang]
+            per: dict[str, dict[str, list[bool]]] = {}
+            for r in mine:
+                cell = per.setdefault(
+                    r.culture, {"lead": [], "gated": [], "top3": [], "top3_g": []}
+                )
+                kept = r.chance >= gate
+                cell["lead"].append(r.right)
+                cell["gated"].append(r.right and kept)
+                cell["top3"].append(r.top3)
+                cell["top3_g"].append(r.top3 and kept)
             row[lang] = {
-                "lead": round(after, 4),
-                "cost": round(before - after, 4),
-                "right_withheld": sum(r and c < gate for _, _, r, c in mine),
-                "wrong_withheld": sum(not r and c < gate for _, _, r, c in mine),
+                "lead": round(over(per, "gated"), 4),
+                "cost": round(over(per, "lead") - over(per, "gated"), 4),
+                "top3_cost": round(over(per, "top3") - over(per, "top3_g"), 4),
+                "right_withheld": sum(r.right and r.chance < gate for r in mine),
+                "wrong_withheld": sum(not r.right and r.chance < gate for r in mine),
                 "questions": len(mine),
             }
         out.append(row)
@@ -400,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(row), f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
         for iterations, leaves in itertools.product(args.tree_iterations, args.tree_leaves):
             settings = TreeSettings(iterations=iterations, leaves=leaves)
-            leads: list[tuple[str, str, bool, float]] = []
+            leads: list[Lead] = []
             lead, top3 = cross_validate(groups, 0.0, args.folds, settings, leads)
             row = {
                 **asdict(params),
@@ -411,8 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             for lang in LANGUAGES:  # the same lead accuracy for each language's questions alone
                 per: dict[str, list[bool]] = {}
-                for r in (r for r in leads if r[0] == lang):
-                    per.setdefault(r[1], []).append(r[2])
+                for r in (r for r in leads if r.language == lang):
+                    per.setdefault(r.culture, []).append(r.right)
                 row[f"cv_lead_{lang}"] = round(
                     float(np.mean([np.mean(v) for v in per.values()])), 4
                 )
