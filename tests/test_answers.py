@@ -46,6 +46,19 @@ STREAMED = [
     "春节吃饺子。春节吃饺子。春节吃饺子。",
     'He said "yes." She said "no." They left',
     "Tea with milk\ufffd and sugar. Bread",
+    # Long first sentences, shown before they end: loops, stutters, commas, abbreviations.
+    "To fix a slipping chain, first check whether the chain is worn, then clean it, oil it, "
+    "and adjust the derailleur so that it sits straight. Then ride.",
+    "The chain is the part that moves the bike and the chain is the part that moves the bike "
+    "and the chain is the part that moves",
+    "First you need to take the wheel off the bike and then you will see the the the the the",
+    "Check the chain tension with a ruler, e.g. by pulling it, and tighten the rear wheel so "
+    "that it does not slip.",
+    "You should look at the chain and the gears on your bike carefully, —",
+    "One two three four five six seven eight nine ten eleven twelve thirteen\nfourteen. Done.",
+    "Clean the chain, clean the chain, clean the chain, clean the chain and the gears today.",
+    "El Día de Muertos es un paíse de la historia de la que es más importante que la que es "
+    "más grande y la que es más bonita",
 ]
 
 
@@ -64,6 +77,17 @@ def test_streamed_reply_is_the_clean_reply_however_the_text_arrives(text):
         # What was shown while generating is never taken back: the pieces are the reply.
         assert "".join(released).strip() == clean_reply(text)
     assert not has_loop(clean_reply(text))
+
+
+def test_a_long_first_sentence_is_shown_before_it_ends():
+    stream = CleanStream()
+    words = "To fix a slipping chain first check whether the chain is worn and then clean it"
+    shown = "".join(stream.feed(w + " ") for w in words.split())
+    assert shown and words.startswith(shown) and len(shown.split()) >= 8
+    # The last words are held back: a phrase being repeated may yet start there.
+    assert len(shown.split()) <= len(words.split()) - 3
+    rest = stream.feed("well. ") + stream.finish()
+    assert shown + rest == words + " well."
 
 
 def test_a_sentence_said_again_ends_the_streamed_reply():

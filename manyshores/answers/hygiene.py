@@ -17,8 +17,17 @@ LOOP_TIMES = 3
 SENTENCE_END = ".!?…。！？։။።፧؟۔।॥"
 """Characters that end a sentence in the scripts the registry's languages use."""
 
+EARLY_WORDS = 8
+"""A first sentence is judged (language, a question repeated back) on at most this many words,
+so a long one can be shown before it ends."""
+EARLY_AFTER = 12
+"""Complete words a first sentence needs before its words are shown ahead of its end; from 12
+words on, the loop rule counts words, never characters."""
+
 _TOKEN = re.compile(r"\S+")
 _CLOSERS = "\"'”’»)]』」"
+_TRAILING = ",;:—–- "
+"""Dropped from the end of a reply that gets a full stop."""
 
 
 def _words(text: str) -> list[tuple[str, int]]:
@@ -51,6 +60,61 @@ def loop_start(text: str, n: int = LOOP_NGRAM, times: int = LOOP_TIMES) -> int |
         if len(starts) >= times:
             return words[starts[1]][1]
     return None
+
+
+def _second_ngram(words: list[tuple[str, int]], n: int) -> int | None:
+    """Index of the earliest word where some word n-gram occurs a second time (counted as
+    `loop_start` counts: an overlapping occurrence of a non-uniform n-gram is not one)."""
+    seen: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(words) - n + 1):
+        gram = tuple(w for w, _ in words[i : i + n])
+        starts = seen.setdefault(gram, [])
+        if starts and i - starts[-1] < n and gram.count(gram[0]) != n:
+            continue
+        if starts:
+            return i
+        starts.append(i)
+    return None
+
+
+def _second_copy(words: list[tuple[str, int]]) -> int | None:
+    """Index of the earliest word starting a second copy, in a row, of a 1-3 word unit."""
+    norm = [w for w, _ in words]
+    found = [
+        i + size
+        for size in (1, 2, 3)
+        for i in range(len(norm) - 2 * size + 1)
+        if any(norm[i : i + size]) and norm[i + size : i + 2 * size] == norm[i : i + size]
+    ]
+    return min(found, default=None)
+
+
+def early_end(text: str) -> int:
+    """How much of an unfinished first sentence may be shown before it ends: 0, or an offset
+    that no later text can take back.
+
+    Shown words never reach where the loop rule could cut (the second occurrence of any word
+    4-gram or the second copy of a stutter so far, and the last three words, which a phrase
+    being repeated may yet start), nor a sentence-end character (a reply with no certain
+    sentence end is cut back to its last one), and end without trailing commas or dashes
+    (which a reply ending there drops). At least `EARLY_WORDS` words, or nothing."""
+    tokens = list(_TOKEN.finditer(text))
+    if tokens and tokens[-1].end() == len(text):
+        tokens.pop()  # a word still arriving
+    if len(tokens) < EARLY_AFTER:
+        return 0
+    words = _words(text)[: len(tokens)]
+    limit = len(tokens) - (LOOP_NGRAM - 1)
+    for cut in (_second_ngram(words, LOOP_NGRAM), _second_copy(words)):
+        if cut is not None:
+            limit = min(limit, cut)
+    for k, token in enumerate(tokens[:limit]):
+        if any(ch in SENTENCE_END for ch in token.group()):
+            limit = k
+            break
+    if limit < EARLY_WORDS:
+        return 0
+    return len(text[: tokens[limit - 1].end()].rstrip(_TRAILING))
 
 
 def _repeated_unit_start(words: list[tuple[str, int]], times: int) -> int | None:
@@ -106,7 +170,7 @@ def end_at_sentence(text: str) -> str:
         while end < len(text) and text[end] in _CLOSERS:
             end += 1
         return text[:end]
-    return text.rstrip(",;:—–- ") + "."
+    return text.rstrip(_TRAILING) + "."
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -160,13 +224,16 @@ class CleanStream:
     them makes the reply loop or says an earlier sentence again; the first that would stops the
     reply there. What follows the last sentence end is kept only when the reply has nothing
     else worth reading (a reply with no sentence end, or one whose first sentence is a word or
-    two), and then ends with a full stop.
+    two), and then ends with a full stop. A long first sentence is shown word by word as far as
+    `early_end` allows, so the first words need not wait for its end.
     """
 
     def __init__(self) -> None:
         self._raw = ""
         self._kept = 0
         """Characters of the (stripped) text released so far: whole sentences."""
+        self._early = 0
+        """Characters of the unfinished first sentence released ahead of its end."""
         self._sentences: set[tuple[str, ...]] = set()
         self.stopped = False
         """True once the reply looped or repeated itself: later text is ignored."""
@@ -178,15 +245,22 @@ class CleanStream:
         if self.stopped:
             return ""
         self._raw += piece
-        return self._release(final=False)
+        out = self._release(final=False)
+        if not self._kept and not self.stopped:
+            end = early_end(strip_broken(self._raw).lstrip())
+            if end > self._early:
+                out += self._emit(strip_broken(self._raw).lstrip()[self._early : end])
+                self._early = end
+        return out
 
     def finish(self) -> str:
         """The generation ended: return the rest that the reply keeps."""
         released = "" if self.stopped else self._release(final=True)
         text = strip_broken(self._raw).strip()
         kept = self.text
-        if not kept:  # no whole sentence was released: the rules apply to the text at once
-            return self._emit(end_at_sentence(_cut_loop(text)))
+        if not self._kept:  # no whole sentence was released: the rules apply to the text at once
+            whole = end_at_sentence(_cut_loop(text))
+            return self._emit(whole[len(kept) :]) if whole.startswith(kept) else ""
         tail = text[len(kept) :] if text.startswith(kept) else ""
         whole = kept + tail
         short = len(kept.rstrip()) < max(8, len(whole.rstrip()) // 3)
@@ -208,7 +282,7 @@ class CleanStream:
                 self.stopped = True
                 break
             self._sentences.add(said)
-            out += self._emit(sentence)
+            out += self._emit(sentence[self._early if not self._kept else 0 :])
             self._kept = end
         return out
 

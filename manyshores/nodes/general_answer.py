@@ -3,8 +3,8 @@
 `expert` streams a lone generating expert's words and `aggregate` composes the final reply from
 the same text. Both go through `ModelText`, so what was shown while generating is never taken
 back: text is cleaned sentence by sentence (`CleanStream`), and whether the model's text is
-shown at all (the language it is written in, a question repeated back) is decided on its first
-sentence, which both see alike.
+shown at all (the language it is written in, a question repeated back) is decided on the first
+words of its first sentence, which both see alike.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from manyshores.answers.compose import culture_label, no_evidence_reply
-from manyshores.answers.hygiene import CleanStream, end_at_sentence
+from manyshores.answers.hygiene import EARLY_WORDS, SENTENCE_END, CleanStream, end_at_sentence
 from manyshores.components import Components
 from manyshores.nodes.route import culture_in_play
 
@@ -78,8 +78,15 @@ class ModelText:
 
 
 def _first_sentence(text: str) -> str:
-    text = text.strip()
-    return end_at_sentence(text.split("\n", 1)[0]) if text else text
+    """What the model's text is judged on: the first line's words up to the first that ends a
+    sentence, at most `EARLY_WORDS` of them — the same words whether the text was streamed (a
+    long first sentence is shown before it ends) or composed at once."""
+    words = text.strip().split("\n", 1)[0].split()[:EARLY_WORDS]
+    for k, word in enumerate(words):
+        if any(ch in SENTENCE_END for ch in word):
+            words = words[: k + 1]
+            break
+    return end_at_sentence(" ".join(words))
 
 
 def usable_model_text(
