@@ -431,3 +431,39 @@ def test_twin_diagnostic_gives_local_questions_the_english_neighbours():
         assert lang == "local"
         assert np.allclose(x, own[(qid, "en")][2])  # the English question's neighbours
     assert any(not np.allclose(own[(q, "local")][2], own[(q, "en")][2]) for q in twin)
+
+
+
+_GATHER_IN_A_PROCESS = """
+import json
+from manyshores.evidence.bank import Annotation, BankQuestion
+from manyshores.evidence.candidates import gather
+
+def ann(*words, count=1):
+    return Annotation(tuple(words), tuple(words), count)
+
+# The last annotation's variants reach two candidates: it must join the same one everywhere.
+q = BankQuestion("q1", "KEN", "Kenya", "sw", "swali", "question",
+                 (ann("chai"), ann("uji"), ann("mandazi"), ann("uji", "chai", "mandazi", count=5)))
+print(json.dumps([[sorted(c.keys), c.hits] for c in gather([q])], sort_keys=True))
+"""
+
+
+def test_candidates_merge_the_same_way_in_every_process():
+    """Which candidate an annotation joins does not follow the process's hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = set()
+    for seed in range(8):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        done = subprocess.run(
+            [sys.executable, "-c", _GATHER_IN_A_PROCESS],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs.add(done.stdout.strip())
+    assert len(outputs) == 1

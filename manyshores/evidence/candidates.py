@@ -79,7 +79,9 @@ def gather(neighbours: Sequence[BankQuestion]) -> list[Gathered]:
             keys = answer_keys(ann)
             if not keys:
                 continue
-            found = next((by_key[k] for k in keys if k in by_key), None)
+            # Sorted: a set's order follows the process's hash seed, and an annotation whose
+            # variants reach two candidates must join the same one in every process.
+            found = next((by_key[k] for k in sorted(keys) if k in by_key), None)
             if found is None:
                 en = ann.en_answers[0] if ann.en_answers else ann.answers[0]
                 local = ann.answers[0] if ann.answers else en
