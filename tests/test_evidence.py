@@ -433,7 +433,6 @@ def test_twin_diagnostic_gives_local_questions_the_english_neighbours():
     assert any(not np.allclose(own[(q, "local")][2], own[(q, "en")][2]) for q in twin)
 
 
-
 _GATHER_IN_A_PROCESS = """
 import json
 from manyshores.evidence.bank import Annotation, BankQuestion
