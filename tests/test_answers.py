@@ -171,3 +171,55 @@ def test_real_questions_pass(text):
 def test_times_and_citations_are_not_a_loop():
     reply = "在中国，最常见的回答是： 12:00 [1][3]。 其他常见回答： 13:00 [1]；17:00 [2][3]。"
     assert not has_loop(reply)
+
+
+class _Detector:
+    def language_of(self, text):
+        return ("es", 0.9) if "hola" in text.lower() else ("en", 0.9)
+
+
+def _components():
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(general_answer_languages=["en"])
+    return SimpleNamespace(settings=settings, get_detector=lambda: _Detector())
+
+
+RAINY = "What is a good way to spend a rainy Sunday afternoon?"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        # An answer that restates the question before answering it is shown.
+        (
+            "A good way to spend a rainy Sunday afternoon is to enjoy a favorite book, "
+            "a good book, or a good movie. Tea helps.",
+            None,
+        ),
+        # One that only repeats the question is not.
+        ("What is a good way to spend a rainy Sunday afternoon? A good way.", "echo"),
+        ("Hola, una buena manera de pasar la tarde es leer un libro en casa.", "lang"),
+    ],
+)
+def test_model_text_is_judged_alike_streamed_or_at_once(text, why):
+    import random
+
+    from manyshores.nodes.general_answer import ModelText, usable_model_text
+
+    at_once, reason = usable_model_text(text, RAINY, "en", _components())
+    assert (reason is None) == (why is None)
+    if why == "echo":
+        assert reason == "it repeats the question"
+    if why == "lang":
+        assert reason and "written in es" in reason
+    assert at_once == (clean_reply(text) if why is None else "")
+    rng = random.Random(7)
+    for _ in range(10):
+        model, shown, i = ModelText(RAINY, "en", _components()), [], 0
+        while i < len(text):
+            step = rng.randint(1, 5)
+            shown.append(model.feed(text[i : i + step]))
+            i += step
+        shown.append(model.finish())
+        assert "".join(shown).strip() == at_once and model.why == reason

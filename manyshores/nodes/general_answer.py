@@ -23,10 +23,15 @@ is dropped (the 135M model often answers in English whatever it is asked in)."""
 _MARK = "\x00"
 
 
+def _plain_words(text: str) -> list[str]:
+    # Trailing commas and dashes dropped: a streamed start ends without them (`early_end`).
+    return [w for w in (w.rstrip(",;:—–- ") for w in text.lower().split()) if w]
+
+
 def echoes(answer: str, question: str) -> bool:
     """True when the answer mostly repeats the question's words."""
-    asked = set(question.lower().split())
-    said = answer.lower().split()
+    asked = set(_plain_words(question))
+    said = _plain_words(answer)
     return bool(said) and sum(w in asked for w in said) / len(said) > 0.7
 
 
@@ -47,22 +52,30 @@ class ModelText:
         if "*" not in allowed and lang not in allowed:
             self.why = f"the base model's {lang} text is not shown (general_answer_languages)"
         self._checked = False
+        self._held = ""
+        """Text released before the words it is judged on are known (not shown yet)."""
 
     def feed(self, piece: str) -> str:
-        return "" if self.why else self._gate(self.stream.feed(piece))
+        return "" if self.why else self._gate(self.stream.feed(piece), final=False)
 
     def finish(self) -> str:
         if self.why:
             return ""
-        shown = self._gate(self.stream.finish())
+        shown = self._gate(self.stream.finish(), final=True)
         if not self.text and self.why is None:
             self.why = "empty"
         return shown
 
-    def _gate(self, new: str) -> str:
-        if not self._checked and self.stream.text.strip():
-            self._checked = True
-            self.why = self._check(_first_sentence(self.stream.text))
+    def _gate(self, new: str, final: bool) -> str:
+        if not self._checked:
+            judged = judged_words(self.stream.text, self.question, final)
+            if judged is None:
+                self._held += new
+                return ""
+            if judged:
+                self._checked = True
+                self.why = self._check(judged)
+            new, self._held = self._held + new, ""
         if self.why:
             return ""
         self.text += new
@@ -77,16 +90,24 @@ class ModelText:
         return None
 
 
-def _first_sentence(text: str) -> str:
-    """What the model's text is judged on: the first line's words up to the first that ends a
-    sentence, at most `EARLY_WORDS` of them — the same words whether the text was streamed (a
-    long first sentence is shown before it ends) or composed at once."""
-    words = text.strip().split("\n", 1)[0].split()[:EARLY_WORDS]
+def judged_words(text: str, question: str, final: bool) -> str | None:
+    """The words the model's text is judged on (language, a question repeated back): its first
+    sentence (of the first line), or, when that is long, its shortest start of at least
+    `EARLY_WORDS` words that does not merely repeat the question. The same words whether the
+    text was streamed (a long first sentence is shown before it ends) or composed at once; None
+    while the text so far cannot tell, "" when there is no text."""
+    line, _, rest = text.strip().partition("\n")
+    words = line.split()
+    ended = final or bool(rest)
     for k, word in enumerate(words):
         if any(ch in SENTENCE_END for ch in word):
-            words = words[: k + 1]
+            words, ended = words[: k + 1], True
             break
-    return end_at_sentence(" ".join(words))
+    for n in range(EARLY_WORDS, len(words) + 1):
+        if not echoes(" ".join(words[:n]), question):
+            # A streamed start may lack the trailing comma the whole text has: judge without.
+            return end_at_sentence(" ".join(words[:n]).rstrip(",;:—–- "))
+    return end_at_sentence(" ".join(words)) if ended else None
 
 
 def usable_model_text(
