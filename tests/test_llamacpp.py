@@ -154,6 +154,27 @@ def test_kept_sequences_give_the_text_a_fresh_context_gives(runtime):
 
 
 @pytest.mark.slow
+def test_answers_fit_when_kept_sequences_fill_the_cache():
+    """Kept prompts share a small cache with the answer being written: when the answer needs
+    cells they hold, they give them up instead of failing the turn."""
+    from manyshores.experts.base_model import default_gguf_path
+
+    small = llamacpp.LlamaCppText(str(default_gguf_path()), threads=1, n_ctx=512, slots=3)
+    # A long exchange is kept (~430 cells); the next prompt's prefill still fits beside it, but
+    # its answer does not.
+    for i, repeats in enumerate([50, 1, 1]):
+        chat = [
+            {
+                "role": "system",
+                "content": f"Context {i}: " + "tea and bread in the morning " * repeats,
+            },
+            {"role": "user", "content": f"Question {i}: what do people eat for breakfast?"},
+        ]
+        text, counts = _generate(small, chat, n=100)
+        assert text.strip() and counts and 0 < counts[0] <= 101
+
+
+@pytest.mark.slow
 def test_a_spent_budget_stops_generation(runtime):
     from manyshores.budget import budget_scope
 

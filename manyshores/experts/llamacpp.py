@@ -202,7 +202,6 @@ class LlamaCppText:
         from manyshores.budget import current
         from manyshores.experts.generation import new_characters
 
-        cy = self._cy
         budget = current()
         with phase("prefill"):
             start = self._start(ids, fixed)
@@ -225,7 +224,7 @@ class LlamaCppText:
             if step == max_new_tokens - 1 or (budget is not None and budget.spent()):
                 break
             with phase("decode"):
-                self.ctx.decode(cy.llama_batch_get_one([token], pos))
+                self._decode([token], pos)
             self._work.append(token)
             pos += 1
         # The next turn of this conversation starts with this prompt and answer.
@@ -265,18 +264,24 @@ class LlamaCppText:
 
     def _eval(self, ids: list[int], pos: int) -> None:
         """Run `ids` at positions `pos`.. of sequence 0, in batches of at most n_batch."""
-        cy = self._cy
         for i in range(0, len(ids), 512):
             chunk = ids[i : i + 512]
-            try:
-                self.ctx.decode(cy.llama_batch_get_one(chunk, pos + i))
-            except ValueError:
-                # No free cells: forget the kept sequences and run the chunk again.
-                for slot in self._slots:
-                    self.ctx.memory_seq_rm(slot.seq, -1, -1)
-                    slot.tokens = []
-                self.ctx.decode(cy.llama_batch_get_one(chunk, pos + i))
+            self._decode(chunk, pos + i)
             self._work.extend(chunk)
+
+    def _decode(self, tokens: list[int], pos: int) -> None:
+        """Run `tokens` at positions `pos`.. of sequence 0. The kept sequences share the cache's
+        cells with it: when none is free (a prompt or an answer growing past what they leave),
+        they are forgotten and the tokens run again; sequence 0 alone always fits, since a
+        prompt is cut to leave room for its answer."""
+        cy = self._cy
+        try:
+            self.ctx.decode(cy.llama_batch_get_one(tokens, pos))
+        except ValueError:
+            for slot in self._slots:
+                self.ctx.memory_seq_rm(slot.seq, -1, -1)
+                slot.tokens = []
+            self.ctx.decode(cy.llama_batch_get_one(tokens, pos))
 
     def _keep(self, n: int) -> None:
         """Keep the first `n` tokens of sequence 0 as a sequence (the least recently used slot's
