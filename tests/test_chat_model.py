@@ -26,19 +26,12 @@ from manyshores.testing.postgres import free_port
 from manyshores.testing.vllm_server import FakeVllmServer
 from tests.fakes import ScriptedText
 from tests.graph_fixtures import tiny_assistant
+from tests.test_vllm_engine import CHAT, PERSONA
 
 pytest.importorskip("langchain.chat_models")
 pytest.importorskip("langchain_openai")
 
 SPEC = "openai:served-model"
-CHAT = [{"role": "user", "content": "What gift should I bring to a dinner with friends?"}]
-PERSONA: ExpertChoice = {
-    "id": "persona:KEN",
-    "culture": "KEN",
-    "kind": "persona",
-    "weight": 1.0,
-    "reason": "",
-}
 GENERAL_QUESTION = "Why does it rain?"
 
 

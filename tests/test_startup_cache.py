@@ -44,7 +44,7 @@ def test_registry_and_index_read_back_equal_a_fresh_build(monkeypatch):
     from manyshores.detection.mentions import MentionIndex
 
     monkeypatch.setattr(cultures, "_registry", None)
-    first = detector.shared_registry()  # built, or read from this session's cache
+    first = detector.shared_registry()  # built, or read from this home's start-up cache
     monkeypatch.setattr(cultures, "_registry", None)
     cached = detector.shared_registry()  # read back now
     assert cached is not first and cultures.get_registry() is cached  # the process-wide one
@@ -72,7 +72,7 @@ def test_language_model_read_back_ranks_as_the_shipped_file():
 
     from manyshores.detection import language
 
-    language._load_model()  # writes this session's cache if missing
+    language._load_model()  # writes the start-up cache if missing
     cached = language._load_model()
     shipped = LangId.from_model_file(MODEL_FILE, norm_probs=True)
     for text in ("Wie geht es dir heute?", "¿Qué comen en México?", "Bonjour à tous"):
