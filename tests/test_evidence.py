@@ -466,3 +466,44 @@ def test_candidates_merge_the_same_way_in_every_process():
         )
         outputs.add(done.stdout.strip())
     assert len(outputs) == 1
+
+
+# --------------------------------------------------------------------------- shipped weights
+def test_shipped_ranker_learnt_every_id_and_evaluation_uses_the_one_that_did_not():
+    from manyshores.evidence.bank import PACKAGE_BLEND, is_eval_id
+    from manyshores.evidence.ranker import PACKAGE_HELDOUT_WEIGHTS, load_without
+
+    ids = {q.id for qs in AnswerBank.from_dir(PACKAGE_BLEND).questions.values() for q in qs}
+    eval_ids = {i for i in ids if is_eval_id(i)}
+    shipped, held_out = RankerModel.load(PACKAGE_WEIGHTS), RankerModel.load(PACKAGE_HELDOUT_WEIGHTS)
+    assert shipped.trained_ids == ids
+    assert held_out.trained_ids == ids - eval_ids and eval_ids
+    # The same cross-validated settings, fitted twice.
+    for name in ("neighbours", "temperature", "local_mix", "local_ridge", "min_lead_chance"):
+        assert getattr(shipped.params, name) == getattr(held_out.params, name)
+    assert shipped.meta["trees"] == held_out.meta["trees"]
+    assert load_without({"a question not in the data"}).trained_ids == ids
+    assert load_without(eval_ids).trained_ids == held_out.trained_ids
+    with pytest.raises(InvalidInputError, match="split eval"):
+        load_without(ids)
+
+
+def test_refit_on_every_id_keeps_the_chosen_settings(tmp_path):
+    from manyshores.evidence.bank import PACKAGE_BLEND
+    from manyshores.evidence.fit import fit_final, refit_all
+    from manyshores.evidence.ranker import RankerParams
+
+    full = AnswerBank.from_dir(PACKAGE_BLEND)
+    keep = sorted({q.id for q in full.questions["USA"]})[:24]
+    bank = AnswerBank({c: [q for q in full.questions[c] if q.id in keep] for c in ("USA", "KOR")})
+    settings = TreeSettings(iterations=4, leaves=3, min_leaf=5)
+    params = RankerParams(neighbours=4, local_ridge=0.3, min_lead_chance=0.1)
+    half = AnswerBank({c: qs[:12] for c, qs in bank.questions.items()})
+    held_out = fit_final(half, params, settings, meta={"cv": []})
+    assert held_out.trained_ids == {q.id for q in half.questions["USA"]}
+    model = refit_all(bank, held_out)
+    assert model.trained_ids == set(keep)
+    assert model.params.neighbours == 4 and model.params.min_lead_chance == 0.1
+    assert model.trees is not None and len(model.trees.roots) == 4
+    model.save(tmp_path / "ranker.json")
+    assert RankerModel.load(tmp_path / "ranker.json").trained_ids == set(keep)
