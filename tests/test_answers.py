@@ -59,6 +59,10 @@ STREAMED = [
     "Clean the chain, clean the chain, clean the chain, clean the chain and the gears today.",
     "El Día de Muertos es un paíse de la historia de la que es más importante que la que es "
     "más grande y la que es más bonita",
+    # A later sentence naming one list item twice ends the reply; the first sentence never does.
+    "Families usually eat breakfast together. The most popular choices are scrambled eggs, "
+    "bacon, sausage, and bacon. They might also have pancakes.",
+    "Breakfast is tea, bread, and tea with milk on most days of the week in many homes. Done.",
 ]
 
 
@@ -88,6 +92,21 @@ def test_a_long_first_sentence_is_shown_before_it_ends():
     assert len(shown.split()) <= len(words.split()) - 3
     rest = stream.feed("well. ") + stream.finish()
     assert shown + rest == words + " well."
+
+
+def test_a_list_naming_one_thing_twice_ends_the_reply_before_it():
+    text = (
+        "Families usually eat breakfast together. The choices are scrambled eggs, bacon, "
+        "sausage, and bacon. They might also have pancakes."
+    )
+    assert clean_reply(text) == "Families usually eat breakfast together."
+    # Different items, a clause repeated in a longer part, or "yes" twice: not a repeated item.
+    for fine in (
+        "We eat well. Tea, coffee, and milk are common.",
+        "We eat well. Yes, it is true, and yes, it is good.",
+        "We eat well. People eat rice when it rains, and people eat rice when it is cold.",
+    ):
+        assert clean_reply(fine) == fine
 
 
 def test_a_sentence_said_again_ends_the_streamed_reply():

@@ -24,6 +24,17 @@ EARLY_AFTER = 12
 """Complete words a first sentence needs before its words are shown ahead of its end; from 12
 words on, the loop rule counts words, never characters."""
 
+LIST_ITEM_WORDS = 4
+"""A comma-separated part of a sentence this long or shorter is a list item (longer: a clause)."""
+_LIST_SEPARATORS = re.compile(r"[,;、，；،]")
+_CONJUNCTIONS = frozenset(
+    "and or but y o e et ou und oder и или και ή ve veya və dan atau".split()  # noqa: SIM905
+)
+_DISCOURSE = frozenset(
+    "yes no well so then however also too now first second finally".split()  # noqa: SIM905
+)
+"""One-word parts that are not list items ("yes, …, and yes, …")."""
+
 _TOKEN = re.compile(r"\S+")
 _CLOSERS = "\"'”’»)]』」"
 _TRAILING = ",;:—–- "
@@ -115,6 +126,26 @@ def early_end(text: str) -> int:
     if limit < EARLY_WORDS:
         return 0
     return len(text[: tokens[limit - 1].end()].rstrip(_TRAILING))
+
+
+def repeats_an_item(sentence: str) -> bool:
+    """A list that names one thing twice ("scrambled eggs, bacon, sausage, and bacon"): a small
+    model's loop that no n-gram count sees."""
+    seen: set[tuple[str, ...]] = set()
+    for part in _LIST_SEPARATORS.split(sentence):
+        words = [w for w, _ in _words(part) if w]
+        while words and words[0] in _CONJUNCTIONS:
+            words = words[1:]
+        if (
+            not words
+            or len(words) > LIST_ITEM_WORDS
+            or (len(words) == 1 and words[0] in _DISCOURSE)
+        ):
+            continue
+        if tuple(words) in seen:
+            return True
+        seen.add(tuple(words))
+    return False
 
 
 def _repeated_unit_start(words: list[tuple[str, int]], times: int) -> int | None:
@@ -221,10 +252,10 @@ class CleanStream:
 
     The rules are those of `clean_reply` (which is this stream fed at once), arranged so that
     released text is never taken back: whole sentences are released one by one while none of
-    them makes the reply loop or says an earlier sentence again; the first that would stops the
-    reply there. What follows the last sentence end is kept only when the reply has nothing
-    else worth reading (a reply with no sentence end, or one whose first sentence is a word or
-    two), and then ends with a full stop. A long first sentence is shown word by word as far as
+    them makes the reply loop, says an earlier sentence again or (after the first) names one
+    list item twice; the first that would stops the reply there. What follows the last sentence
+    end is kept only when the reply has nothing else worth reading (a reply with no sentence end,
+    or one whose first sentence is a word or two), and then ends with a full stop. A long first sentence is shown word by word as far as
     `early_end` allows, so the first words need not wait for its end.
     """
 
@@ -278,7 +309,11 @@ class CleanStream:
             sentence = text[self._kept : end]
             said = _said(sentence)
             candidate = text[:end]
-            if (said and said in self._sentences) or loop_start(candidate) is not None:
+            # A later sentence that lists one thing twice ends the reply too (the first is never
+            # judged so: it may already be shown, word by word).
+            again = said and said in self._sentences
+            listed_twice = bool(self._kept) and repeats_an_item(sentence)
+            if again or listed_twice or loop_start(candidate) is not None:
                 self.stopped = True
                 break
             self._sentences.add(said)
