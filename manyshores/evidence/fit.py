@@ -1,17 +1,14 @@
-"""Refit the ranker (and the shipped question vectors): settings chosen on the training half of
-the question ids, then refitted on every id.
+"""Refit the ranker (and the shipped question vectors) on the training half of the question ids.
 
-    python -m manyshores.evidence.fit                 # CV, fit both, write both weights files
-    python -m manyshores.evidence.fit --refit-all     # only refit the chosen settings on every id
+    python -m manyshores.evidence.fit                 # CV over settings, fit, write ranker.json
     python -m manyshores.evidence.fit --vectors       # also re-embed the shipped questions
 
-Settings are chosen on training ids only (`bank.is_eval_id` false): each training question is asked of a bank
+Only training ids (`bank.is_eval_id` false) are used: each training question is asked of a bank
 without its own row (leave-one-out), so features look as they will for a new question. Settings
 are chosen by question-fold cross-validation (folds by id, the same in every culture) on the
-lead answer's accuracy; the model is then refitted on every training question
-(`ranker_train_half.json`: it scores the evaluation half) and on every question id
-(`ranker.json`: what the package uses). Both scores are fitted and stored: the tree ensemble
-(used) and the linear weights (the fallback, and the reference the trees are compared with).
+lead answer's accuracy; the model is then refitted on every training question. Both scores are
+fitted and stored: the tree ensemble (used) and the linear weights (the fallback, and the
+reference the trees are compared with).
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is
 from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, culture_names
 from manyshores.evidence.ranker import (
     FEATURES,
-    PACKAGE_HELDOUT_WEIGHTS,
     PACKAGE_WEIGHTS,
     RankerModel,
     RankerParams,
@@ -278,55 +274,6 @@ def choose_gate(table: Sequence[dict[str, Any]]) -> float:
     return max(ok, default=0.0)
 
 
-def fit_final(
-    bank: AnswerBank,
-    params: RankerParams,
-    settings: TreeSettings,
-    groups: Sequence[Group] | None = None,
-    meta: dict[str, Any] | None = None,
-) -> RankerModel:
-    """Both scores fitted on every question of `bank` with the chosen settings, its usable
-    thresholds calibrated on it, and the ids it learnt from recorded (`trained_ids`)."""
-    vectors, answers = load_vectors(PACKAGE_VECTORS), load_vectors(PACKAGE_ANSWERS)
-    index = EvidenceIndex(bank, RankerModel([0.0] * len(FEATURES), params=params), vectors, answers)
-    if groups is None:
-        groups = training_groups(index)
-    pairs = [(x, y) for _, _, x, y, _ in groups]
-    params = replace(params)
-    w = fit_weights(pairs, l2=params.l2)
-    trees = fit_trees(pairs, settings)
-    cal = calibrate_threshold(index)  # similarities only: the score does not enter
-    set_thresholds(params, cal)
-    ids = sorted({q.id for qs in bank.questions.values() for q in qs})
-    return RankerModel(
-        w.tolist(),
-        params=params,
-        trees=trees,
-        meta={
-            "data": bank.fingerprint(),
-            "train_questions": len(ids),
-            **(meta or {}),
-            "trees": asdict(settings),
-            "threshold": {k: round(v, 4) for k, v in cal.items()},
-            "question_ids": ids,
-        },
-    )
-
-
-def refit_all(full: AnswerBank, held_out: RankerModel) -> RankerModel:
-    """`held_out`'s settings (chosen by cross-validation on the training half, its gate
-    included) refitted on every question id of `full`: what the package ships, since a new
-    question is none of them. `held_out` stays the one that scores the evaluation half."""
-    settings = TreeSettings(**held_out.meta["trees"])
-    model = fit_final(full, held_out.params, settings)
-    model.meta["settings_from"] = {
-        "file": PACKAGE_HELDOUT_WEIGHTS.name,
-        "train_questions": held_out.meta.get("train_questions"),
-        "cv": [r for r in held_out.meta.get("cv", []) if r.get("score") == "trees"],
-    }
-    return model
-
-
 def calibrate_threshold(index: EvidenceIndex) -> dict[str, float]:
     """Similarity of the closest question for off-topic questions and for real ones (train,
     own row left out), per language of the question."""
@@ -404,20 +351,7 @@ def twin_diagnostic(full: AnswerBank, local_ridge: float, folds: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=PACKAGE_BLEND, help="BLEnD directory")
-    ap.add_argument(
-        "--out", type=Path, default=PACKAGE_WEIGHTS, help="weights fitted on every question id"
-    )
-    ap.add_argument(
-        "--heldout-out",
-        type=Path,
-        default=PACKAGE_HELDOUT_WEIGHTS,
-        help="weights fitted on the training half (they score the evaluation half)",
-    )
-    ap.add_argument(
-        "--refit-all",
-        action="store_true",
-        help="only refit --heldout-out's settings on every question id into --out",
-    )
+    ap.add_argument("--out", type=Path, default=PACKAGE_WEIGHTS, help="weights file written")
     ap.add_argument("--vectors", action="store_true", help="re-embed the shipped questions first")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument(
@@ -446,25 +380,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     full = AnswerBank.from_dir(args.data)
     if args.calibrate_only:  # thresholds of the existing weights, nothing refitted
-        for path in (args.heldout_out, args.out):
-            model = RankerModel.load(path)
-            ids = model.trained_ids or {
-                q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)
-            }
-            index = EvidenceIndex(
-                full.restricted(ids),
-                model,
-                load_vectors(PACKAGE_VECTORS),
-                load_vectors(PACKAGE_ANSWERS),
-            )
-            cal = calibrate_threshold(index)
-            set_thresholds(model.params, cal)
-            model.meta["threshold"] = {k: round(v, 4) for k, v in cal.items()}
-            model.save(path)
-            print(path.name, json.dumps(asdict(model.params)))
-        return 0
-    if args.refit_all:
-        model = refit_all(full, RankerModel.load(args.heldout_out))
+        train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
+        model = RankerModel.load(args.out)
+        index = EvidenceIndex(
+            full.restricted(train_ids),
+            model,
+            load_vectors(PACKAGE_VECTORS),
+            load_vectors(PACKAGE_ANSWERS),
+        )
+        cal = calibrate_threshold(index)
+        set_thresholds(model.params, cal)
+        model.meta["threshold"] = {k: round(v, 4) for k, v in cal.items()}
         model.save(args.out)
         print(json.dumps(asdict(model.params)))
         return 0
@@ -533,25 +459,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         r for r in results if r["score"] == "linear" and all(r[k] == v for k, v in same.items())
     ]
     params = replace(params, l2=max(linear, key=lambda r: r["cv_lead"])["l2"])
-    held_out = fit_final(
-        bank,
-        params,
-        settings,
-        groups,
-        {
+    pairs = [(x, y) for _, _, x, y, _ in groups]
+    w = fit_weights(pairs, l2=params.l2)
+    trees = fit_trees(pairs, settings)
+    index = EvidenceIndex(bank, RankerModel(w.tolist(), params=params), vectors, answers)
+    cal = calibrate_threshold(index)  # similarities only: the score does not enter
+    set_thresholds(params, cal)
+    model = RankerModel(
+        w.tolist(),
+        params=params,
+        trees=trees,
+        meta={
+            "data": full.fingerprint(),
+            "train_questions": len(train_ids),
             "folds": args.folds,
+            "trees": asdict(settings),
             "cv": results,
+            "threshold": {k: round(v, 4) for k, v in cal.items()},
             "gate": gates,
         },
     )
-    held_out.save(args.heldout_out)
-    model = refit_all(full, held_out)
     model.save(args.out)
     print(
         json.dumps(
             {
-                "params": asdict(model.params),
-                "weights": dict(zip(FEATURES, np.round(model.weights, 4).tolist(), strict=True)),
+                "params": asdict(params),
+                "weights": dict(zip(FEATURES, w.round(4).tolist(), strict=True)),
             },
             indent=1,
         )

@@ -16,7 +16,7 @@ they were fitted for.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,7 @@ import numpy as np
 from manyshores.errors import InvalidInputError
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "evidence" / "ranker.json"
-"""The ranker the package uses: the cross-validated settings refitted on every question id of
-the shipped data (a new question is none of them)."""
-PACKAGE_HELDOUT_WEIGHTS = PACKAGE_WEIGHTS.with_name("ranker_train_half.json")
-"""The same settings fitted on the training half of the question ids only, where they were
-chosen: what scores the evaluation half (`load_without`)."""
+"""The fitted ranker shipped in the package."""
 
 FEATURES = (
     "sim",
@@ -217,11 +213,6 @@ class RankerModel:
         e = np.exp(z)
         return e / e.sum()
 
-    @property
-    def trained_ids(self) -> frozenset[str]:
-        """Question ids it was fitted on (empty when not recorded)."""
-        return frozenset(str(i) for i in self.meta.get("question_ids", ()))
-
     def chances(self, x: np.ndarray) -> np.ndarray | None:
         """Each candidate's chance of being right on its own (the trees' log-odds through a
         sigmoid; `score` compares candidates, this does not); None for the linear score."""
@@ -268,20 +259,6 @@ class RankerModel:
             )
             text = f'{text[:-2]},\n "trees": {{\n  {arrays}\n }}\n}}'
         path.write_text(text + "\n", encoding="utf-8")
-
-
-def load_without(ids: Collection[str]) -> RankerModel:
-    """The shipped ranker fitted on none of `ids`: the default one, else the training-half one.
-    An evaluation must not score questions with a ranker that learnt from them."""
-    wanted = set(ids)
-    for path in (PACKAGE_WEIGHTS, PACKAGE_HELDOUT_WEIGHTS):
-        model = RankerModel.load(path)
-        if not wanted & model.trained_ids:
-            return model
-    raise InvalidInputError(
-        "every shipped evidence ranker was fitted on some of these questions; evaluate the "
-        "evaluation half (`--split eval`) or questions outside the shipped data"
-    )
 
 
 def fit_weights(

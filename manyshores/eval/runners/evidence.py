@@ -17,7 +17,7 @@ from typing import Any
 
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
-from manyshores.evidence.ranker import RankerModel, load_without
+from manyshores.evidence.ranker import RankerModel
 from manyshores.evidence.similarity import PACKAGE_ANSWERS, PACKAGE_VECTORS, load_vectors
 from manyshores.textnorm import is_correct
 
@@ -41,7 +41,7 @@ def evaluate_evidence(
     train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
     index = EvidenceIndex(
         full.restricted(train_ids),
-        model or load_without({q.id for qs in full.questions.values() for q in qs} - train_ids),
+        model or RankerModel.load(),
         load_vectors(PACKAGE_VECTORS),
         load_vectors(PACKAGE_ANSWERS),
     )
