@@ -37,8 +37,8 @@ _DISCOURSE = frozenset(
 
 _TOKEN = re.compile(r"\S+")
 _CLOSERS = "\"'”’»)]』」"
-_TRAILING = ",;:—–- "
-"""Dropped from the end of a reply that gets a full stop."""
+TRAILING = ",;:—–- "
+"""Dropped from the end of a reply that gets a full stop (and from a streamed start)."""
 
 
 def _words(text: str) -> list[tuple[str, int]]:
@@ -125,7 +125,7 @@ def early_end(text: str) -> int:
             break
     if limit < EARLY_WORDS:
         return 0
-    return len(text[: tokens[limit - 1].end()].rstrip(_TRAILING))
+    return len(text[: tokens[limit - 1].end()].rstrip(TRAILING))
 
 
 def repeats_an_item(sentence: str) -> bool:
@@ -201,7 +201,7 @@ def end_at_sentence(text: str) -> str:
         while end < len(text) and text[end] in _CLOSERS:
             end += 1
         return text[:end]
-    return text.rstrip(_TRAILING) + "."
+    return text.rstrip(TRAILING) + "."
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -255,8 +255,9 @@ class CleanStream:
     them makes the reply loop, says an earlier sentence again or (after the first) names one
     list item twice; the first that would stops the reply there. What follows the last sentence
     end is kept only when the reply has nothing else worth reading (a reply with no sentence end,
-    or one whose first sentence is a word or two), and then ends with a full stop. A long first sentence is shown word by word as far as
-    `early_end` allows, so the first words need not wait for its end.
+    or one whose first sentence is a word or two), and then ends with a full stop. A long first
+    sentence is shown word by word as far as `early_end` allows, so the first words need not
+    wait for its end.
     """
 
     def __init__(self) -> None:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from manyshores.answers.compose import culture_label, no_evidence_reply
-from manyshores.answers.hygiene import EARLY_WORDS, SENTENCE_END, CleanStream, end_at_sentence
+from manyshores.answers.hygiene import (
+    EARLY_WORDS,
+    SENTENCE_END,
+    TRAILING,
+    CleanStream,
+    end_at_sentence,
+)
 from manyshores.components import Components
 from manyshores.nodes.route import culture_in_play
 
@@ -25,7 +31,7 @@ _MARK = "\x00"
 
 def _plain_words(text: str) -> list[str]:
     # Trailing commas and dashes dropped: a streamed start ends without them (`early_end`).
-    return [w for w in (w.rstrip(",;:—–- ") for w in text.lower().split()) if w]
+    return [w for w in (w.rstrip(TRAILING) for w in text.lower().split()) if w]
 
 
 def echoes(answer: str, question: str) -> bool:
@@ -106,7 +112,7 @@ def judged_words(text: str, question: str, final: bool) -> str | None:
     for n in range(EARLY_WORDS, len(words) + 1):
         if not echoes(" ".join(words[:n]), question):
             # A streamed start may lack the trailing comma the whole text has: judge without.
-            return end_at_sentence(" ".join(words[:n]).rstrip(",;:—–- "))
+            return end_at_sentence(" ".join(words[:n]).rstrip(TRAILING))
     return end_at_sentence(" ".join(words)) if ended else None
 
 
