@@ -4,11 +4,13 @@
     python -m manyshores.evidence.fit --vectors       # also re-embed the shipped questions
 
 Only training ids (`bank.is_eval_id` false) are used: each training question is asked of a bank
-without its own row (leave-one-out), so features look as they will for a new question. Settings
+of the other folds' ids, matched through a question metric fitted on that bank
+(`metric.fit_metric`), so features look as they will for a new question. Settings
 are chosen by question-fold cross-validation (folds by id, the same in every culture) on the
 lead answer's accuracy; the model is then refitted on every training question. Both scores are
 fitted and stored: the tree ensemble (used) and the linear weights (the fallback, and the
-reference the trees are compared with).
+reference the trees are compared with). The shipped question metric is fitted on every
+shipped id: the bank a new question is asked of.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
-from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, culture_names
+from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, bank_metric, culture_names
+from manyshores.evidence.metric import PACKAGE_METRIC, save_metric
 from manyshores.evidence.ranker import (
     FEATURES,
     PACKAGE_WEIGHTS,
@@ -48,6 +51,8 @@ from manyshores.evidence.similarity import (
 from manyshores.textnorm import is_correct
 
 LANGUAGES = ("en", "local")
+METRIC_FILE = PACKAGE_METRIC.name
+"""The question metric is written beside the ranker's weights."""
 OFF_TOPIC = (
     "How do I fix my bicycle chain?",
     "What is the derivative of x squared?",
@@ -101,10 +106,15 @@ Group = tuple[str, str, np.ndarray, np.ndarray, str]
 
 
 def training_groups(
-    index: EvidenceIndex, languages: Sequence[str] = LANGUAGES, *, twin: bool = False
+    index: EvidenceIndex,
+    languages: Sequence[str] = LANGUAGES,
+    *,
+    twin: bool = False,
+    asked: AnswerBank | None = None,
 ) -> list[Group]:
     """A `Group` for every bank question and language, each asked with its id left out (its
-    rows in every culture: neighbours and counts). `twin` (a diagnostic): local-language
+    rows in every culture: neighbours and counts); or for every question of `asked`, a bank
+    that shares no id with the index's. `twin` (a diagnostic): local-language
     questions get the neighbours of their English twin and keep local-language answers, which
     separates what finding neighbours costs them from what matching local answers costs."""
     out = []
@@ -112,27 +122,29 @@ def training_groups(
     for qs in index.bank.questions.values():
         for q in qs:
             rows_of.setdefault(q.id, []).append(q)
+    questions = (asked or index.bank).questions
     for culture in index.cultures():
-        for q in index.bank.questions[culture]:
+        for q in questions.get(culture, []):
+            own = [] if asked is not None else [q.id]  # an asked bank's ids are not in the index
             answers = row_answers(q)
             for lang in languages:
                 if lang == "local" and q.language == "en":
                     continue
                 text = q.en_question if lang == "en" else q.question
                 sims, matched, vec = index.match(
-                    text, culture, "en" if lang == "en" else q.language, [q.id]
+                    text, culture, "en" if lang == "en" else q.language, own
                 )
                 if twin and lang == "local":
-                    sims, _, vec = index.match(q.en_question, culture, "en", [q.id])
+                    sims, _, vec = index.match(q.en_question, culture, "en", own)
                 ev = index.rank_similar(
                     culture,
                     sims,
                     matched,
                     vec,
-                    exclude_ids=[q.id],
+                    exclude_ids=own,
                     k=10_000,
                     # The id's rows in every culture, as for a question not in the bank at all.
-                    excluded_rows=rows_of[q.id],
+                    excluded_rows=rows_of.get(q.id, []) if own else (),
                     with_sources=False,
                 )
                 x = np.asarray(
@@ -141,6 +153,35 @@ def training_groups(
                 y = np.asarray([is_correct(c.text, answers) for c in ev.candidates], dtype=bool)
                 out.append((q.id, culture, x, y, lang))
     return out
+
+
+def crossfit_groups(
+    bank: AnswerBank,
+    model: RankerModel,
+    vectors: dict[str, np.ndarray],
+    answers: dict[str, np.ndarray],
+    folds: int,
+    *,
+    metric: bool = True,
+) -> tuple[list[Group], list[EvidenceIndex]]:
+    """`training_groups` of every bank question, each fold's questions asked of a bank of the
+    other folds with the question metric fitted on that bank, as a new question meets the
+    shipped bank and its metric: a metric that had learnt from a question's own answers would
+    make its neighbours look better than they will be. Also the per-fold indexes. `metric`
+    false: MiniLM's cosine, and every question asked of the whole bank without its own id."""
+    if not metric:
+        index = EvidenceIndex(bank, model, vectors, answers)
+        return training_groups(index), [index] * folds
+    ids = {q.id for qs in bank.questions.values() for q in qs}
+    groups: list[Group] = []
+    indexes = []
+    for f in range(folds):
+        inside = bank.restricted({i for i in ids if fold_of(i, folds) != f})
+        outside = bank.restricted({i for i in ids if fold_of(i, folds) == f})
+        index = EvidenceIndex(inside, model, vectors, answers, bank_metric(inside, vectors))
+        groups += training_groups(index, asked=outside)
+        indexes.append(index)
+    return groups, indexes
 
 
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -274,25 +315,33 @@ def choose_gate(table: Sequence[dict[str, Any]]) -> float:
     return max(ok, default=0.0)
 
 
-def calibrate_threshold(index: EvidenceIndex) -> dict[str, float]:
-    """Similarity of the closest question for off-topic questions and for real ones (train,
-    own row left out), per language of the question."""
+def calibrate_threshold(
+    index: EvidenceIndex,
+    index_of: Callable[[str], EvidenceIndex] | None = None,
+    asked: AnswerBank | None = None,
+) -> dict[str, float]:
+    """Similarity of the closest question for off-topic questions and for real ones (own row
+    left out), per language of the question. `asked`: the real questions (else `index`'s);
+    `index_of`: the index each is asked of (one whose metric has not learnt from it), else
+    `index`."""
     off = []
     for culture in index.cultures():
         for text in OFF_TOPIC:
             sims, _ = index.similarities(text, culture, "en")
             off.append(float(sims.max()))
     real: dict[str, list[float]] = {"en": [], "local": []}
+    questions = (asked or index.bank).questions
     for culture in index.cultures():
-        for q in index.bank.questions[culture]:
-            asked = [("en", q.en_question)]
+        for q in questions.get(culture, []):
+            texts = [("en", q.en_question)]
             if q.language != "en":
-                asked.append(("local", q.question))
-            for key, text in asked:
-                sims, _ = index.similarities(
+                texts.append(("local", q.question))
+            asked_of = index_of(q.id) if index_of is not None else index
+            for key, text in texts:
+                sims, _ = asked_of.similarities(
                     text, culture, "en" if key == "en" else q.language, [q.id]
                 )
-                top = index._top(culture, sims, [q.id], 1)
+                top = asked_of._top(culture, sims, [q.id], 1)
                 if top:
                     real[key].append(top[0][1])
     return {
@@ -354,9 +403,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=PACKAGE_WEIGHTS, help="weights file written")
     ap.add_argument("--vectors", action="store_true", help="re-embed the shipped questions first")
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument(
-        "--calibrate-only", action="store_true", help="only recompute the usable thresholds"
-    )
     ap.add_argument("--neighbours", type=int, nargs="+", default=[10])
     ap.add_argument("--temperature", type=float, nargs="+", default=[0.05])
     ap.add_argument("--local-mix", type=float, nargs="+", default=[0.5])
@@ -371,6 +417,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--tree-iterations", type=int, nargs="+", default=[200, 400])
     ap.add_argument("--tree-leaves", type=int, nargs="+", default=[31])
     ap.add_argument(
+        "--no-metric",
+        action="store_true",
+        help="match questions by MiniLM's cosine, without the learnt question metric",
+    )
+    ap.add_argument(
         "--twin",
         action="store_true",
         help="diagnostic, nothing written: local-language questions' CV lead with their own "
@@ -379,21 +430,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     full = AnswerBank.from_dir(args.data)
-    if args.calibrate_only:  # thresholds of the existing weights, nothing refitted
-        train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
-        model = RankerModel.load(args.out)
-        index = EvidenceIndex(
-            full.restricted(train_ids),
-            model,
-            load_vectors(PACKAGE_VECTORS),
-            load_vectors(PACKAGE_ANSWERS),
-        )
-        cal = calibrate_threshold(index)
-        set_thresholds(model.params, cal)
-        model.meta["threshold"] = {k: round(v, 4) for k, v in cal.items()}
-        model.save(args.out)
-        print(json.dumps(asdict(model.params)))
-        return 0
     if args.twin:
         return twin_diagnostic(full, args.local_ridge[0], args.folds)
     if args.vectors:
@@ -404,14 +440,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     vectors = load_vectors(PACKAGE_VECTORS)
     answers = load_vectors(PACKAGE_ANSWERS)
     results: list[dict[str, Any]] = []
-    best: tuple[float, RankerParams, TreeSettings, list[Any], list[Any]] | None = None
+    best: tuple[float, RankerParams, TreeSettings, list[Any], list[Any], list[Any]] | None = None
     grid = itertools.product(args.neighbours, args.temperature, args.local_mix, args.local_ridge)
     for n_nb, temp, mix, ridge in grid:
         params = RankerParams(neighbours=n_nb, temperature=temp, local_mix=mix, local_ridge=ridge)
         model = RankerModel([0.0] * len(FEATURES), params=params)
-        index = EvidenceIndex(bank, model, vectors, answers)
         started = time.perf_counter()
-        groups = training_groups(index)
+        groups, indexes = crossfit_groups(
+            bank, model, vectors, answers, args.folds, metric=not args.no_metric
+        )
         base = {**asdict(params), "score": "nearest question's answers in order (no learning)"}
         base |= {"cv_lead": round(baseline_accuracy(groups), 4)}
         base |= {"cv_top3": round(baseline_accuracy(groups, 3), 4)}
@@ -448,9 +485,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(row)
             print(json.dumps(row), f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
             if best is None or lead > best[0]:
-                best = (lead, params, settings, groups, leads)
+                best = (lead, params, settings, groups, leads, indexes)
     assert best is not None
-    _, params, settings, groups, leads = best
+    _, params, settings, groups, leads, indexes = best
     gates = gate_table(leads)
     params = replace(params, min_lead_chance=choose_gate(gates))
     shape = ("neighbours", "temperature", "local_mix", "local_ridge")  # what the groups depend on
@@ -462,8 +499,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs = [(x, y) for _, _, x, y, _ in groups]
     w = fit_weights(pairs, l2=params.l2)
     trees = fit_trees(pairs, settings)
-    index = EvidenceIndex(bank, RankerModel(w.tolist(), params=params), vectors, answers)
-    cal = calibrate_threshold(index)  # similarities only: the score does not enter
+    # The shipped metric is fitted on the shipped bank (every id): the bank it will search.
+    metric_path = args.out.with_name(METRIC_FILE)
+    metric = None if args.no_metric else bank_metric(full, vectors)
+    index = EvidenceIndex(full, RankerModel(w.tolist(), params=params), vectors, answers, metric)
+    # Similarities only (the score does not enter): off-topic questions of the shipped bank,
+    # real ones asked of a fold's bank whose metric has not seen them.
+    cal = calibrate_threshold(index, lambda qid: indexes[fold_of(qid, args.folds)], bank)
     set_thresholds(params, cal)
     model = RankerModel(
         w.tolist(),
@@ -477,9 +519,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cv": results,
             "threshold": {k: round(v, 4) for k, v in cal.items()},
             "gate": gates,
+            "metric": None if metric is None else METRIC_FILE,
         },
     )
     model.save(args.out)
+    if metric is not None:
+        save_metric(metric_path, metric, full.fingerprint())
+    else:
+        metric_path.unlink(missing_ok=True)  # the ranker was fitted on MiniLM's cosine
     print(
         json.dumps(
             {

@@ -26,6 +26,7 @@ import numpy as np
 from manyshores.errors import InvalidInputError
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion
 from manyshores.evidence.candidates import KeyCounts, candidate_features, gather
+from manyshores.evidence.metric import answer_overlap, fit_metric, load_metric, project
 from manyshores.evidence.ranker import RankerModel, RankerParams
 from manyshores.evidence.similarity import (
     PACKAGE_ANSWERS,
@@ -99,6 +100,36 @@ LATIN_LANGUAGES = frozenset({"en", "es", "id", "su", "az", "ha", "fr", "de", "pt
 """Local languages written in Latin script: script alone cannot tell them from English."""
 
 
+def id_vectors(bank: AnswerBank, vectors: dict[str, np.ndarray], ids: Sequence[str]) -> np.ndarray:
+    """One unit vector per id of `ids`: the mean of its cultures' name-stripped question vectors
+    (a question id is one question in every culture). Questions missing from `vectors` are
+    embedded (a bank beyond the shipped one)."""
+    wanted = set(ids)
+    texts: dict[str, list[str]] = {}
+    for culture, qs in bank.questions.items():
+        names = culture_names(culture, qs[0].name)
+        for q in qs:
+            if q.id in wanted:
+                texts.setdefault(q.id, []).append(strip_names(q.en_question, names))
+    missing = sorted({t for ts in texts.values() for t in ts if t not in vectors})
+    known = (
+        {**vectors, **dict(zip(missing, embed_texts(missing), strict=True))} if missing else vectors
+    )
+    x = np.stack([np.mean([known[t] for t in texts[i]], axis=0) for i in ids]).astype(np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+
+
+def bank_metric(bank: AnswerBank, vectors: dict[str, np.ndarray]) -> np.ndarray:
+    """The question metric for `bank`: the shipped one when it was fitted on this very bank,
+    else one fitted on `bank`'s answers now (a few seconds). A map fitted on other questions
+    would leave this bank's unseen ones out of its geometry, where they crowd in as neighbours."""
+    shipped = load_metric(bank=bank.fingerprint())
+    if shipped is not None:
+        return shipped
+    ids = sorted({q.id for qs in bank.questions.values() for q in qs})
+    return fit_metric(id_vectors(bank, vectors, ids), answer_overlap(bank, ids))
+
+
 @dataclass
 class CultureEvidence:
     """The searchable questions of one culture."""
@@ -107,6 +138,8 @@ class CultureEvidence:
     """Answered questions, in bank order."""
     vectors: np.ndarray
     """Unit MiniLM vectors of the English questions, place names stripped (rows)."""
+    mapped: np.ndarray
+    """The same through the question metric (`metric.project`): what questions are matched by."""
     local: CharTfidf
     """Character n-grams of the local-language questions, the culture's names taken out."""
     english: CharTfidf
@@ -127,6 +160,7 @@ class EvidenceIndex:
         model: RankerModel,
         vectors: dict[str, np.ndarray] | None = None,
         answers: dict[str, np.ndarray] | None = None,
+        metric: np.ndarray | None = None,
     ) -> None:
         self.bank = bank
         """The questions and answers searched."""
@@ -134,6 +168,8 @@ class EvidenceIndex:
         """Weights and settings of the ranker."""
         self._vectors = vectors if vectors is not None else {}
         self._answers = answers if answers is not None else {}
+        self.metric = metric
+        """The learnt question metric (`manyshores.evidence.metric`); None: MiniLM's cosine."""
         self._cultures: dict[str, CultureEvidence] = {}
         self._counts = KeyCounts.build(bank.questions)
         self._counts_without: dict[frozenset[str], KeyCounts] = {}
@@ -143,13 +179,34 @@ class EvidenceIndex:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_package(cls, model: RankerModel | None = None) -> EvidenceIndex:
-        """The BLEnD rows, question vectors and ranker weights shipped in the package."""
+    def from_package(
+        cls, model: RankerModel | None = None, *, exclude_ids: Collection[str] = ()
+    ) -> EvidenceIndex:
+        """The BLEnD rows, question vectors, question metric and ranker weights shipped in the
+        package. `exclude_ids`: question ids left out of the bank in every culture (an
+        evaluation); the question metric is then fitted on the rest (seconds)."""
+        return cls.for_bank(AnswerBank.from_dir(PACKAGE_BLEND), model, exclude_ids=exclude_ids)
+
+    @classmethod
+    def for_bank(
+        cls,
+        bank: AnswerBank,
+        model: RankerModel | None = None,
+        *,
+        exclude_ids: Collection[str] = (),
+    ) -> EvidenceIndex:
+        """`bank` (without `exclude_ids`) with the shipped vectors and ranker, and a question
+        metric fitted on exactly its questions (`bank_metric`)."""
+        if exclude_ids:
+            left_out = set(exclude_ids)
+            bank = bank.restricted({q.id for qs in bank.questions.values() for q in qs} - left_out)
+        vectors = load_vectors(PACKAGE_VECTORS)
         return cls(
-            AnswerBank.from_dir(PACKAGE_BLEND),
+            bank,
             model or RankerModel.load(),
-            load_vectors(PACKAGE_VECTORS),
+            vectors,
             load_vectors(PACKAGE_ANSWERS),
+            bank_metric(bank, vectors),
         )
 
     @classmethod
@@ -161,12 +218,7 @@ class EvidenceIndex:
         them changes the shipped index today."""
         if data_dir is None:
             return cls.from_package()
-        return cls(
-            AnswerBank.from_dir(data_dir),
-            RankerModel.load(),
-            load_vectors(PACKAGE_VECTORS),
-            load_vectors(PACKAGE_ANSWERS),
-        )
+        return cls.for_bank(AnswerBank.from_dir(data_dir))
 
     def cultures(self) -> list[str]:
         return self.bank.cultures()
@@ -185,9 +237,11 @@ class EvidenceIndex:
         if missing:  # a bank beyond the shipped one: embed its new questions once
             for t, v in zip(missing, embed_texts(missing), strict=True):
                 self._vectors[t] = v
+        vectors = np.stack([self._vectors[t] for t in texts]).astype(np.float32)
         built = CultureEvidence(
             questions=qs,
-            vectors=np.stack([self._vectors[t] for t in texts]).astype(np.float32),
+            vectors=vectors,
+            mapped=project(vectors, self.metric),
             local=CharTfidf.fit([strip_local_names(q.question, names) for q in qs]),
             english=CharTfidf.fit(texts),
             names=names,
@@ -237,7 +291,7 @@ class EvidenceIndex:
         p = self.model.params
         if lang == "en" or ce.language == "en":
             vec = self._query_vector(strip_names(question, ce.names))
-            return ce.vectors @ vec, "en", vec
+            return ce.mapped @ project(vec, self.metric), "en", vec
         chars = ce.local.query(strip_local_names(question, ce.names))
         if p.local_ridge > 0:
             rows, weights = self._local_map(culture, ce, exclude_ids)
@@ -246,7 +300,9 @@ class EvidenceIndex:
             if norm < 1e-9:  # no character n-gram in common with any question
                 return (p.local_mix * chars).astype(np.float32), lang, np.zeros(0, np.float32)
             pseudo /= norm
-            sims = p.local_mix * chars + (1 - p.local_mix) * (ce.vectors @ pseudo)
+            sims = p.local_mix * chars + (1 - p.local_mix) * (
+                ce.mapped @ project(pseudo, self.metric)
+            )
             return sims.astype(np.float32), lang, pseudo.astype(np.float32)
         ids = set(exclude_ids)
         order = np.argsort(-chars, kind="stable").tolist()
@@ -257,7 +313,8 @@ class EvidenceIndex:
         pseudo = (w[:, None] * ce.vectors[top]).sum(axis=0)
         pseudo /= max(float(np.linalg.norm(pseudo)), 1e-9)
         # The pseudo-translation is only as good as the best character match: scale it down.
-        sims = p.local_mix * chars + (1 - p.local_mix) * (ce.vectors @ pseudo) * chars[top].max()
+        english = ce.mapped @ project(pseudo, self.metric)
+        sims = p.local_mix * chars + (1 - p.local_mix) * english * chars[top].max()
         return sims.astype(np.float32), lang, pseudo.astype(np.float32)
 
     def _local_map(

@@ -219,13 +219,16 @@ def evaluation_components(
 ) -> Components:
     """Default components with the evaluated ids out of reach and checkpoints under `home`."""
     from manyshores.components import Components
-    from manyshores.components.defaults import default_evidence, default_retriever
+    from manyshores.components.defaults import default_retriever
+    from manyshores.evidence.index import EvidenceIndex
 
     run_settings = settings.model_copy(
         update={"checkpoint_db": home / "checkpoints.sqlite", "tavily_api_key": None}
     )
     components = Components(settings=run_settings)
-    components.evidence = ExcludingEvidence(default_evidence(components), exclude_ids)
+    # The evaluated ids out of the bank, so also out of the question metric's fit.
+    index = EvidenceIndex.from_package(exclude_ids=exclude_ids)
+    components.evidence = ExcludingEvidence(index, exclude_ids)
     components.retriever = NoBlendRetriever(default_retriever(components))
     return components
 

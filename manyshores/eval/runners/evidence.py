@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.ranker import RankerModel
@@ -35,16 +37,20 @@ def evaluate_evidence(
     model: RankerModel | None = None,
     cultures: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    metric: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Per language: per culture and mean over cultures of each of `METRICS`."""
+    """Per language: per culture and mean over cultures of each of `METRICS` (`model`: the
+    shipped ranker unless given; `metric`: one fitted on the training half unless given)."""
     full = AnswerBank.from_dir(data_dir)
     train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
-    index = EvidenceIndex(
-        full.restricted(train_ids),
-        model or RankerModel.load(),
-        load_vectors(PACKAGE_VECTORS),
-        load_vectors(PACKAGE_ANSWERS),
-    )
+    bank = full.restricted(train_ids)
+    if metric is None:  # the question metric of exactly this bank (fitted now: seconds)
+        index = EvidenceIndex.for_bank(bank, model)
+    else:
+        vectors = load_vectors(PACKAGE_VECTORS)
+        index = EvidenceIndex(
+            bank, model or RankerModel.load(), vectors, load_vectors(PACKAGE_ANSWERS), metric
+        )
     wanted = set(cultures) if cultures else None
     report: dict[str, Any] = {"languages": {}}
     started = time.perf_counter()

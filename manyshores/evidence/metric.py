@@ -1,0 +1,149 @@
+"""A question metric learnt from the answers: questions are close when people answer them alike.
+
+MiniLM puts "which city hosts the most festivals?" next to "which festival is the most famous?":
+the words agree, the answers do not. The bank knows better — two questions are related for this
+purpose when the answers people gave to one are right for the other. `fit_metric` learns a
+linear map of MiniLM's question vectors (near the identity) under which a question's nearest
+questions are the ones whose answers fit it, over every culture at once (a question id is one
+question in every culture). Matching then compares mapped vectors (`project`); the map is shipped
+beside the ranker (`data/evidence/metric.safetensors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from manyshores.errors import InvalidInputError
+from manyshores.evidence.bank import AnswerBank
+from manyshores.textnorm import tokens
+
+PACKAGE_METRIC = Path(__file__).resolve().parents[1] / "data" / "evidence" / "metric.safetensors"
+"""The map fitted on the training half of the shipped question ids."""
+
+TEMPERATURE = 0.1
+"""Softmax temperature of the mapped cosine over a question's candidate neighbours."""
+PULL = 0.03
+"""Penalty on the map's distance from the identity (squared Frobenius norm)."""
+STEPS = 200
+"""Full-batch Adam steps (learning rate 1e-3)."""
+
+
+def answer_overlap(bank: AnswerBank, ids: Sequence[str]) -> np.ndarray:
+    """`R[i, j]`: the share of question `ids[j]`'s annotators whose (first English) answer is
+    right for question `ids[i]` by BLEnD's matching, averaged over the cultures that have both.
+
+    Matching as `textnorm.is_correct`: a human answer of `i` occurs as a run of words in the
+    answer given to `j`. Indexed by those runs, so it costs a few lookups per answer."""
+    where = {qid: k for k, qid in enumerate(ids)}
+    total = np.zeros((len(ids), len(ids)))
+    seen = np.zeros((len(ids), len(ids)))
+    for qs in bank.questions.values():
+        rows = [q for q in qs if q.id in where]
+        by_run: dict[tuple[str, ...], set[int]] = {}
+        for q in rows:
+            for ann in q.annotations:
+                for text in (*ann.en_answers, *ann.answers):
+                    run = tuple(tokens(text))
+                    if run:
+                        by_run.setdefault(run, set()).add(where[q.id])
+        at = np.asarray([where[q.id] for q in rows], dtype=np.int64)
+        seen[np.ix_(at, at)] += 1
+        for q in rows:
+            j = where[q.id]
+            people = q.total or 1
+            for ann in q.annotations:
+                if not ann.en_answers:
+                    continue
+                said = tokens(ann.en_answers[0])
+                hit: set[int] = set()
+                for a in range(len(said)):
+                    for b in range(a + 1, len(said) + 1):
+                        hit |= by_run.get(tuple(said[a:b]), set())
+                for i in hit - {j}:
+                    total[i, j] += ann.count / people
+    np.fill_diagonal(seen, 0)
+    return total / np.maximum(seen, 1)
+
+
+def fit_metric(
+    vectors: np.ndarray,
+    overlap: np.ndarray,
+    *,
+    temperature: float = TEMPERATURE,
+    pull: float = PULL,
+    steps: int = STEPS,
+) -> np.ndarray:
+    """The map `W` (d × d): for each question `i` (rows of `vectors`, unit MiniLM vectors),
+    softmax over the other questions of cosine(`v_i W`, `v_j W`) / `temperature` is fitted to
+    `overlap[i]` normalised (cross-entropy), with `pull` · ‖W − I‖² keeping it near MiniLM.
+    Questions whose answers fit no other question's are left out of the loss."""
+    import torch
+
+    if vectors.ndim != 2 or overlap.shape != (len(vectors), len(vectors)):
+        raise InvalidInputError("fit_metric needs n vectors and an n × n overlap")
+    torch.manual_seed(0)
+    x = torch.tensor(vectors, dtype=torch.float32)
+    target = torch.tensor(overlap, dtype=torch.float32)
+    target.fill_diagonal_(0)
+    keep = target.sum(1) > 0
+    target = target / target.sum(1, keepdim=True).clamp_min(1e-9)
+    eye = torch.eye(x.shape[1])
+    self_pairs = torch.eye(len(x), dtype=torch.bool)
+    w = eye.clone().requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=1e-3)
+    for _ in range(steps):
+        z = x @ w
+        z = z / z.norm(dim=1, keepdim=True)
+        logits = ((z @ z.T) / temperature).masked_fill(self_pairs, -1e9)
+        loss = -(target * torch.log_softmax(logits, 1)).sum(1)[keep].mean()
+        loss = loss + pull * ((w - eye) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return w.detach().numpy().astype(np.float32)
+
+
+def project(vectors: np.ndarray, metric: np.ndarray | None) -> np.ndarray:
+    """Unit rows of `vectors @ metric` (the vectors themselves without a metric)."""
+    if metric is None or vectors.size == 0:
+        return vectors
+    mapped = vectors @ metric
+    norms = np.linalg.norm(mapped, axis=-1, keepdims=True)
+    return (mapped / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+def save_metric(path: Path, metric: np.ndarray, bank: str) -> None:
+    """Write `metric` as safetensors, with the fingerprint of the bank it was fitted on."""
+    from safetensors.numpy import save_file
+
+    tensor = {"metric": np.ascontiguousarray(metric, dtype=np.float32)}
+    save_file(tensor, str(path), metadata={"bank": bank})
+
+
+def load_metric(path: Path = PACKAGE_METRIC, bank: str | None = None) -> np.ndarray | None:
+    """The stored map, or None when there is no file or (with `bank`, an
+    `AnswerBank.fingerprint()`) when it was fitted on another bank: a map is fitted to the
+    questions it will be asked to find, and others stand out of its geometry.
+
+    A file that is not a square float map of safetensors raises `InvalidInputError`."""
+    if not path.is_file():
+        return None
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            stored_bank = (f.metadata() or {}).get("bank")
+            names = f.keys()
+            metric = f.get_tensor("metric") if "metric" in names else None
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InvalidInputError(f"{path} is not a readable question metric: {exc}") from exc
+    if metric is None or metric.ndim != 2 or metric.shape[0] != metric.shape[1]:
+        raise InvalidInputError(f"{path} holds no square `metric` tensor")
+    if not np.isfinite(metric).all():
+        raise InvalidInputError(f"{path}: the question metric has non-finite values")
+    if bank is not None and stored_bank != bank:
+        return None
+    return metric.astype(np.float32)
