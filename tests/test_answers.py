@@ -166,6 +166,11 @@ def test_no_evidence_reply_says_so_and_marks_the_general_answer():
     neutral = no_evidence_reply(None, "Read a book", "en")
     assert "not specific to any culture" in neutral.text
     assert "no information" not in neutral.text
+    # Twice in the model's text is no loop; the label's own words would make it three times.
+    echoing = "It is not specific to Mexico. Food is not specific to Mexico"
+    assert not has_loop(echoing) and has_loop(f"not specific to Mexico: {echoing}")
+    dropped = no_evidence_reply("Mexico", echoing, "en")
+    assert dropped.text == "I have no information about this for Mexico."
 
 
 @pytest.mark.parametrize(

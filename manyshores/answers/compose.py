@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from manyshores.answers.hygiene import has_loop
 from manyshores.answers.phrases import Phrases, phrases_for
 
 MAX_ALTERNATIVES = 2
@@ -117,7 +118,10 @@ def no_evidence_reply(culture_name: str | None, general: str | None, lang: str |
         parts = []
     if general:
         label = p.general.format(culture=culture_name) if culture_name else p.neutral
-        parts.append(f"{label}{p.colon} {_finish(p, general)}")
+        marked = f"{label}{p.colon} {_finish(p, general)}"
+        # The reply as read must not loop either: the label's words can complete a repetition.
+        if not has_loop("\n".join([*parts, marked])):
+            parts.append(marked)
     if culture_name is None:
         parts.append(p.hint)
     if not parts:
