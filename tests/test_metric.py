@@ -10,7 +10,10 @@ from manyshores.evidence.bank import AnswerBank, parse_row
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.metric import (
     answer_overlap,
+    answer_targets,
+    fit_answer_map,
     fit_metric,
+    load_answer_map,
     load_metric,
     project,
     save_metric,
@@ -79,6 +82,9 @@ def test_metric_file_round_trip_and_bad_files(tmp_path):
     w = np.eye(4, dtype=np.float32) * 2
     save_metric(tmp_path / "m.safetensors", w, "bank-a")
     assert np.array_equal(load_metric(tmp_path / "m.safetensors"), w)
+    assert load_answer_map(tmp_path / "m.safetensors") is None  # none was stored
+    save_metric(tmp_path / "both.safetensors", w, "bank-a", 3 * w)
+    assert np.array_equal(load_answer_map(tmp_path / "both.safetensors", "bank-a"), 3 * w)
     assert np.array_equal(load_metric(tmp_path / "m.safetensors", bank="bank-a"), w)
     assert load_metric(tmp_path / "m.safetensors", bank="bank-b") is None  # fitted elsewhere
     (tmp_path / "bad.safetensors").write_bytes(b"\x00garbage")
@@ -89,6 +95,37 @@ def test_metric_file_round_trip_and_bad_files(tmp_path):
         load_metric(tmp_path / "flat.safetensors")
     with pytest.raises(InvalidInputError, match="n vectors"):
         fit_metric(np.ones((3, 4), dtype=np.float32), np.zeros((2, 2)))
+
+
+def test_answer_map_learns_which_kind_of_answer_a_question_takes():
+    bank = _bank(
+        [
+            _row("sport", "USA", "Most popular sport?", [("American football", 3), ("tennis", 1)]),
+            _row("sport", "GBR", "Most popular sport?", [("football", 4)]),
+            _row("city", "USA", "Biggest city?", [("New York", 2)]),
+        ]
+    )
+    keys = ["American football", "New York", "football", "tennis"]
+    t = answer_targets(bank, ["city", "sport"], keys)
+    assert t[0].tolist() == [0, 1, 0, 0]
+    assert t[1] == pytest.approx([3 / 8, 0, 4 / 8, 1 / 8])  # two cultures' shares, normalised
+    # Questions and answers on random axes: the map must learn to carry each question to its
+    # answers, which its own cosine with them does not show.
+    rng = np.random.default_rng(1)
+    n, d = 30, 16
+    questions = rng.normal(size=(n, d)).astype(np.float32)
+    answers = rng.normal(size=(n, d)).astype(np.float32)
+    questions /= np.linalg.norm(questions, axis=1, keepdims=True)
+    answers /= np.linalg.norm(answers, axis=1, keepdims=True)
+    target = np.eye(n, dtype=np.float32)
+
+    def found(q: np.ndarray) -> float:
+        return float(np.mean((q @ answers.T).argmax(1) == np.arange(n)))
+
+    m = fit_answer_map(questions, answers, target, pull=0.0001, steps=300)
+    assert found(project(questions, m)) > found(questions) + 0.3
+    with pytest.raises(InvalidInputError, match="n × m"):
+        fit_answer_map(questions, answers, target[:, :3])
 
 
 def _unit(*xs: float) -> np.ndarray:
@@ -125,11 +162,34 @@ def test_shipped_metric_belongs_to_the_shipped_bank():
     """The package's metric is used with the package's bank; a bank without some ids gets a
     metric fitted on its own questions (the left-out ones would stand outside the map)."""
     shipped = EvidenceIndex.from_package()
-    assert shipped.metric is not None
+    assert shipped.metric is not None and shipped.answer_map is not None
     assert np.array_equal(shipped.metric, load_metric())
+    assert np.array_equal(shipped.answer_map, load_answer_map())
     some = sorted({q.id for q in shipped.bank.questions["MEX"]})[:40]
     without = EvidenceIndex.from_package(exclude_ids=some)
     assert not any(q.id in some for qs in without.bank.questions.values() for q in qs)
     assert without.metric is not None and without.metric.shape == shipped.metric.shape
     assert not np.allclose(without.metric, shipped.metric)
+    assert without.answer_map is not None and not np.allclose(
+        without.answer_map, shipped.answer_map
+    )
     assert load_metric(bank=without.bank.fingerprint()) is None
+
+
+def test_type_fit_feature_goes_through_the_answer_map():
+    rows = [_row("fest", "USA", "Which festival is famous?", [("Mardi Gras", 2), ("Austin", 1)])]
+    vectors = {"Which festival is famous?": _unit(1), "Which festival do people enjoy?": _unit(1)}
+    answers = {"Mardi Gras": _unit(0, 1), "Austin": _unit(1)}
+    bank = _bank(rows)
+
+    def fit_of(answer_map: np.ndarray | None) -> dict[str, float]:
+        index = EvidenceIndex(bank, RankerModel.load(), vectors, answers, None, answer_map)
+        ev = index.rank("Which festival do people enjoy?", "USA", language="en", k=5)
+        return {c.english: c.features["answer_fit"] for c in ev.candidates}
+
+    plain = fit_of(None)
+    assert plain["Austin"] > plain["Mardi Gras"]
+    swap = np.eye(384, dtype=np.float32)
+    swap[[0, 1]] = swap[[1, 0]]  # questions of the first axis take answers of the second
+    mapped = fit_of(swap)
+    assert mapped["Mardi Gras"] > mapped["Austin"]

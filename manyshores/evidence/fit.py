@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
-from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, bank_metric, culture_names
+from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, bank_maps, culture_names
 from manyshores.evidence.metric import PACKAGE_METRIC, save_metric
 from manyshores.evidence.ranker import (
     FEATURES,
@@ -178,7 +178,7 @@ def crossfit_groups(
     for f in range(folds):
         inside = bank.restricted({i for i in ids if fold_of(i, folds) != f})
         outside = bank.restricted({i for i in ids if fold_of(i, folds) == f})
-        index = EvidenceIndex(inside, model, vectors, answers, bank_metric(inside, vectors))
+        index = EvidenceIndex(inside, model, vectors, answers, *bank_maps(inside, vectors, answers))
         groups += training_groups(index, asked=outside)
         indexes.append(index)
     return groups, indexes
@@ -419,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--no-metric",
         action="store_true",
-        help="match questions by MiniLM's cosine, without the learnt question metric",
+        help="MiniLM's own cosines, without the learnt question metric and answer-type map",
     )
     ap.add_argument(
         "--twin",
@@ -501,8 +501,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     trees = fit_trees(pairs, settings)
     # The shipped metric is fitted on the shipped bank (every id): the bank it will search.
     metric_path = args.out.with_name(METRIC_FILE)
-    metric = None if args.no_metric else bank_metric(full, vectors)
-    index = EvidenceIndex(full, RankerModel(w.tolist(), params=params), vectors, answers, metric)
+    metric, answer_map = (None, None) if args.no_metric else bank_maps(full, vectors, answers)
+    index = EvidenceIndex(
+        full, RankerModel(w.tolist(), params=params), vectors, answers, metric, answer_map
+    )
     # Similarities only (the score does not enter): off-topic questions of the shipped bank,
     # real ones asked of a fold's bank whose metric has not seen them.
     cal = calibrate_threshold(index, lambda qid: indexes[fold_of(qid, args.folds)], bank)
@@ -524,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     model.save(args.out)
     if metric is not None:
-        save_metric(metric_path, metric, full.fingerprint())
+        save_metric(metric_path, metric, full.fingerprint(), answer_map)
     else:
         metric_path.unlink(missing_ok=True)  # the ranker was fitted on MiniLM's cosine
     print(

@@ -26,7 +26,16 @@ import numpy as np
 from manyshores.errors import InvalidInputError
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion
 from manyshores.evidence.candidates import KeyCounts, candidate_features, gather
-from manyshores.evidence.metric import answer_overlap, fit_metric, load_metric, project
+from manyshores.evidence.metric import (
+    answer_key,
+    answer_overlap,
+    answer_targets,
+    fit_answer_map,
+    fit_metric,
+    load_answer_map,
+    load_metric,
+    project,
+)
 from manyshores.evidence.ranker import RankerModel, RankerParams
 from manyshores.evidence.similarity import (
     PACKAGE_ANSWERS,
@@ -119,15 +128,33 @@ def id_vectors(bank: AnswerBank, vectors: dict[str, np.ndarray], ids: Sequence[s
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
 
-def bank_metric(bank: AnswerBank, vectors: dict[str, np.ndarray]) -> np.ndarray:
-    """The question metric for `bank`: the shipped one when it was fitted on this very bank,
-    else one fitted on `bank`'s answers now (a few seconds). A map fitted on other questions
-    would leave this bank's unseen ones out of its geometry, where they crowd in as neighbours."""
-    shipped = load_metric(bank=bank.fingerprint())
-    if shipped is not None:
-        return shipped
+def bank_maps(
+    bank: AnswerBank, vectors: dict[str, np.ndarray], answers: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The question metric and the answer-type map for `bank`: the shipped ones when they were
+    fitted on this very bank, else fitted on `bank`'s answers now (seconds). A map fitted on
+    other questions would leave this bank's unseen ones out of its geometry, where they crowd
+    in as neighbours."""
+    fingerprint = bank.fingerprint()
+    metric = load_metric(bank=fingerprint)
+    answer_map = load_answer_map(bank=fingerprint)
+    if metric is not None and answer_map is not None:
+        return metric, answer_map
     ids = sorted({q.id for qs in bank.questions.values() for q in qs})
-    return fit_metric(id_vectors(bank, vectors, ids), answer_overlap(bank, ids))
+    x = id_vectors(bank, vectors, ids)
+    keys = sorted(
+        {answer_key(a.en_answers, a.answers) for qs in bank.questions.values() for q in qs
+         for a in q.annotations}
+    )  # fmt: skip
+    missing = [k for k in keys if k not in answers]
+    known = (
+        {**answers, **dict(zip(missing, embed_texts(missing), strict=True))} if missing else answers
+    )
+    answer_vectors = np.stack([np.asarray(known[k], dtype=np.float32) for k in keys])
+    return (
+        fit_metric(x, answer_overlap(bank, ids)),
+        fit_answer_map(x, answer_vectors, answer_targets(bank, ids, keys)),
+    )
 
 
 @dataclass
@@ -161,6 +188,7 @@ class EvidenceIndex:
         vectors: dict[str, np.ndarray] | None = None,
         answers: dict[str, np.ndarray] | None = None,
         metric: np.ndarray | None = None,
+        answer_map: np.ndarray | None = None,
     ) -> None:
         self.bank = bank
         """The questions and answers searched."""
@@ -170,6 +198,8 @@ class EvidenceIndex:
         self._answers = answers if answers is not None else {}
         self.metric = metric
         """The learnt question metric (`manyshores.evidence.metric`); None: MiniLM's cosine."""
+        self.answer_map = answer_map
+        """The learnt map from a question to the kind of answer it takes; None: MiniLM's."""
         self._cultures: dict[str, CultureEvidence] = {}
         self._counts = KeyCounts.build(bank.questions)
         self._counts_without: dict[frozenset[str], KeyCounts] = {}
@@ -196,18 +226,14 @@ class EvidenceIndex:
         exclude_ids: Collection[str] = (),
     ) -> EvidenceIndex:
         """`bank` (without `exclude_ids`) with the shipped vectors and ranker, and a question
-        metric fitted on exactly its questions (`bank_metric`)."""
+        metric and answer-type map fitted on exactly its questions (`bank_maps`)."""
         if exclude_ids:
             left_out = set(exclude_ids)
             bank = bank.restricted({q.id for qs in bank.questions.values() for q in qs} - left_out)
         vectors = load_vectors(PACKAGE_VECTORS)
-        return cls(
-            bank,
-            model or RankerModel.load(),
-            vectors,
-            load_vectors(PACKAGE_ANSWERS),
-            bank_metric(bank, vectors),
-        )
+        answers = load_vectors(PACKAGE_ANSWERS)
+        metric, answer_map = bank_maps(bank, vectors, answers)
+        return cls(bank, model or RankerModel.load(), vectors, answers, metric, answer_map)
 
     @classmethod
     def load(
@@ -471,7 +497,8 @@ class EvidenceIndex:
         qs = [q for q, _ in found]
         ss = [s for _, s in found]
         cands = gather(qs)
-        fit = self.answer_vectors([c.english for c in cands]) @ vector if len(vector) else None
+        kind = project(vector, self.answer_map) if len(vector) else vector
+        fit = self.answer_vectors([c.english for c in cands]) @ kind if len(vector) else None
         x = candidate_features(
             cands,
             qs,

@@ -5,8 +5,9 @@ the words agree, the answers do not. The bank knows better — two questions are
 purpose when the answers people gave to one are right for the other. `fit_metric` learns a
 linear map of MiniLM's question vectors (near the identity) under which a question's nearest
 questions are the ones whose answers fit it, over every culture at once (a question id is one
-question in every culture). Matching then compares mapped vectors (`project`); the map is shipped
-beside the ranker (`data/evidence/metric.safetensors`).
+question in every culture). Matching then compares mapped vectors (`project`). A second map
+(`fit_answer_map`) carries a question to the kind of answer it takes, for the ranker's type-fit
+feature. Both are shipped beside the ranker (`data/evidence/metric.safetensors`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PULL = 0.03
 """Penalty on the map's distance from the identity (squared Frobenius norm)."""
 STEPS = 200
 """Full-batch Adam steps (learning rate 1e-3)."""
+ANSWER_TEMPERATURE = 0.05
+"""Softmax temperature of the answer-type map over the answers people gave."""
 
 
 def answer_overlap(bank: AnswerBank, ids: Sequence[str]) -> np.ndarray:
@@ -106,6 +109,66 @@ def fit_metric(
     return w.detach().numpy().astype(np.float32)
 
 
+def answer_targets(bank: AnswerBank, ids: Sequence[str], keys: Sequence[str]) -> np.ndarray:
+    """`T[i, k]`: the share of question `ids[i]`'s annotators who gave answer `keys[k]` (an
+    annotation's first English variant), summed over the cultures, each row normalised."""
+    where = {qid: n for n, qid in enumerate(ids)}
+    column = {k: n for n, k in enumerate(keys)}
+    target = np.zeros((len(ids), len(keys)), dtype=np.float32)
+    for qs in bank.questions.values():
+        for q in qs:
+            if q.id not in where:
+                continue
+            people = q.total or 1
+            for ann in q.annotations:
+                k = column.get(answer_key(ann.en_answers, ann.answers))
+                if k is not None:
+                    target[where[q.id], k] += ann.count / people
+    return target / np.maximum(target.sum(1, keepdims=True), 1e-9)
+
+
+def answer_key(en_answers: Sequence[str], answers: Sequence[str]) -> str:
+    """The text an annotation's answer vector is stored under (`data/evidence/answers.npz`)."""
+    return (en_answers or answers)[0]
+
+
+def fit_answer_map(
+    vectors: np.ndarray,
+    answers: np.ndarray,
+    target: np.ndarray,
+    *,
+    temperature: float = ANSWER_TEMPERATURE,
+    pull: float = PULL,
+    steps: int = STEPS,
+) -> np.ndarray:
+    """The map `M` (d × d) from a question's vector to the kind of answer it takes: softmax over
+    `answers` (unit rows) of cosine(`v_i M`, `a`) / `temperature` fitted to `target[i]` (what
+    people answered), `pull` · ‖M − I‖² keeping it near MiniLM. MiniLM's own cosine of an
+    answer with a question says little about whether it is the kind of thing asked for (a
+    city for "which festival"); this learns it from the answers given to other questions."""
+    import torch
+
+    if target.shape != (len(vectors), len(answers)):
+        raise InvalidInputError("fit_answer_map needs an n × m target for n questions, m answers")
+    torch.manual_seed(0)
+    x = torch.tensor(vectors, dtype=torch.float32)
+    keep = torch.tensor(target.sum(1) > 0)
+    a = torch.tensor(answers, dtype=torch.float32)
+    t = torch.tensor(target, dtype=torch.float32)
+    eye = torch.eye(x.shape[1])
+    m = eye.clone().requires_grad_(True)
+    opt = torch.optim.Adam([m], lr=1e-3)
+    for _ in range(steps):
+        z = x @ m
+        z = z / z.norm(dim=1, keepdim=True)
+        logp = torch.log_softmax((z @ a.T) / temperature, 1)
+        loss = -(t * logp).sum(1)[keep].mean() + pull * ((m - eye) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return m.detach().numpy().astype(np.float32)
+
+
 def project(vectors: np.ndarray, metric: np.ndarray | None) -> np.ndarray:
     """Unit rows of `vectors @ metric` (the vectors themselves without a metric)."""
     if metric is None or vectors.size == 0:
@@ -115,20 +178,34 @@ def project(vectors: np.ndarray, metric: np.ndarray | None) -> np.ndarray:
     return (mapped / np.maximum(norms, 1e-9)).astype(np.float32)
 
 
-def save_metric(path: Path, metric: np.ndarray, bank: str) -> None:
-    """Write `metric` as safetensors, with the fingerprint of the bank it was fitted on."""
+def save_metric(
+    path: Path, metric: np.ndarray, bank: str, answer_map: np.ndarray | None = None
+) -> None:
+    """Write the question metric (and the answer-type map) as safetensors, with the fingerprint
+    of the bank they were fitted on."""
     from safetensors.numpy import save_file
 
-    tensor = {"metric": np.ascontiguousarray(metric, dtype=np.float32)}
-    save_file(tensor, str(path), metadata={"bank": bank})
+    tensors = {"metric": np.ascontiguousarray(metric, dtype=np.float32)}
+    if answer_map is not None:
+        tensors["answers"] = np.ascontiguousarray(answer_map, dtype=np.float32)
+    save_file(tensors, str(path), metadata={"bank": bank})
 
 
 def load_metric(path: Path = PACKAGE_METRIC, bank: str | None = None) -> np.ndarray | None:
-    """The stored map, or None when there is no file or (with `bank`, an
+    """The stored question metric, or None when there is no file or (with `bank`, an
     `AnswerBank.fingerprint()`) when it was fitted on another bank: a map is fitted to the
     questions it will be asked to find, and others stand out of its geometry.
 
     A file that is not a square float map of safetensors raises `InvalidInputError`."""
+    return _load(path, "metric", bank)
+
+
+def load_answer_map(path: Path = PACKAGE_METRIC, bank: str | None = None) -> np.ndarray | None:
+    """The stored answer-type map, as `load_metric` (None also when the file has none)."""
+    return _load(path, "answers", bank, required=False)
+
+
+def _load(path: Path, name: str, bank: str | None, required: bool = True) -> np.ndarray | None:
     if not path.is_file():
         return None
     from safetensors import SafetensorError, safe_open
@@ -137,13 +214,15 @@ def load_metric(path: Path = PACKAGE_METRIC, bank: str | None = None) -> np.ndar
         with safe_open(str(path), framework="np") as f:
             stored_bank = (f.metadata() or {}).get("bank")
             names = f.keys()
-            metric = f.get_tensor("metric") if "metric" in names else None
+            tensor = f.get_tensor(name) if name in names else None
     except (SafetensorError, OSError, ValueError) as exc:
         raise InvalidInputError(f"{path} is not a readable question metric: {exc}") from exc
-    if metric is None or metric.ndim != 2 or metric.shape[0] != metric.shape[1]:
-        raise InvalidInputError(f"{path} holds no square `metric` tensor")
-    if not np.isfinite(metric).all():
-        raise InvalidInputError(f"{path}: the question metric has non-finite values")
+    if tensor is None and not required:
+        return None
+    if tensor is None or tensor.ndim != 2 or tensor.shape[0] != tensor.shape[1]:
+        raise InvalidInputError(f"{path} holds no square `{name}` tensor")
+    if not np.isfinite(tensor).all():
+        raise InvalidInputError(f"{path}: the `{name}` map has non-finite values")
     if bank is not None and stored_bank != bank:
         return None
-    return metric.astype(np.float32)
+    return tensor.astype(np.float32)

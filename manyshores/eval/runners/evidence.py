@@ -15,12 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.ranker import RankerModel
-from manyshores.evidence.similarity import PACKAGE_ANSWERS, PACKAGE_VECTORS, load_vectors
 from manyshores.textnorm import is_correct
 
 METRICS = ("lead", "top3", "baseline", "usable")
@@ -37,20 +34,13 @@ def evaluate_evidence(
     model: RankerModel | None = None,
     cultures: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
-    metric: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Per language: per culture and mean over cultures of each of `METRICS` (`model`: the
-    shipped ranker unless given; `metric`: one fitted on the training half unless given)."""
+    shipped ranker unless given)."""
     full = AnswerBank.from_dir(data_dir)
     train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
-    bank = full.restricted(train_ids)
-    if metric is None:  # the question metric of exactly this bank (fitted now: seconds)
-        index = EvidenceIndex.for_bank(bank, model)
-    else:
-        vectors = load_vectors(PACKAGE_VECTORS)
-        index = EvidenceIndex(
-            bank, model or RankerModel.load(), vectors, load_vectors(PACKAGE_ANSWERS), metric
-        )
+    # The question metric and answer-type map of exactly this bank: fitted now (seconds).
+    index = EvidenceIndex.for_bank(full.restricted(train_ids), model)
     wanted = set(cultures) if cultures else None
     report: dict[str, Any] = {"languages": {}}
     started = time.perf_counter()
