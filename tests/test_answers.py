@@ -166,6 +166,9 @@ def test_no_evidence_reply_says_so_and_marks_the_general_answer():
     neutral = no_evidence_reply(None, "Read a book", "en")
     assert "not specific to any culture" in neutral.text
     assert "no information" not in neutral.text
+    # Citations are no words: numbers cited one after another are no stutter.
+    assert not has_loop("La respuesta más común es: pop [2][3]. Otras: 2 [1]; 1 [1].")
+    assert has_loop("1 1 1 1 1 1")
     # Twice in the model's text is no loop; the label's own words would make it three times.
     echoing = "It is not specific to Mexico. Food is not specific to Mexico"
     assert not has_loop(echoing) and has_loop(f"not specific to Mexico: {echoing}")

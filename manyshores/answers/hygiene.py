@@ -41,10 +41,17 @@ TRAILING = ",;:—–- "
 """Dropped from the end of a reply that gets a full stop (and from a streamed start)."""
 
 
+_CITATION = re.compile(r"(?:\[\d+\])+[.,;:!?]*")
+"""A reply's citation markers (`[1][3].`): references to sources, not words that can loop."""
+
+
 def _words(text: str) -> list[tuple[str, int]]:
-    """(normalised word, start offset) for every whitespace-separated word."""
+    """(normalised word, start offset) for every whitespace-separated word (citations left out:
+    "2 [1]; 1 [1]." names two answers, it does not stutter "1 1 1")."""
     return [
-        (m.group().lower().strip(".,;:!?\"'()[]«»“”"), m.start()) for m in _TOKEN.finditer(text)
+        (m.group().lower().strip(".,;:!?\"'()[]«»“”"), m.start())
+        for m in _TOKEN.finditer(text)
+        if not _CITATION.fullmatch(m.group())
     ]
 
 

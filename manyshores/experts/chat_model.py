@@ -155,7 +155,9 @@ class ChatModelText:
             spec,
             temperature=0.0,  # greedy, like the base model's answers
             max_tokens=settings.max_new_tokens,
-            timeout_s=settings.chat_model_timeout_s,
+            # The reading thread's watchdog says when the endpoint went silent; the provider's
+            # own timeout, later, only ends the thread left waiting (no race between the two).
+            timeout_s=2 * settings.chat_model_timeout_s,
             base_url=settings.chat_model_base_url,
             api_key=key.get_secret_value() if key is not None else None,
         )
