@@ -95,6 +95,8 @@ def test_metric_file_round_trip_and_bad_files(tmp_path):
         load_metric(tmp_path / "flat.safetensors")
     with pytest.raises(InvalidInputError, match="n vectors"):
         fit_metric(np.ones((3, 4), dtype=np.float32), np.zeros((2, 2)))
+    # Nothing to learn from (no question's answers fit another's): the identity, never NaN.
+    assert np.array_equal(fit_metric(np.eye(3, dtype=np.float32), np.zeros((3, 3))), np.eye(3))
 
 
 def test_answer_map_learns_which_kind_of_answer_a_question_takes():

@@ -109,10 +109,17 @@ LATIN_LANGUAGES = frozenset({"en", "es", "id", "su", "az", "ha", "fr", "de", "pt
 """Local languages written in Latin script: script alone cannot tell them from English."""
 
 
+def _with_embedded(known: dict[str, np.ndarray], texts: Collection[str]) -> dict[str, np.ndarray]:
+    """`known` with the vectors of those `texts` it lacks embedded (a bank beyond the shipped one)."""
+    missing = sorted({t for t in texts if t not in known})
+    if not missing:
+        return known
+    return {**known, **dict(zip(missing, embed_texts(missing), strict=True))}
+
+
 def id_vectors(bank: AnswerBank, vectors: dict[str, np.ndarray], ids: Sequence[str]) -> np.ndarray:
     """One unit vector per id of `ids`: the mean of its cultures' name-stripped question vectors
-    (a question id is one question in every culture). Questions missing from `vectors` are
-    embedded (a bank beyond the shipped one)."""
+    (a question id is one question in every culture)."""
     wanted = set(ids)
     texts: dict[str, list[str]] = {}
     for culture, qs in bank.questions.items():
@@ -120,10 +127,7 @@ def id_vectors(bank: AnswerBank, vectors: dict[str, np.ndarray], ids: Sequence[s
         for q in qs:
             if q.id in wanted:
                 texts.setdefault(q.id, []).append(strip_names(q.en_question, names))
-    missing = sorted({t for ts in texts.values() for t in ts if t not in vectors})
-    known = (
-        {**vectors, **dict(zip(missing, embed_texts(missing), strict=True))} if missing else vectors
-    )
+    known = _with_embedded(vectors, [t for ts in texts.values() for t in ts])
     x = np.stack([np.mean([known[t] for t in texts[i]], axis=0) for i in ids]).astype(np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
@@ -141,15 +145,13 @@ def bank_maps(
     if metric is not None and answer_map is not None:
         return metric, answer_map
     ids = sorted({q.id for qs in bank.questions.values() for q in qs})
+    rows = [q for qs in bank.questions.values() for q in qs]
+    keys = sorted({answer_key(a.en_answers, a.answers) for q in rows for a in q.annotations})
+    if not ids or not keys:  # nothing to learn from: MiniLM's own cosines
+        eye = np.eye(384, dtype=np.float32)  # MiniLM's width
+        return eye, eye
     x = id_vectors(bank, vectors, ids)
-    keys = sorted(
-        {answer_key(a.en_answers, a.answers) for qs in bank.questions.values() for q in qs
-         for a in q.annotations}
-    )  # fmt: skip
-    missing = [k for k in keys if k not in answers]
-    known = (
-        {**answers, **dict(zip(missing, embed_texts(missing), strict=True))} if missing else answers
-    )
+    known = _with_embedded(answers, keys)
     answer_vectors = np.stack([np.asarray(known[k], dtype=np.float32) for k in keys])
     return (
         fit_metric(x, answer_overlap(bank, ids)),
@@ -212,9 +214,9 @@ class EvidenceIndex:
     def from_package(
         cls, model: RankerModel | None = None, *, exclude_ids: Collection[str] = ()
     ) -> EvidenceIndex:
-        """The BLEnD rows, question vectors, question metric and ranker weights shipped in the
+        """The BLEnD rows, question vectors, learnt maps and ranker weights shipped in the
         package. `exclude_ids`: question ids left out of the bank in every culture (an
-        evaluation); the question metric is then fitted on the rest (seconds)."""
+        evaluation); the learnt maps are then fitted on the rest (seconds)."""
         return cls.for_bank(AnswerBank.from_dir(PACKAGE_BLEND), model, exclude_ids=exclude_ids)
 
     @classmethod

@@ -92,8 +92,10 @@ def fit_metric(
     target = torch.tensor(overlap, dtype=torch.float32)
     target.fill_diagonal_(0)
     keep = target.sum(1) > 0
-    target = target / target.sum(1, keepdim=True).clamp_min(1e-9)
     eye = torch.eye(x.shape[1])
+    if not bool(keep.any()):  # no question's answers fit another's: nothing to learn
+        return eye.numpy().astype(np.float32)
+    target = target / target.sum(1, keepdim=True).clamp_min(1e-9)
     self_pairs = torch.eye(len(x), dtype=torch.bool)
     w = eye.clone().requires_grad_(True)
     opt = torch.optim.Adam([w], lr=1e-3)
@@ -156,6 +158,8 @@ def fit_answer_map(
     a = torch.tensor(answers, dtype=torch.float32)
     t = torch.tensor(target, dtype=torch.float32)
     eye = torch.eye(x.shape[1])
+    if not bool(keep.any()):
+        return eye.numpy().astype(np.float32)
     m = eye.clone().requires_grad_(True)
     opt = torch.optim.Adam([m], lr=1e-3)
     for _ in range(steps):
