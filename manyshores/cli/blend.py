@@ -73,7 +73,7 @@ def eval_blend(
     """Answer BLEnD questions with each system, score like BLEnD, print the report."""
     from manyshores.errors import ExpertStoreError
     from manyshores.eval.runners.blend import BlendQuestion, load_questions, run_blend
-    from manyshores.eval.runners.blend_graph import in_eval_half
+    from manyshores.evidence.bank import is_eval_id
     from manyshores.experts.base_model import load_base_model
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.experts.runner import AdapterRunner
@@ -89,7 +89,7 @@ def eval_blend(
     languages = ["en", "local"] if language == "both" else [language]
     questions = load_questions(data, cultures.split(",") if cultures else None)
     if split == "eval":
-        questions = [q for q in questions if in_eval_half(q.id)]
+        questions = [q for q in questions if is_eval_id(q.id)]
     questions = _first_per_culture(questions, limit)
     report: dict = {}
     asked_systems = list(names)
@@ -105,7 +105,7 @@ def eval_blend(
     if split == "eval":  # the rag knowledge base holds the other half only
         from manyshores.eval.datasets.blend import load_questions as _all
 
-        train_ids = {q.id for q in _all(kb_data or data) if not in_eval_half(q.id)}
+        train_ids = {q.id for q in _all(kb_data or data) if not is_eval_id(q.id)}
     retrieve = None
     if any(s.endswith("rag") for s in names):
         default_dir = "blend-eval-train" if train_ids is not None else "blend-eval"
@@ -181,15 +181,15 @@ def _eval_graph(settings, data, questions, languages, split, out, progress) -> d
     from manyshores.eval.runners.blend_graph import (
         evaluation_components,
         graph_answerer,
-        in_eval_half,
         run_graph,
         score_graph,
     )
+    from manyshores.evidence.bank import is_eval_id
 
     if split == "eval":
         from manyshores.eval.datasets.blend import load_questions as _all
 
-        exclude = {q.id for q in _all(data) if in_eval_half(q.id)}
+        exclude = {q.id for q in _all(data) if is_eval_id(q.id)}
     else:
         exclude = {q.id for q in questions}
     identifier = LanguageIdentifier()

@@ -198,13 +198,8 @@ def split_blend_cmd(
     Ingest and synthesise from the train half, evaluate on the eval half: no evaluated question's
     annotations can reach the knowledge base, the synthesised data or the adapters.
     """
-    import hashlib
-
+    from manyshores.evidence.bank import is_eval_id
     from manyshores.memory.ingest import blend_files
-
-    def is_eval(qid: str) -> bool:
-        digest = int(hashlib.sha256(qid.encode()).hexdigest()[:8], 16)
-        return digest / 0xFFFFFFFF < eval_share
 
     counts = {"train": 0, "eval": 0}
     for directory in (train_out, eval_out):
@@ -212,7 +207,7 @@ def split_blend_cmd(
     for path in blend_files(data):
         rows = json.loads(path.read_text(encoding="utf-8"))
         for name, directory, keep in (("train", train_out, False), ("eval", eval_out, True)):
-            part = [r for r in rows if is_eval(str(r["id"])) == keep]
+            part = [r for r in rows if is_eval_id(str(r["id"]), eval_share) == keep]
             counts[name] += len(part)
             text = json.dumps(part, ensure_ascii=False, indent=1)
             (directory / path.name).write_text(text + "\n", encoding="utf-8")

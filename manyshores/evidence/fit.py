@@ -29,7 +29,7 @@ import numpy as np
 
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
 from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, bank_maps, culture_names
-from manyshores.evidence.metric import PACKAGE_METRIC, save_metric
+from manyshores.evidence.metric import PACKAGE_METRIC, answer_key, save_metric
 from manyshores.evidence.ranker import (
     FEATURES,
     PACKAGE_WEIGHTS,
@@ -90,7 +90,7 @@ def build_vectors(bank: AnswerBank, path: Path = PACKAGE_VECTORS) -> int:
     save_vectors(path, dict(zip(ordered, embed_texts(ordered), strict=True)))
     answers = sorted(
         {
-            (a.en_answers or a.answers)[0]
+            answer_key(a.en_answers, a.answers)
             for qs in bank.questions.values()
             for q in qs
             for a in q.annotations

@@ -109,12 +109,13 @@ LATIN_LANGUAGES = frozenset({"en", "es", "id", "su", "az", "ha", "fr", "de", "pt
 """Local languages written in Latin script: script alone cannot tell them from English."""
 
 
-def _with_embedded(known: dict[str, np.ndarray], texts: Collection[str]) -> dict[str, np.ndarray]:
-    """`known` with the vectors of those `texts` it lacks embedded (a bank beyond the shipped one)."""
+def _embed_missing(known: dict[str, np.ndarray], texts: Collection[str]) -> dict[str, np.ndarray]:
+    """`known`, to which the vectors of those `texts` it lacks are added (embedded once: a bank
+    beyond the shipped one)."""
     missing = sorted({t for t in texts if t not in known})
-    if not missing:
-        return known
-    return {**known, **dict(zip(missing, embed_texts(missing), strict=True))}
+    if missing:
+        known.update(zip(missing, embed_texts(missing), strict=True))
+    return known
 
 
 def id_vectors(bank: AnswerBank, vectors: dict[str, np.ndarray], ids: Sequence[str]) -> np.ndarray:
@@ -127,7 +128,7 @@ def id_vectors(bank: AnswerBank, vectors: dict[str, np.ndarray], ids: Sequence[s
         for q in qs:
             if q.id in wanted:
                 texts.setdefault(q.id, []).append(strip_names(q.en_question, names))
-    known = _with_embedded(vectors, [t for ts in texts.values() for t in ts])
+    known = _embed_missing(vectors, [t for ts in texts.values() for t in ts])
     x = np.stack([np.mean([known[t] for t in texts[i]], axis=0) for i in ids]).astype(np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
 
@@ -151,7 +152,7 @@ def bank_maps(
         eye = np.eye(384, dtype=np.float32)  # MiniLM's width
         return eye, eye
     x = id_vectors(bank, vectors, ids)
-    known = _with_embedded(answers, keys)
+    known = _embed_missing(answers, keys)
     answer_vectors = np.stack([np.asarray(known[k], dtype=np.float32) for k in keys])
     return (
         fit_metric(x, answer_overlap(bank, ids)),
@@ -261,10 +262,7 @@ class EvidenceIndex:
             return None
         names = culture_names(culture, qs[0].name)
         texts = [strip_names(q.en_question, names) for q in qs]
-        missing = sorted({t for t in texts if t not in self._vectors})
-        if missing:  # a bank beyond the shipped one: embed its new questions once
-            for t, v in zip(missing, embed_texts(missing), strict=True):
-                self._vectors[t] = v
+        _embed_missing(self._vectors, texts)
         vectors = np.stack([self._vectors[t] for t in texts]).astype(np.float32)
         built = CultureEvidence(
             questions=qs,
@@ -385,10 +383,7 @@ class EvidenceIndex:
 
     def answer_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Unit MiniLM vectors of English answers (shipped; others embedded once and kept)."""
-        missing = sorted({t for t in texts if t not in self._answers})
-        if missing:
-            for t, v in zip(missing, embed_texts(missing), strict=True):
-                self._answers[t] = v
+        _embed_missing(self._answers, texts)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([np.asarray(self._answers[t], dtype=np.float32) for t in texts])
@@ -499,7 +494,7 @@ class EvidenceIndex:
         qs = [q for q, _ in found]
         ss = [s for _, s in found]
         cands = gather(qs)
-        kind = project(vector, self.answer_map) if len(vector) else vector
+        kind = project(vector, self.answer_map)  # the kind of answer the question takes
         fit = self.answer_vectors([c.english for c in cands]) @ kind if len(vector) else None
         x = candidate_features(
             cands,

@@ -12,8 +12,9 @@ feature. Both are shipped beside the ranker (`data/evidence/metric.safetensors`)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from manyshores.evidence.bank import AnswerBank
 from manyshores.textnorm import tokens
 
 PACKAGE_METRIC = Path(__file__).resolve().parents[1] / "data" / "evidence" / "metric.safetensors"
-"""The map fitted on the training half of the shipped question ids."""
+"""The maps fitted on every shipped question id (the bank a new question is asked of)."""
 
 TEMPERATURE = 0.1
 """Softmax temperature of the mapped cosine over a question's candidate neighbours."""
@@ -87,28 +88,14 @@ def fit_metric(
 
     if vectors.ndim != 2 or overlap.shape != (len(vectors), len(vectors)):
         raise InvalidInputError("fit_metric needs n vectors and an n × n overlap")
-    torch.manual_seed(0)
-    x = torch.tensor(vectors, dtype=torch.float32)
     target = torch.tensor(overlap, dtype=torch.float32)
     target.fill_diagonal_(0)
-    keep = target.sum(1) > 0
-    eye = torch.eye(x.shape[1])
-    if not bool(keep.any()):  # no question's answers fit another's: nothing to learn
-        return eye.numpy().astype(np.float32)
-    target = target / target.sum(1, keepdim=True).clamp_min(1e-9)
-    self_pairs = torch.eye(len(x), dtype=torch.bool)
-    w = eye.clone().requires_grad_(True)
-    opt = torch.optim.Adam([w], lr=1e-3)
-    for _ in range(steps):
-        z = x @ w
-        z = z / z.norm(dim=1, keepdim=True)
-        logits = ((z @ z.T) / temperature).masked_fill(self_pairs, -1e9)
-        loss = -(target * torch.log_softmax(logits, 1)).sum(1)[keep].mean()
-        loss = loss + pull * ((w - eye) ** 2).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return w.detach().numpy().astype(np.float32)
+    self_pairs = torch.eye(len(vectors), dtype=torch.bool)
+
+    def logits(z: torch.Tensor) -> torch.Tensor:
+        return ((z @ z.T) / temperature).masked_fill(self_pairs, -1e9)
+
+    return _fit_near_identity(vectors, target, logits, pull, steps)
 
 
 def answer_targets(bank: AnswerBank, ids: Sequence[str], keys: Sequence[str]) -> np.ndarray:
@@ -152,25 +139,42 @@ def fit_answer_map(
 
     if target.shape != (len(vectors), len(answers)):
         raise InvalidInputError("fit_answer_map needs an n × m target for n questions, m answers")
+    a = torch.tensor(answers, dtype=torch.float32)
+
+    def logits(z: torch.Tensor) -> torch.Tensor:
+        return (z @ a.T) / temperature
+
+    return _fit_near_identity(
+        vectors, torch.tensor(target, dtype=torch.float32), logits, pull, steps
+    )
+
+
+def _fit_near_identity(
+    vectors: np.ndarray, target: Any, logits: Callable[[Any], Any], pull: float, steps: int
+) -> np.ndarray:
+    """The map `W` (d × d, from the identity) minimising the cross-entropy of
+    softmax(`logits`(unit rows of `vectors` W)) against `target`'s rows normalised, plus `pull` ·
+    ‖W − I‖². Rows with an empty target are left out of the loss; with none left, the identity."""
+    import torch
+
     torch.manual_seed(0)
     x = torch.tensor(vectors, dtype=torch.float32)
-    keep = torch.tensor(target.sum(1) > 0)
-    a = torch.tensor(answers, dtype=torch.float32)
-    t = torch.tensor(target, dtype=torch.float32)
+    keep = target.sum(1) > 0
     eye = torch.eye(x.shape[1])
-    if not bool(keep.any()):
+    if not bool(keep.any()):  # nothing to learn from: MiniLM's own cosines
         return eye.numpy().astype(np.float32)
-    m = eye.clone().requires_grad_(True)
-    opt = torch.optim.Adam([m], lr=1e-3)
+    target = target / target.sum(1, keepdim=True).clamp_min(1e-9)
+    w = eye.clone().requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=1e-3)
     for _ in range(steps):
-        z = x @ m
+        z = x @ w
         z = z / z.norm(dim=1, keepdim=True)
-        logp = torch.log_softmax((z @ a.T) / temperature, 1)
-        loss = -(t * logp).sum(1)[keep].mean() + pull * ((m - eye) ** 2).sum()
+        loss = -(target * torch.log_softmax(logits(z), 1)).sum(1)[keep].mean()
+        loss = loss + pull * ((w - eye) ** 2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return m.detach().numpy().astype(np.float32)
+    return w.detach().numpy().astype(np.float32)
 
 
 def project(vectors: np.ndarray, metric: np.ndarray | None) -> np.ndarray:

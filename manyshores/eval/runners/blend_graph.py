@@ -11,7 +11,6 @@ language, broken characters, sentence ends.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import defaultdict
@@ -25,22 +24,11 @@ from manyshores.eval.jsonl import read_jsonl
 from manyshores.eval.metrics.blend import is_correct
 
 if TYPE_CHECKING:
-    from manyshores.components import Components, EvidenceSource, Retriever
+    from manyshores.components import Components, Retriever
     from manyshores.config import Settings
-    from manyshores.evidence.types import Evidence
     from manyshores.state import CulturePosterior, Source
 
-EVAL_SHARE = 0.3
-"""Share of BLEnD question ids in the evaluation half (`manyshores data split-blend`)."""
-
 LANGUAGES = ("en", "local")
-
-
-def in_eval_half(question_id: str, share: float = EVAL_SHARE) -> bool:
-    """The split rule of `data split-blend`: a question id's hash decides, the same in every
-    culture, so no evaluated question's annotations reach what the system was built from."""
-    digest = int(hashlib.sha256(question_id.encode()).hexdigest()[:8], 16)
-    return digest / 0xFFFFFFFF < share
 
 
 def question_text(q: BlendQuestion, language: str) -> str | None:
@@ -175,31 +163,6 @@ def score_graph(
 
 
 # --------------------------------------------------------------------------- leak-free set-up
-class ExcludingEvidence:
-    """Evidence that never cites the given question ids."""
-
-    def __init__(self, inner: EvidenceSource, exclude_ids: Collection[str]) -> None:
-        self.inner = inner
-        self.exclude_ids = frozenset(exclude_ids)
-
-    def rank(
-        self,
-        question: str,
-        culture: str,
-        *,
-        language: str | None = None,
-        exclude_ids: Collection[str] = (),
-        k: int = 3,
-    ) -> Evidence:
-        return self.inner.rank(
-            question,
-            culture,
-            language=language,
-            exclude_ids=self.exclude_ids | set(exclude_ids),
-            k=k,
-        )
-
-
 class NoBlendRetriever:
     """Retrieval without the knowledge base's BLEnD passages (refs `blend:`)."""
 
@@ -226,9 +189,8 @@ def evaluation_components(
         update={"checkpoint_db": home / "checkpoints.sqlite", "tavily_api_key": None}
     )
     components = Components(settings=run_settings)
-    # The evaluated ids out of the bank, so also out of the question metric's fit.
-    index = EvidenceIndex.from_package(exclude_ids=exclude_ids)
-    components.evidence = ExcludingEvidence(index, exclude_ids)
+    # The evaluated ids out of the bank: never cited, never counted, not in the learnt maps' fit.
+    components.evidence = EvidenceIndex.from_package(exclude_ids=exclude_ids)
     components.retriever = NoBlendRetriever(default_retriever(components))
     return components
 
