@@ -272,6 +272,33 @@ def test_variants_merge_into_one_candidate():
     assert ev.candidates[0].support == 3
 
 
+def test_a_candidate_is_worded_as_most_of_its_annotators_answered():
+    from manyshores.evidence.bank import Annotation
+    from manyshores.evidence.candidates import consensus_wording
+
+    rice = Annotation(("arroz", "arroz blanco"), ("rice", "white rice"), 1)
+    white = Annotation(("arroz blanco",), ("white rice",), 3)
+    # "rice" occurs in "white rice": that wording agrees with all 4 annotators, "rice" with 1.
+    assert consensus_wording([rice, white], "rice", local=False) == "white rice"
+    assert consensus_wording([rice, white], "arroz", local=True) == "arroz blanco"
+    # A tie keeps the best-supported annotation's own wording.
+    assert consensus_wording([rice], "rice", local=False) == "rice"
+    # A wording too long to be a short answer is not chosen, though all 6 agree with it.
+    long = Annotation((), ("rice cooked with beans, onions, garlic and tomatoes",), 5)
+    assert consensus_wording([rice, long], "rice", local=False) == "rice"
+    # Through the index: the lead candidate's text is the consensus wording.
+    row = _row("q1", "What is the staple food?", [])
+    row["annotations"] = [
+        {"answers": ["rice", "white rice"], "en_answers": ["rice", "white rice"], "count": 4},
+        {"answers": ["white rice"], "en_answers": ["white rice"], "count": 3},
+    ]
+    bank = AnswerBank.from_rows([parse_row(row, "t")])
+    vec = {"What is the staple food?": _unit(1), "Staple food?": _unit(1)}
+    index = EvidenceIndex(bank, RankerModel.load(), vec, {"rice": _unit(1)})
+    lead = index.rank("Staple food?", "USA", language="en", k=1).candidates[0]
+    assert (lead.text, lead.english, lead.support) == ("white rice", "white rice", 7)
+
+
 def test_fit_weights_learns_which_feature_marks_the_right_answer():
     rng = np.random.default_rng(0)
     groups = []

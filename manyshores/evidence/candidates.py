@@ -16,7 +16,7 @@ import numpy as np
 
 from manyshores.evidence.bank import Annotation, BankQuestion
 from manyshores.evidence.ranker import FEATURES
-from manyshores.textnorm import normalize_answer
+from manyshores.textnorm import is_correct, normalize_answer, tokens
 
 
 @functools.lru_cache(maxsize=65536)
@@ -32,13 +32,16 @@ class Gathered:
     keys: set[str]
     """Normalised variants (what merges annotations)."""
     english: str
-    """English wording of its best-supported annotation (local when it has none)."""
+    """English wording of its best-supported annotation (local when it has none); what its
+    answer vector is stored under."""
     local: str
     """Local-language wording of that annotation (English when it has none)."""
     best: int
     """Index (into the neighbour list) of its most similar source question."""
     hits: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Neighbour index → (annotators, rank of the answer in that question)."""
+    annotations: list[Annotation] = field(default_factory=list)
+    """The annotations merged into it (what its wording is chosen from)."""
 
 
 @dataclass
@@ -92,10 +95,32 @@ def gather(neighbours: Sequence[BankQuestion]) -> list[Gathered]:
                 found.hits[j] = (n + ann.count, min(r, rank))
             else:
                 found.hits[j] = (ann.count, rank)
+            found.annotations.append(ann)
             found.keys |= keys
             for k in keys:
                 by_key.setdefault(k, found)
     return out
+
+
+WORDING_MAX_TOKENS = 6
+"""A wording longer than this is never chosen over the first one (an answer is a few words)."""
+
+
+def consensus_wording(annotations: Sequence[Annotation], first: str, *, local: bool) -> str:
+    """The variant of a merged candidate that the most of its annotators' answers occur in
+    (BLEnD matching): "white rice" when some said "rice" and others "white rice". `first` (the
+    best-supported annotation's own wording) wins ties."""
+    variants = sorted(
+        {v for a in annotations for v in (a.answers if local else (a.en_answers or a.answers))}
+    )
+    if len(variants) < 2:
+        return first
+
+    def agreeing(variant: str) -> int:
+        return sum(a.count for a in annotations if is_correct(variant, (*a.answers, *a.en_answers)))
+
+    short = [v for v in variants if v == first or len(tokens(v)) <= WORDING_MAX_TOKENS]
+    return max(short, key=lambda v: (agreeing(v), v == first, -len(v)))
 
 
 def candidate_features(

@@ -25,7 +25,12 @@ import numpy as np
 
 from manyshores.errors import InvalidInputError
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion
-from manyshores.evidence.candidates import KeyCounts, candidate_features, gather
+from manyshores.evidence.candidates import (
+    KeyCounts,
+    candidate_features,
+    consensus_wording,
+    gather,
+)
 from manyshores.evidence.metric import (
     answer_key,
     answer_overlap,
@@ -513,10 +518,13 @@ class EvidenceIndex:
         for i in order:
             c = cands[i]
             cited = sorted(c.hits, key=lambda j: -ss[j])
+            english = consensus_wording(c.annotations, c.english, local=False)
             candidates.append(
                 Candidate(
-                    text=c.local if local else c.english,
-                    english=c.english,
+                    text=consensus_wording(c.annotations, c.local, local=True)
+                    if local
+                    else english,
+                    english=english,
                     score=float(probs[i]),
                     support=sum(n for n, _ in c.hits.values()),
                     refs=[qs[j].ref for j in cited],
