@@ -493,3 +493,20 @@ def test_candidates_merge_the_same_way_in_every_process():
         )
         outputs.add(done.stdout.strip())
     assert len(outputs) == 1
+
+
+def test_fold_plans_ask_every_evaluation_id_once_of_a_bank_without_it():
+    from manyshores.eval.runners.evidence import evaluation_plans
+    from manyshores.evidence.bank import is_eval_id
+
+    ids = {f"q-{i}" for i in range(400)}
+    held = {i for i in ids if is_eval_id(i)}
+    [(bank, asked)] = evaluation_plans(ids)
+    assert asked == held and bank == ids - held
+    plans = evaluation_plans(ids, folds=3)
+    assert len(plans) == 3
+    asked_ids = [i for _, asked in plans for i in asked]
+    assert sorted(asked_ids) == sorted(held)
+    for bank, asked in plans:
+        assert bank == ids - asked
+        assert held - asked <= bank

@@ -17,17 +17,25 @@ def eval_evidence(
     data: Path | None = typer.Option(
         None, "--data", help="BLEnD directory (default: the rows shipped in the package)."
     ),
+    folds: int = typer.Option(
+        0,
+        "--folds",
+        min=0,
+        help="Split the evaluation half into this many folds, each asked of a bank of every "
+        "other id (as a new question meets the shipped bank); 0: the training half's bank.",
+    ),
     out: Path | None = typer.Option(None, "--json", help="Also write the JSON report here."),
 ) -> None:
     """Lead / top-3 accuracy of ranked human answers on the evaluation half of the BLEnD question
-    ids, with the bank restricted to the training half; the nearest-question baseline beside it."""
+    ids, with the bank restricted to the training half (or, with --folds, to every other id);
+    the nearest-question baseline beside it."""
     from manyshores.eval.runners.evidence import evaluate_evidence
     from manyshores.evidence.bank import PACKAGE_BLEND
 
     choices = {"en": ("en",), "local": ("local",), "both": ("en", "local")}
     if language not in choices:
         raise InvalidInputError(f"--language must be en, local or both, not {language!r}")
-    report = evaluate_evidence(data or PACKAGE_BLEND, choices[language])
+    report = evaluate_evidence(data or PACKAGE_BLEND, choices[language], folds=folds)
     text = json.dumps(report, indent=1, ensure_ascii=False)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

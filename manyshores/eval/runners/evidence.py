@@ -1,7 +1,9 @@
 """Offline accuracy of the evidence ranker on BLEnD (`manyshores eval evidence`).
 
 The bank holds only the training half of the question ids (`bank.is_eval_id` false); every row
-of the evaluation half is asked in English and in its local language. Scored as BLEnD does
+of the evaluation half is asked in English and in its local language. With `folds`, the
+evaluation half is split into that many folds by id instead, each asked of a bank of every other
+shipped id: how a question outside the data meets the shipped bank. Scored as BLEnD does
 (`eval.blend.is_correct` against every local and English human answer of the row): the lead
 answer, any of the top three, and in the same run the baseline — the top human answer of the
 most similar training question of the same culture.
@@ -9,6 +11,7 @@ most similar training question of the same culture.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -27,20 +30,36 @@ def row_answers(q: BankQuestion) -> list[str]:
     return [a for ann in q.annotations for a in (*ann.en_answers, *ann.answers)]
 
 
+def evaluation_plans(ids: set[str], folds: int = 0) -> list[tuple[set[str], set[str]]]:
+    """(bank ids, asked ids) pairs. No folds: the training half asks nothing, the evaluation
+    half is asked of it. `folds` > 0: the evaluation half split by a hash of the id, each fold
+    asked of every other id (the other folds' evaluation ids included)."""
+    asked = {i for i in ids if is_eval_id(i)}
+    if folds <= 0:
+        return [(ids - asked, asked)]
+    fold = {i: int(hashlib.sha256(i.encode()).hexdigest()[8:16], 16) % folds for i in asked}
+    parts = [{i for i in asked if fold[i] == f} for f in range(folds)]
+    return [(ids - part, part) for part in parts if part]
+
+
 def evaluate_evidence(
     data_dir: Path = PACKAGE_BLEND,
     languages: Sequence[str] = ("en", "local"),
     *,
     model: RankerModel | None = None,
     cultures: Sequence[str] | None = None,
+    folds: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Per language: per culture and mean over cultures of each of `METRICS` (`model`: the
-    shipped ranker unless given)."""
+    shipped ranker unless given; `folds`: see `evaluation_plans`)."""
     full = AnswerBank.from_dir(data_dir)
-    train_ids = {q.id for qs in full.questions.values() for q in qs if not is_eval_id(q.id)}
-    # The question metric and answer-type map of exactly this bank: fitted now (seconds).
-    index = EvidenceIndex.for_bank(full.restricted(train_ids), model)
+    all_ids = {q.id for qs in full.questions.values() for q in qs}
+    # Each bank gets the question metric and answer-type map of exactly its ids (seconds).
+    plans = [
+        (EvidenceIndex.for_bank(full.restricted(bank), model), asked)
+        for bank, asked in evaluation_plans(all_ids, folds)
+    ]
     wanted = set(cultures) if cultures else None
     report: dict[str, Any] = {"languages": {}}
     started = time.perf_counter()
@@ -50,9 +69,8 @@ def evaluate_evidence(
         for culture in full.cultures():
             if wanted is not None and culture not in wanted:
                 continue
-            for q in full.questions[culture]:
-                if not is_eval_id(q.id):
-                    continue
+            rows = [(ix, q) for ix, ids in plans for q in full.questions[culture] if q.id in ids]
+            for index, q in rows:
                 text = q.en_question if lang == "en" else q.question
                 asked = "en" if lang == "en" else q.language
                 answers = row_answers(q)
@@ -85,10 +103,10 @@ def evaluate_evidence(
             "min_lead": min((p["lead"] for p in per.values()), default=0.0),
             "per_culture": per,
         }
-    report["train_questions"] = len(train_ids)
+    report["bank_questions"] = [len(all_ids - asked) for _, asked in plans]
     report["ms_per_query"] = round(1000 * (time.perf_counter() - started) / max(n_queries, 1), 2)
     report["ranker"] = {
-        "params": index.model.params.__dict__,
-        "weights": dict(zip(index.model.features, index.model.weights, strict=True)),
+        "params": plans[0][0].model.params.__dict__,
+        "weights": dict(zip(plans[0][0].model.features, plans[0][0].model.weights, strict=True)),
     }
     return report
