@@ -30,6 +30,7 @@ import numpy as np
 from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
 from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, bank_maps, culture_names
 from manyshores.evidence.metric import PACKAGE_METRIC, answer_key, save_metric
+from manyshores.evidence.multilingual import PACKAGE_E5, embed_multilingual
 from manyshores.evidence.ranker import (
     FEATURES,
     PACKAGE_WEIGHTS,
@@ -46,6 +47,7 @@ from manyshores.evidence.similarity import (
     embed_texts,
     load_vectors,
     save_vectors,
+    strip_local_names,
     strip_names,
 )
 from manyshores.textnorm import is_correct
@@ -97,7 +99,21 @@ def build_vectors(bank: AnswerBank, path: Path = PACKAGE_VECTORS) -> int:
         }
     )
     save_vectors(PACKAGE_ANSWERS, dict(zip(answers, embed_texts(answers), strict=True)))
-    return len(ordered) + len(answers)
+    return len(ordered) + len(answers) + build_multilingual_vectors(bank, all_names)
+
+
+def build_multilingual_vectors(
+    bank: AnswerBank, names: dict[str, list[str]], path: Path = PACKAGE_E5
+) -> int:
+    """Embed every bank question, local and English, with the multilingual encoder (the
+    culture's names stripped) and write them to `path` (about 3 min on one core)."""
+    texts: set[str] = set()
+    for culture, qs in bank.questions.items():
+        texts |= {strip_names(q.en_question, names[culture]) for q in qs}
+        texts |= {strip_local_names(q.question, names[culture]) for q in qs if q.language != "en"}
+    ordered = sorted(texts)
+    save_vectors(path, dict(zip(ordered, embed_multilingual(ordered), strict=True)))
+    return len(ordered)
 
 
 Group = tuple[str, str, np.ndarray, np.ndarray, str]
@@ -413,6 +429,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[0.3],
         help="ridge penalty of the local-language map (0: the 3 best character matches)",
     )
+    ap.add_argument(
+        "--local-translation-ridge",
+        type=float,
+        nargs="+",
+        default=[0.03],
+        help="ridge penalty of the multilingual (e5) map of local-language questions "
+        "(0: the character map of --local-ridge)",
+    )
     ap.add_argument("--l2", type=float, nargs="+", default=[0.001])
     ap.add_argument("--tree-iterations", type=int, nargs="+", default=[200, 400])
     ap.add_argument("--tree-leaves", type=int, nargs="+", default=[31])
@@ -441,9 +465,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     answers = load_vectors(PACKAGE_ANSWERS)
     results: list[dict[str, Any]] = []
     best: tuple[float, RankerParams, TreeSettings, list[Any], list[Any], list[Any]] | None = None
-    grid = itertools.product(args.neighbours, args.temperature, args.local_mix, args.local_ridge)
-    for n_nb, temp, mix, ridge in grid:
-        params = RankerParams(neighbours=n_nb, temperature=temp, local_mix=mix, local_ridge=ridge)
+    grid = itertools.product(
+        args.neighbours,
+        args.temperature,
+        args.local_mix,
+        args.local_ridge,
+        args.local_translation_ridge,
+    )
+    for n_nb, temp, mix, ridge, translation in grid:
+        params = RankerParams(
+            neighbours=n_nb,
+            temperature=temp,
+            local_mix=mix,
+            local_ridge=ridge,
+            local_translation_ridge=translation,
+        )
         model = RankerModel([0.0] * len(FEATURES), params=params)
         started = time.perf_counter()
         groups, indexes = crossfit_groups(
@@ -490,7 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _, params, settings, groups, leads, indexes = best
     gates = gate_table(leads)
     params = replace(params, min_lead_chance=choose_gate(gates))
-    shape = ("neighbours", "temperature", "local_mix", "local_ridge")  # what the groups depend on
+    # What the groups depend on.
+    shape = ("neighbours", "temperature", "local_mix", "local_ridge", "local_translation_ridge")
     same = {k: getattr(params, k) for k in shape}
     linear = [
         r for r in results if r["score"] == "linear" and all(r[k] == v for k, v in same.items())

@@ -41,6 +41,7 @@ from manyshores.evidence.metric import (
     load_metric,
     project,
 )
+from manyshores.evidence.multilingual import MultilingualVectors, TranslationMap, available
 from manyshores.evidence.ranker import RankerModel, RankerParams
 from manyshores.evidence.similarity import (
     PACKAGE_ANSWERS,
@@ -213,7 +214,10 @@ class EvidenceIndex:
         self._counts_without: dict[frozenset[str], KeyCounts] = {}
         self._maps: dict[tuple[str, frozenset[str]], tuple[np.ndarray, np.ndarray]] = {}
         self._grams: dict[str, np.ndarray] = {}
+        self._translation: TranslationMap | None = None
+        self._multilingual: MultilingualVectors | None = None
         self._lock = threading.Lock()
+        self._translation_lock = threading.Lock()
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -323,7 +327,15 @@ class EvidenceIndex:
         if lang == "en" or ce.language == "en":
             vec = self._query_vector(strip_names(question, ce.names))
             return ce.mapped @ project(vec, self.metric), "en", vec
-        chars = ce.local.query(strip_local_names(question, ce.names))
+        stripped = strip_local_names(question, ce.names)
+        chars = ce.local.query(stripped)
+        if p.local_translation_ridge > 0 and available():
+            tm, e5 = self._translation_map()
+            pseudo = tm.translate(e5.get([stripped])[stripped], exclude_ids)
+            sims = p.local_mix * chars + (1 - p.local_mix) * (
+                ce.mapped @ project(pseudo, self.metric)
+            )
+            return sims.astype(np.float32), lang, pseudo
         if p.local_ridge > 0:
             rows, weights = self._local_map(culture, ce, exclude_ids)
             pseudo = chars[rows].astype(np.float64) @ weights
@@ -347,6 +359,33 @@ class EvidenceIndex:
         english = ce.mapped @ project(pseudo, self.metric)
         sims = p.local_mix * chars + (1 - p.local_mix) * english * chars[top].max()
         return sims.astype(np.float32), lang, pseudo.astype(np.float32)
+
+    def _translation_map(self) -> tuple[TranslationMap, MultilingualVectors]:
+        """The e5 → MiniLM map of this bank (`multilingual`), fitted on first use over every
+        culture's question pairs: a local question's and its English question's e5 vectors,
+        each to the English question's MiniLM vector."""
+        with self._translation_lock:
+            if self._translation is not None and self._multilingual is not None:
+                return self._translation, self._multilingual
+            e5 = self._multilingual or MultilingualVectors()
+            rows: list[tuple[str, str, str]] = []  # (id, e5 text, English text)
+            for culture, qs in self.bank.questions.items():
+                names = culture_names(culture, qs[0].name)
+                for q in qs:
+                    english = strip_names(q.en_question, names)
+                    rows.append((q.id, english, english))
+                    if q.language != "en":
+                        rows.append((q.id, strip_local_names(q.question, names), english))
+            found = e5.get({r[1] for r in rows})
+            minilm = _embed_missing(self._vectors, {r[2] for r in rows})
+            self._translation = TranslationMap(
+                np.stack([found[r[1]] for r in rows]),
+                np.stack([minilm[r[2]] for r in rows]),
+                [r[0] for r in rows],
+                self.model.params.local_translation_ridge,
+            )
+            self._multilingual = e5
+            return self._translation, e5
 
     def _local_map(
         self, culture: str, ce: CultureEvidence, exclude_ids: Collection[str]

@@ -171,6 +171,10 @@ class RankerParams:
     English question-embedding space, fitted on the culture's question pairs (its
     pseudo-translation); 0 keeps the earlier stand-in, the English vectors of its 3 best
     character matches."""
+    local_translation_ridge: float = 0.0
+    """Ridge penalty of the map from a local-language question's multilingual (e5) vector to
+    the English question-embedding space (`multilingual`), fitted on the bank's question pairs;
+    0, or no multilingual encoder in the process: the character map of `local_ridge`."""
     min_similarity: float = 0.5
     """Evidence for an English question is `usable` when the closest question is at least this
     similar (embedding cosine)."""
