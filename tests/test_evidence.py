@@ -187,8 +187,9 @@ def test_excluded_ids_do_not_count_as_the_cultures_habits(small_index):
     assert prior({"q4"}) == pytest.approx(np.log1p(1), abs=1e-3)
 
 
-def _korean_index(local_ridge: float) -> EvidenceIndex:
-    """Three Korean questions with hand-made English vectors (one axis each)."""
+def _korean_index(local_ridge: float, translation_ridge: float = 0.0) -> EvidenceIndex:
+    """Three Korean questions with hand-made English vectors (one axis each); the character
+    map unless `translation_ridge` (the multilingual encoder's map)."""
 
     def row(qid: str, local: str, en: str) -> dict:
         return {"id": qid, "culture": "KOR", "blend_name": "South Korea", "language": "ko",
@@ -208,15 +209,16 @@ def _korean_index(local_ridge: float) -> EvidenceIndex:
     }
     model = RankerModel.load()
     model.params.local_ridge = local_ridge
+    model.params.local_translation_ridge = translation_ridge
     return EvidenceIndex(bank, model, vectors, {"kimchi": _unit(1)})
 
 
-@pytest.mark.parametrize("local_ridge", [0.0, 0.3])
-def test_held_out_question_is_not_its_own_translation(local_ridge):
+@pytest.mark.parametrize("local_ridge, translation_ridge", [(0.0, 0.0), (0.3, 0.0), (0.3, 0.03)])
+def test_held_out_question_is_not_its_own_translation(local_ridge, translation_ridge):
     # A local-language question borrows English vectors of the culture's questions (its best
-    # character matches, or the learnt map); a held-out id must not lend its own (it would be
+    # character matches, or a learnt map); a held-out id must not lend its own (it would be
     # a perfect translation), neither as a match nor in the map's fit.
-    index = _korean_index(local_ridge)
+    index = _korean_index(local_ridge, translation_ridge)
     asked = "한국 사람들이 아침에 먹는 음식은?"
     _, lang, vec = index.match(asked, "KOR", "ko")
     assert lang == "ko" and float(vec @ _unit(1)) > 0.9

@@ -7,6 +7,7 @@ carried over to the English embedding space through its best matches (`pseudo_ve
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -30,15 +31,39 @@ NGRAMS = (2, 3, 4)
 _SPACE = re.compile(r"[\W_]+", re.UNICODE)
 
 
+@functools.lru_cache(maxsize=128)
+def _name_patterns(names: frozenset[str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """`strip_names`' patterns for one culture's names, compiled once (a bank's cultures have
+    more names than `re`'s own cache holds), longest name first, each after the lower-cased name
+    it needs (a substring test skips the patterns that cannot match)."""
+    out = []
+    for name in sorted(names, key=lambda n: (-len(n), n)):
+        n = re.escape(name)
+        near = rf"\b(?:in|of|from|for|at|to|across) (?:the )?{n}(?:'s)?(?!\w)"
+        out.append((name.lower(), re.compile(near, re.I)))
+        out.append((name.lower(), re.compile(rf"(?<!\w)(?:the )?{n}(?:'s)?(?!\w)", re.I)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=128)
+def _local_name_patterns(names: frozenset[str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    ordered = sorted(names, key=lambda n: (-len(n), n))
+    return tuple((name.lower(), re.compile(re.escape(name), re.I)) for name in ordered)
+
+
+def _strip(text: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], by: str) -> str:
+    low = text.lower()
+    for needle, pattern in patterns:
+        if needle in low:
+            text = pattern.sub(by, text)
+            low = text.lower()
+    return text
+
+
 def strip_names(text: str, names: Iterable[str]) -> str:
     """`text` without the culture's names ("... in Algeria?" → "... ?"): the culture is already
     given, and its name would only pull all of its questions together."""
-    for name in sorted({n for n in names if n}, key=len, reverse=True):
-        n = re.escape(name)
-        text = re.sub(
-            rf"\b(?:in|of|from|for|at|to|across) (?:the )?{n}(?:'s)?(?!\w)", "", text, flags=re.I
-        )
-        text = re.sub(rf"(?<!\w)(?:the )?{n}(?:'s)?(?!\w)", "", text, flags=re.I)
+    text = _strip(text, _name_patterns(frozenset(n for n in names if n)), "")
     return " ".join(text.split()).replace(" ?", "?").replace(" .", ".")
 
 
@@ -48,8 +73,7 @@ def strip_local_names(text: str, names: Iterable[str]) -> str:
     them to other letters, so `strip_names`' word boundaries miss them. Before character
     n-grams, the name is the largest shared part of many questions ("Τι τρώνε οι Έλληνες …")
     and would outweigh the words that tell them apart."""
-    for name in sorted({n for n in names if len(n) > 1}, key=len, reverse=True):
-        text = re.sub(re.escape(name), " ", text, flags=re.I)
+    text = _strip(text, _local_name_patterns(frozenset(n for n in names if len(n) > 1)), " ")
     return " ".join(text.split())
 
 
