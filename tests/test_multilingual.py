@@ -68,3 +68,13 @@ def test_without_the_encoder_local_questions_fall_back_to_characters(monkeypatch
     text = "초등학생들이 방과 후에 많이 하는 인기 스포츠는 무엇인가요?"
     found = index.neighbours(text, "KOR", n=3)
     assert "Al-en-17" in [q.id for q, _ in found]
+
+
+def test_concurrent_calls_give_the_same_vectors_as_one_at_a_time():
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"What do people eat on holiday number {i}?" for i in range(8)]
+    alone = embed_multilingual(texts)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda t: embed_multilingual([t])[0], texts))
+    np.testing.assert_allclose(np.stack(together), alone, atol=1e-5)

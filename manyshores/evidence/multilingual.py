@@ -67,8 +67,11 @@ def embed_multilingual(texts: Sequence[str]) -> np.ndarray:
         raise RuntimeError(f"the multilingual encoder is unavailable ({_failed})")
     if not texts:
         return np.zeros((0, E5_WIDTH), dtype=np.float32)
-    # A symmetric task (question against question): e5's `query: ` prefix on both sides.
-    return np.asarray(encoder.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+    # A symmetric task (question against question): e5's `query: ` prefix on both sides. One
+    # call at a time: the engine's model state is shared and ctypes lets go of the GIL.
+    with _lock:
+        found = encoder.query(list(texts))
+    return np.asarray(found, dtype=np.float32).reshape(len(texts), -1)
 
 
 class MultilingualVectors:
