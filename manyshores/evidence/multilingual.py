@@ -100,6 +100,7 @@ class TranslationMap:
         self.x = np.asarray(x, dtype=np.float64)
         self.y = np.asarray(y, dtype=np.float64)
         self.ids = np.asarray(ids, dtype=object)
+        self._id_set = frozenset(self.ids.tolist())
         self.ridge = ridge
         self._xtx = self.x.T @ self.x
         self._xty = self.x.T @ self.y
@@ -107,7 +108,7 @@ class TranslationMap:
 
     def weights(self, exclude_ids: Collection[str] = ()) -> np.ndarray:
         """The (e5 width × MiniLM width) map fitted without the rows of `exclude_ids`."""
-        key = frozenset(exclude_ids) & frozenset(self.ids.tolist())
+        key = frozenset(exclude_ids) & self._id_set
         found = self._weights.get(key)
         if found is not None:
             return found
