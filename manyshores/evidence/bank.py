@@ -29,6 +29,12 @@ def is_eval_id(qid: str, share: float = EVAL_SHARE) -> bool:
     return digest / 0xFFFFFFFF < share
 
 
+def fold_of(qid: str, folds: int) -> int:
+    """A question id's cross-validation fold: the same in every culture, and drawn from other
+    hash bits than `is_eval_id`, so each half spreads evenly over the folds."""
+    return int(hashlib.sha256(f"fold:{qid}".encode()).hexdigest()[:8], 16) % folds
+
+
 @dataclass(frozen=True)
 class Annotation:
     """One distinct human answer to a question (its spelling variants together)."""

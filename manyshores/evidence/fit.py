@@ -27,7 +27,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
+from manyshores.evidence.bank import (
+    PACKAGE_BLEND,
+    AnswerBank,
+    BankQuestion,
+    fold_of,
+    is_eval_id,
+)
 from manyshores.evidence.index import PACKAGE_NAMES, EvidenceIndex, bank_maps, culture_names
 from manyshores.evidence.metric import PACKAGE_METRIC, answer_key, save_metric
 from manyshores.evidence.multilingual import PACKAGE_E5, embed_multilingual
@@ -217,12 +223,6 @@ def accuracy(
         hit = bool(len(x)) and bool(y[np.argsort(-score(x), kind="stable")[:top]].any())
         per.setdefault(culture, []).append(hit)
     return float(np.mean([np.mean(v) for v in per.values()]))
-
-
-def fold_of(qid: str, folds: int) -> int:
-    import hashlib
-
-    return int(hashlib.sha256(f"fold:{qid}".encode()).hexdigest()[:8], 16) % folds
 
 
 class Lead(NamedTuple):

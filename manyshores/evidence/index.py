@@ -214,8 +214,7 @@ class EvidenceIndex:
         self._counts_without: dict[frozenset[str], KeyCounts] = {}
         self._maps: dict[tuple[str, frozenset[str]], tuple[np.ndarray, np.ndarray]] = {}
         self._grams: dict[str, np.ndarray] = {}
-        self._translation: TranslationMap | None = None
-        self._multilingual: MultilingualVectors | None = None
+        self._translation: tuple[TranslationMap, MultilingualVectors] | None = None
         self._lock = threading.Lock()
         self._translation_lock = threading.Lock()
 
@@ -365,9 +364,9 @@ class EvidenceIndex:
         culture's question pairs: a local question's and its English question's e5 vectors,
         each to the English question's MiniLM vector."""
         with self._translation_lock:
-            if self._translation is not None and self._multilingual is not None:
-                return self._translation, self._multilingual
-            e5 = self._multilingual or MultilingualVectors()
+            if self._translation is not None:
+                return self._translation
+            e5 = MultilingualVectors()
             rows: list[tuple[str, str, str]] = []  # (id, e5 text, English text)
             for culture, qs in self.bank.questions.items():
                 names = culture_names(culture, qs[0].name)
@@ -378,14 +377,14 @@ class EvidenceIndex:
                         rows.append((q.id, strip_local_names(q.question, names), english))
             found = e5.get({r[1] for r in rows})
             minilm = _embed_missing(self._vectors, {r[2] for r in rows})
-            self._translation = TranslationMap(
+            tm = TranslationMap(
                 np.stack([found[r[1]] for r in rows]),
                 np.stack([minilm[r[2]] for r in rows]),
                 [r[0] for r in rows],
                 self.model.params.local_translation_ridge,
             )
-            self._multilingual = e5
-            return self._translation, e5
+            self._translation = (tm, e5)
+            return self._translation
 
     def _local_map(
         self, culture: str, ce: CultureEvidence, exclude_ids: Collection[str]

@@ -11,14 +11,13 @@ most similar training question of the same culture.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, is_eval_id
+from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, fold_of, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.ranker import RankerModel
 from manyshores.textnorm import is_correct
@@ -37,8 +36,7 @@ def evaluation_plans(ids: set[str], folds: int = 0) -> list[tuple[set[str], set[
     asked = {i for i in ids if is_eval_id(i)}
     if folds <= 0:
         return [(ids - asked, asked)]
-    fold = {i: int(hashlib.sha256(i.encode()).hexdigest()[8:16], 16) % folds for i in asked}
-    parts = [{i for i in asked if fold[i] == f} for f in range(folds)]
+    parts = [{i for i in asked if fold_of(i, folds) == f} for f in range(folds)]
     return [(ids - part, part) for part in parts if part]
 
 
@@ -105,8 +103,9 @@ def evaluate_evidence(
         }
     report["bank_questions"] = [len(all_ids - asked) for _, asked in plans]
     report["ms_per_query"] = round(1000 * (time.perf_counter() - started) / max(n_queries, 1), 2)
+    ranker = plans[0][0].model
     report["ranker"] = {
-        "params": plans[0][0].model.params.__dict__,
-        "weights": dict(zip(plans[0][0].model.features, plans[0][0].model.weights, strict=True)),
+        "params": ranker.params.__dict__,
+        "weights": dict(zip(ranker.features, ranker.weights, strict=True)),
     }
     return report
