@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.manyshores-installed
-# The default knowledge base (shipped survey statements + BLEnD passages) is built once at set-up
-# so no turn pays for it; `kb init` is idempotent and a no-op when the base is already seeded.
+# The default knowledge base (shipped survey statements + BLEnD passages, their vectors prebuilt) is
+# built once at set-up, with the converted base model and the caches a first turn reads, so no
+# turn pays for them; `kb init` is idempotent and a no-op when the base is already seeded.
 KB_STAMP := $(VENV)/.manyshores-kb
 # torch first, pinned: on this machine 2.13.0 is a CPU build on local disk; a loose `torch`
 # resolved on its own pulls a multi-GB CUDA build.

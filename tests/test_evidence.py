@@ -4,8 +4,10 @@ the default knowledge base (`kb init`)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +26,7 @@ from manyshores.evidence.ranker import (
     fit_weights,
 )
 from manyshores.evidence.similarity import CharTfidf, strip_local_names
+from tests.seed_data import small_seed_data
 
 
 @pytest.fixture(scope="module")
@@ -364,39 +367,17 @@ def test_broken_trees_file_gives_a_clear_error(tmp_path):
 
 
 # --------------------------------------------------------------------------- kb init
-def _small_data(tmp_path: Path) -> tuple[Path, Path]:
-    """Two BLEnD cultures (four rows each) and two WVS questions, cut from the shipped data."""
-    from manyshores.memory.seed import WVS_DIR
-
-    blend = tmp_path / "blend"
-    blend.mkdir()
-    for name in ("US.json", "South_Korea.json"):
-        rows = json.loads((PACKAGE_BLEND / name).read_text())[:4]
-        (blend / name).write_text(json.dumps(rows, ensure_ascii=False))
-    wvs = tmp_path / "wvs"
-    wvs.mkdir()
-    questions = json.loads((WVS_DIR / "questions.json").read_text())[:2]
-    train = json.loads((WVS_DIR / "train.json").read_text())
-    country = sorted(train)[0]
-    keep = {q["id"] for q in questions}
-    (wvs / "questions.json").write_text(json.dumps(questions))
-    (wvs / "train.json").write_text(
-        json.dumps({country: {q: s for q, s in train[country].items() if q in keep}})
-    )
-    return blend, wvs
-
-
 def test_kb_init_then_stats_shows_survey_and_blend(tmp_path, monkeypatch):
     import manyshores.cli.kb  # noqa: F401  (registers the kb commands)
     from manyshores.cli.app import app
     from manyshores.config import get_settings
 
-    blend, wvs = _small_data(tmp_path)
+    blend, wvs = small_seed_data(tmp_path)
     monkeypatch.setenv("MANYSHORES_CHROMA_PATH", str(tmp_path / "chroma"))
     get_settings.cache_clear()
     try:
         runner = CliRunner()
-        args = ["kb", "init", "--blend", str(blend), "--wvs", str(wvs)]
+        args = ["kb", "init", "--blend", str(blend), "--wvs", str(wvs), "--no-prepare"]
         res = runner.invoke(app, args)
         assert res.exit_code == 0, res.output
         first = json.loads(res.stdout[res.stdout.index("{") :])
@@ -411,6 +392,28 @@ def test_kb_init_then_stats_shows_survey_and_blend(tmp_path, monkeypatch):
         assert not second["seeded"] and second["documents"] == first["documents"]
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.slow
+def test_kb_init_prepares_what_a_first_turn_builds(tmp_path):
+    """`kb init` (so `make setup`) leaves the caches a first turn would otherwise build."""
+    blend, wvs = small_seed_data(tmp_path)
+    home = tmp_path / "home"
+    env = {**os.environ, "MANYSHORES_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    args = ["kb", "init", "--blend", str(blend), "--wvs", str(wvs)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "manyshores.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert report["prepared_seconds"] > 0
+    cached = {p.name.split("-")[0] for p in (home / "cache").iterdir()}
+    # Culture names, language identification, the survey questions' vectors, the ONNX embedder.
+    assert {"cultures", "py3langid", "survey", "minilm"} <= cached
 
 
 # --------------------------------------------------------------------------- the lead's gate
@@ -479,10 +482,6 @@ print(json.dumps([[sorted(c.keys), c.hits] for c in gather([q])], sort_keys=True
 
 def test_candidates_merge_the_same_way_in_every_process():
     """Which candidate an annotation joins does not follow the process's hash seed."""
-    import os
-    import subprocess
-    import sys
-
     outputs = set()
     for seed in range(8):
         env = {**os.environ, "PYTHONHASHSEED": str(seed)}

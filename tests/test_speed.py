@@ -168,7 +168,8 @@ def test_warm_up_builds_each_collaborator_once(tiny_base, tmp_path):
     warm_up(components).join(timeout=300)
     detector, retriever, experts = components.detector, components.retriever, components.experts
     assert detector is not None and retriever is not None and experts is not None
-    assert "committee" in experts._parts  # type: ignore[attr-defined]
+    assert {"committee", "memory"} <= set(experts._parts)  # type: ignore[attr-defined]
+    assert experts._parts["memory"]._vectors  # type: ignore[attr-defined]  # survey vectors
     # A turn after the warm-up uses the very same objects: nothing is loaded twice.
     from manyshores.graph.assistant import CultureAssistant
 
@@ -184,7 +185,7 @@ def test_warm_up_for_a_known_message_loads_only_what_its_turn_can_use(tiny_base,
     warm_up(general, "Explain how to fix a bicycle chain that keeps slipping.").join(timeout=300)
     assert general.detector is not None and general.retriever is not None
     parts = general.experts._parts  # type: ignore[union-attr]
-    assert "text" in parts and "registry" not in parts and "committee" not in parts
+    assert "text" in parts and not {"registry", "committee", "memory"} & set(parts)
     assert general.evidence is None  # no culture named: no evidence to rank
 
     named = tiny_components(tiny_base, tmp_path / "named")
@@ -199,4 +200,4 @@ def test_warm_up_for_a_known_message_loads_only_what_its_turn_can_use(tiny_base,
         "Rather important, Not very important, Not at all important",
     ).join(timeout=300)
     parts = survey.experts._parts  # type: ignore[union-attr]
-    assert "committee" in parts and survey.evidence is None
+    assert {"committee", "memory"} <= set(parts) and survey.evidence is None

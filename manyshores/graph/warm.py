@@ -25,10 +25,11 @@ def warm_up(components: Components, message: str | None = None) -> threading.Thr
     that needs one this thread has not reached yet builds it itself. Returns the thread.
 
     Without `message` (`chat`: the person is still typing) everything is loaded: the detector,
-    the text runtime, the knowledge base and embedder, the evidence, the base model and the
-    experts. With the message already known (`ask`) only what its turn can use is: the base
-    model and the experts (torch, transformers: seconds of imports and loading, on the CPU the
-    first token needs) only for a question with options, which is scored on them; the evidence
+    the text runtime, the knowledge base and embedder, the evidence, the base model, the
+    experts and the survey questions' vectors. With the message already known (`ask`) only what
+    its turn can use is: the base model, the experts and the survey vectors (torch,
+    transformers: seconds of imports and loading, on the CPU the first token needs) only for a
+    question with options, which is scored on them; the evidence
     only when the message names a culture (the detector says so: it is loaded first anyway). A
     turn that needs more after all (an open question routed to a trained adapter) builds it in
     its node.
@@ -55,12 +56,12 @@ Step = Callable[["Components", "str | None"], None]
 def _plan(message: str | None) -> list[Step]:
     """The warm-up's steps for a turn on `message` (None: any turn)."""
     if message is None:
-        return [_detector, _text, _retriever, _evidence, _base, _experts]
+        return [_detector, _text, _retriever, _evidence, _base, _experts, _survey_memory]
     from manyshores.detection.task import detect_task
 
     if detect_task(message)["options"]:
         # Scored on the transformers model: no generated text, no evidence for options.
-        return [_detector, _retriever, _base, _experts]
+        return [_detector, _retriever, _base, _experts, _survey_memory]
     # The embedder (native code, most of it outside the GIL) loads while the turn imports
     # Chroma in the retrieve node; the text runtime next, before the knowledge base.
     return [_detector, _embedder, _text, _retriever, _evidence_if_named]
@@ -113,6 +114,13 @@ def _retriever(components: Components, message: str | None = None) -> None:
     from manyshores.memory.embeddings import embed
 
     embed(["warm-up"])  # loads the embedder and runs its first (slowest) forward
+
+
+def _survey_memory(components: Components, message: str | None = None) -> None:
+    experts: Any = components.get_experts()
+    if hasattr(experts, "_part"):
+        # The known survey questions' vectors: embedded once a machine, then read from the cache.
+        experts._part("memory")._embed_all()
 
 
 def _experts(components: Components, message: str | None = None) -> None:

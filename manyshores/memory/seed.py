@@ -73,17 +73,20 @@ def seed_default(
     """Add the shipped survey statements and BLEnD passages (idempotent; skipped when the
     marker says it is done, unless `force`). `progress(label, done, total)` after each batch."""
     from manyshores.memory.ingest import load_blend, load_wvs
+    from manyshores.memory.shipped_vectors import ShippedVectors
 
     settings = settings or get_settings()
     if not force and is_seeded(kb, settings, wvs_dir=wvs_dir, blend_dir=blend_dir):
         return {"seeded": False, "reason": "already seeded", "documents": kb.count()}
     started = time.perf_counter()
     report: dict[str, Any] = {"seeded": True, "sources": []}
+    # Prebuilt vectors of the shipped passages; a passage they do not know is embedded here.
+    shipped = ShippedVectors.load()
     for label, load in (
         ("survey statements (WVS wave 7)", lambda: list(load_wvs(wvs_dir))),
         ("BLEnD passages", lambda: list(load_blend(blend_dir))),
     ):
-        docs = load()
+        docs = list(shipped.fill(load()))
         done = 0
 
         def advance(n: int, label: str = label, total: int = len(docs)) -> None:
@@ -99,6 +102,7 @@ def seed_default(
                 "documents": len(docs),
                 "added": added.added,
                 "skipped": added.skipped,
+                "not_prebuilt": sum(d.vector is None for d in docs),
             }
         )
     report["documents"] = kb.count()
