@@ -70,6 +70,29 @@ def test_without_the_encoder_local_questions_fall_back_to_characters(monkeypatch
     assert "Al-en-17" in [q.id for q, _ in found]
 
 
+def test_a_cpu_without_avx2_never_calls_the_engine(monkeypatch, tmp_path, caplog):
+    import logging
+    import platform
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx\n")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    assert multilingual._cpu_lacks(cpuinfo) == ["avx2", "fma"]
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx avx2 fma bmi2\n")
+    assert multilingual._cpu_lacks(cpuinfo) == []
+    assert multilingual._cpu_lacks(tmp_path / "missing") == []  # unknown: let the engine try
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    assert multilingual._cpu_lacks(cpuinfo) == []
+
+    # Through the loader: the engine is not created, the reason is logged, the caller falls back.
+    monkeypatch.setattr(multilingual, "_encoder", None)
+    monkeypatch.setattr(multilingual, "_failed", None)
+    monkeypatch.setattr(multilingual, "_cpu_lacks", lambda: ["avx2"])
+    with caplog.at_level(logging.WARNING):
+        assert not multilingual.available()
+    assert "lacks avx2" in caplog.text and "character matching only" in caplog.text
+
+
 def test_concurrent_calls_give_the_same_vectors_as_one_at_a_time():
     from concurrent.futures import ThreadPoolExecutor
 

