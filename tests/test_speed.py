@@ -201,3 +201,33 @@ def test_warm_up_for_a_known_message_loads_only_what_its_turn_can_use(tiny_base,
     ).join(timeout=300)
     parts = survey.experts._parts  # type: ignore[union-attr]
     assert {"committee", "memory"} <= set(parts) and survey.evidence is None
+
+
+def test_chat_ended_while_the_warm_up_runs_exits_cleanly(tiny_base, tmp_path):
+    """A chat ended while its warm-up is still inside native code (a model or the embedder
+    loading) used to abort at exit ("terminate called without an active exception")."""
+    import os
+    import subprocess
+    import sys
+
+    model = tmp_path / "tiny"
+    tiny_base.model.save_pretrained(model, safe_serialization=True)
+    tiny_base.tokenizer.save_pretrained(model)
+    env = {
+        **os.environ,
+        "MANYSHORES_HOME": str(tmp_path / "home"),  # nothing cached: the warm-up has work to do
+        "MANYSHORES_BASE_MODEL": str(model),
+        "MANYSHORES_TAVILY_API_KEY": "",
+        "OMP_NUM_THREADS": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "manyshores.cli.main", "chat"],
+        input="I'm from Greece. What do we eat at Easter?\nWhat about in Japan?\n/quit\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "terminate called" not in proc.stderr
+    assert "Greece" in proc.stdout or "GRC" in proc.stdout

@@ -9,6 +9,7 @@ so a node that needs one still loading waits for it instead of loading it a seco
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from collections.abc import Callable
@@ -41,13 +42,39 @@ def warm_up(components: Components, message: str | None = None) -> threading.Thr
             steps = _plan(message)  # in this thread: the task rules import the graph's state
         except Exception:
             steps = _plan(None)
-        for step in steps:
-            with contextlib.suppress(Exception):
-                step(components, message)
+        try:
+            for step in steps:
+                if _stopping.is_set():
+                    return
+                with contextlib.suppress(Exception):
+                    step(components, message)
+        finally:
+            with _lock:
+                _running.discard(threading.current_thread())
 
     thread = threading.Thread(target=run, name="manyshores-warm-up", daemon=True)
+    with _lock:
+        if not _running:
+            atexit.register(_finish_at_exit)
+        _running.add(thread)
     thread.start()
     return thread
+
+
+_lock = threading.Lock()
+_running: set[threading.Thread] = set()
+_stopping = threading.Event()
+
+
+def _finish_at_exit() -> None:
+    """Let a warm-up still running finish its current step, and skip the rest. A daemon thread
+    killed inside native code (onnxruntime, torch) at interpreter exit aborts the process
+    ("terminate called without an active exception"): a `chat` quit early would end that way."""
+    _stopping.set()
+    with _lock:
+        threads = list(_running)
+    for thread in threads:
+        thread.join(timeout=120)
 
 
 Step = Callable[["Components", "str | None"], None]
