@@ -77,3 +77,24 @@ def test_written_vectors_round_trip(tmp_path):
     expected = np.asarray(embed([docs[0].text])[0])
     assert np.abs(np.asarray(filled[0].vector) - expected).max() < 1e-3
     assert loaded.vector("Some other text.") is None
+
+
+def test_shipped_survey_questions_need_no_embedding(tmp_path, monkeypatch):
+    from manyshores.experts import survey_memory
+    from manyshores.experts.survey_memory import SurveyMemory, question_text
+
+    memory = SurveyMemory.from_package(user_store=False)
+    memory.vector_cache = tmp_path / "cache"
+    texts = [question_text(*memory.questions[q]) for q in memory.questions]
+    sample = [0, len(texts) // 2, len(texts) - 1]
+    fresh = np.asarray(embed([texts[i] for i in sample]))
+
+    def no_embedding(texts: list[str]) -> list[list[float]]:
+        raise AssertionError("the shipped survey questions were embedded")
+
+    monkeypatch.setattr("manyshores.memory.embeddings.embed", no_embedding)
+    memory._embed_all()
+    got = np.stack([memory._vectors[list(memory.questions)[i]] for i in sample])
+    assert np.abs(got - fresh).max() < 1e-5  # the shipped file is float32, as computed
+    assert not (tmp_path / "cache").exists()  # nothing written: read from the package
+    assert survey_memory.vector_file_name(texts).startswith("survey-vectors-")

@@ -63,6 +63,17 @@ def question_text(question: str, options: list[str] | tuple[str, ...]) -> str:
     return f"{question} Options: {'; '.join(options)}"
 
 
+def vector_file_name(texts: list[str]) -> str:
+    """The file name of the vectors of `texts`: the texts and the model name are the key, so any
+    change to either is a new file, never a stale one."""
+    import hashlib
+
+    from manyshores.memory.embeddings import EMBEDDING_MODEL_NAME
+
+    digest = hashlib.sha256("\n".join([EMBEDDING_MODEL_NAME, *texts]).encode()).hexdigest()
+    return f"survey-vectors-{digest[:20]}.npy"
+
+
 @dataclass
 class SurveyMemory:
     """Known answer shares per culture, searchable by question similarity."""
@@ -177,28 +188,30 @@ class SurveyMemory:
                 self._store_vectors(texts, vecs)
             self._vectors.update(zip(ids, vecs, strict=True))
 
-    def _cache_file(self, texts: list[str]) -> Path | None:
-        import hashlib
-
-        from manyshores.memory.embeddings import EMBEDDING_MODEL_NAME
-
-        if self.vector_cache is None:
+    def _cache_file(self, texts: list[str], directory: Path | None = None) -> Path | None:
+        """Where the vectors of `texts` are kept in `directory` (default: `vector_cache`)."""
+        directory = directory or self.vector_cache
+        if directory is None:
             return None
-        # The texts and the model name are the key: any change to either is a new file.
-        digest = hashlib.sha256("\n".join([EMBEDDING_MODEL_NAME, *texts]).encode()).hexdigest()
-        return self.vector_cache.expanduser() / f"survey-vectors-{digest[:20]}.npy"
+        return directory.expanduser() / vector_file_name(texts)
 
     def _cached_vectors(self, texts: list[str]) -> Any:
         import numpy as np
 
-        path = self._cache_file(texts)
-        if path is None or not path.is_file():
-            return None
-        try:
-            vecs = np.load(path)
-        except (OSError, ValueError):
-            return None  # damaged: recomputed and rewritten
-        return vecs if vecs.shape[0] == len(texts) else None
+        from manyshores.experts.survey_data import PACKAGE_WVS
+
+        # The shipped questions' vectors come with the package (no embedding on a new machine);
+        # any other set of questions is embedded once and kept in the cache.
+        for path in (self._cache_file(texts, PACKAGE_WVS), self._cache_file(texts)):
+            if path is None or not path.is_file():
+                continue
+            try:
+                vecs = np.load(path, allow_pickle=False)
+            except (OSError, ValueError):
+                continue  # damaged: recomputed and rewritten
+            if vecs.ndim == 2 and vecs.shape[0] == len(texts):
+                return vecs
+        return None
 
     def _store_vectors(self, texts: list[str], vecs: Any) -> None:
         import os
