@@ -272,3 +272,25 @@ class SurveyMemory:
             for i, x in enumerate(rescale(dist, n)):
                 probs[i] += w / total * x
         return MemoryAnswer(probs=probs, neighbours=[(q, round(s, 4)) for s, q, _ in top])
+
+
+def write_survey_vectors() -> Path:
+    """Write the shipped survey questions' vectors (float32, as `_embed_all` computes them) to
+    the file `_cached_vectors` looks for beside the survey data; older ones are removed.
+    Rebuild after changing the shipped questions: `python -m manyshores.experts.survey_memory`."""
+    import numpy as np
+
+    from manyshores.experts.survey_data import PACKAGE_WVS
+    from manyshores.memory.embeddings import embed
+
+    memory = SurveyMemory.from_package(user_store=False)
+    texts = [question_text(*memory.questions[q]) for q in memory.questions]
+    for old in PACKAGE_WVS.glob("survey-vectors-*.npy"):
+        old.unlink()
+    path = PACKAGE_WVS / vector_file_name(texts)
+    np.save(path, np.asarray(embed(texts), dtype=np.float32))
+    return path
+
+
+if __name__ == "__main__":
+    print(f"survey question vectors written to {write_survey_vectors()}")

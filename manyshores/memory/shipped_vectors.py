@@ -1,6 +1,5 @@
 """Prebuilt MiniLM vectors of the shipped passages, so building the default knowledge base is
-an insert, not four minutes of embedding on one core (and of the shipped survey questions, which
-the survey memory would otherwise embed on every new machine).
+an insert, not four minutes of embedding on one core.
 
 The vectors are keyed by a hash of each passage's text: a passage whose text changed (new data,
 a new passage format) simply misses and is embedded as before, so a stale file can only cost time,
@@ -96,22 +95,6 @@ def write_shipped_vectors(docs: Iterable[Document], path: Path | None = None) ->
     return len(texts)
 
 
-def write_survey_vectors() -> Path:
-    """The shipped survey questions' vectors (float32, as the survey memory computes them), in
-    the file the survey memory looks for beside the survey data; older ones are removed."""
-    from manyshores.experts.survey_data import PACKAGE_WVS
-    from manyshores.experts.survey_memory import SurveyMemory, question_text, vector_file_name
-    from manyshores.memory.embeddings import embed
-
-    memory = SurveyMemory.from_package(user_store=False)
-    texts = [question_text(*memory.questions[q]) for q in memory.questions]
-    for old in PACKAGE_WVS.glob("survey-vectors-*.npy"):
-        old.unlink()
-    path = PACKAGE_WVS / vector_file_name(texts)
-    np.save(path, np.asarray(embed(texts), dtype=np.float32))
-    return path
-
-
 def main() -> None:
     from manyshores.memory.ingest import load_blend, load_wvs
     from manyshores.memory.seed import BLEND_DIR, WVS_DIR
@@ -119,7 +102,6 @@ def main() -> None:
     docs = [*load_wvs(WVS_DIR), *load_blend(BLEND_DIR)]
     count = write_shipped_vectors(docs)
     print(f"{count} passage vectors written to {SHIPPED_VECTORS}")
-    print(f"survey question vectors written to {write_survey_vectors()}")
 
 
 if __name__ == "__main__":
