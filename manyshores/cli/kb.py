@@ -170,8 +170,8 @@ def kb_init(
 def _prepare_first_turn() -> float:
     """Build, once, what a first turn would otherwise build: the base model converted from its
     GGUF, the culture and language-identification caches, the evidence index, the survey
-    questions' vectors. A fresh `make demo` then answers as fast as a second run. Failures are
-    left for the turn itself to report with its own clear message."""
+    memory. A fresh `make demo` then answers as fast as a second run. Failures are left for the
+    turn itself to report with its own clear message."""
     import time
 
     from manyshores.components import Components

@@ -27,11 +27,11 @@ def warm_up(components: Components, message: str | None = None) -> threading.Thr
 
     Without `message` (`chat`: the person is still typing) everything is loaded: the detector,
     the text runtime, the knowledge base and embedder, the evidence, the base model, the
-    experts and the survey questions' vectors. With the message already known (`ask`) only what
-    its turn can use is: the base model, the experts and the survey vectors (torch,
-    transformers: seconds of imports and loading, on the CPU the first token needs) only for a
-    question with options, which is scored on them; the evidence
-    only when the message names a culture (the detector says so: it is loaded first anyway). A
+    experts and the survey memory. With the message already known (`ask`) only what its turn
+    can use is: the base model, the experts and the survey memory (torch, transformers: seconds
+    of imports and loading, on the CPU the first token needs) only for a question with options,
+    which is scored on them; the evidence only when the message names a culture (the detector
+    says so: it is loaded first anyway). A
     turn that needs more after all (an open question routed to a trained adapter) builds it in
     its node.
     """
@@ -53,9 +53,11 @@ def warm_up(components: Components, message: str | None = None) -> threading.Thr
                 _running.discard(threading.current_thread())
 
     thread = threading.Thread(target=run, name="manyshores-warm-up", daemon=True)
+    global _exit_hook
     with _lock:
-        if not _running:
+        if not _exit_hook:
             atexit.register(_finish_at_exit)
+            _exit_hook = True
         _running.add(thread)
     thread.start()
     return thread
@@ -64,6 +66,7 @@ def warm_up(components: Components, message: str | None = None) -> threading.Thr
 _lock = threading.Lock()
 _running: set[threading.Thread] = set()
 _stopping = threading.Event()
+_exit_hook = False
 
 
 def _finish_at_exit() -> None:
@@ -146,7 +149,8 @@ def _retriever(components: Components, message: str | None = None) -> None:
 def _survey_memory(components: Components, message: str | None = None) -> None:
     experts: Any = components.get_experts()
     if hasattr(experts, "_part"):
-        # The known survey questions' vectors: embedded once a machine, then read from the cache.
+        # The survey questions' vectors: the shipped ones read from the package, a user's
+        # trained surveys' embedded once and then read from the cache.
         experts._part("memory")._embed_all()
 
 
