@@ -23,18 +23,22 @@ def shipped() -> ShippedVectors:
     return ShippedVectors.load()
 
 
-def test_every_shipped_passage_has_a_prebuilt_vector(shipped):
-    docs = [*load_wvs(WVS_DIR), *load_blend(BLEND_DIR)]
-    needing = [d for d in docs if d.vector is None]
+@pytest.fixture(scope="module")
+def needing() -> list[Document]:
+    """The shipped passages indexed by their own text (built once for this module)."""
+    return [d for d in [*load_wvs(WVS_DIR), *load_blend(BLEND_DIR)] if d.vector is None]
+
+
+def test_every_shipped_passage_has_a_prebuilt_vector(shipped, needing):
     missing = [d.text[:60] for d in needing if shipped.vector(d.text) is None]
     # Stale vectors would only cost time, but a stale file after a data change should be seen.
     assert not missing, f"{len(missing)} passages lack a vector; rebuild: {missing[:3]}"
     assert len(needing) > 10_000
 
 
-def test_prebuilt_vectors_equal_the_embedders(shipped):
-    docs = [d for d in [*load_wvs(WVS_DIR), *load_blend(BLEND_DIR)] if d.vector is None]
-    sample = [docs[i].text for i in np.random.default_rng(0).choice(len(docs), 24, replace=False)]
+def test_prebuilt_vectors_equal_the_embedders(shipped, needing):
+    picks = np.random.default_rng(0).choice(len(needing), 24, replace=False)
+    sample = [needing[i].text for i in picks]
     fresh = np.asarray(embed(sample))
     prebuilt = np.asarray([shipped.vector(t) for t in sample])
     cosine = (fresh * prebuilt).sum(1) / np.linalg.norm(prebuilt, axis=1)
