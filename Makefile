@@ -70,7 +70,7 @@ format: $(STAMP)
 # on the shared 2-core CPU (epochs 2-4 took 15 min; epoch 1 once took 55 min under heavy load).
 # Delete manyshores/data/experts/wvs-* first to retrain them all.
 experts: $(STAMP)
-	$(PY) -m manyshores.experts.defaults --threads 2
+	$(PY) -m manyshores.experts.train_defaults --threads 2
 
 
 phoenix-setup: $(PHOENIX_STAMP)

@@ -96,7 +96,7 @@ class ExpertAnswer(TypedDict):
     scored, since scoring generates nothing."""
     runtime: NotRequired[str]
     """The text runtime that generated a plain answer (`transformers`, `llama_cpp` or
-    `chat_model:<provider:model>`, see `experts.engine.text_runtime`); absent when the experts'
+    `chat_model:<provider:model>`, see `runtime.selection.text_runtime`); absent when the experts'
     own transformers code ran."""
     engine: NotRequired[str]
     """Where its model work ran: `in-process` or `vllm` (absent: in-process, the default)."""

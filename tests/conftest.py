@@ -50,7 +50,7 @@ def tiny_base():
 @pytest.fixture(scope="session")
 def default_base():
     """The real default base model (SmolLM2-135M-Instruct): for tests marked slow."""
-    from manyshores.experts.base_model import load_base_model
+    from manyshores.runtime.base_model import load_base_model
 
     return load_base_model("default")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from manyshores.evidence.bank import PACKAGE_BLEND
 from manyshores.memory.seed import WVS_DIR
+from manyshores.paths import PACKAGE_BLEND
 
 
 def small_seed_data(tmp_path: Path) -> tuple[Path, Path]:

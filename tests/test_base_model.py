@@ -12,8 +12,8 @@ import pytest
 
 from manyshores.config import Settings
 from manyshores.errors import ModelLoadError
-from manyshores.experts.base_model import load_base_model, model_fingerprint
-from manyshores.experts.generation import chat_input_ids, generate_text
+from manyshores.runtime.base_model import load_base_model, model_fingerprint
+from manyshores.runtime.generation import chat_input_ids, generate_text
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -120,7 +120,7 @@ def test_concurrent_conversion_leaves_one_valid_cache(tmp_path):
     """Two processes converting the same GGUF at once: both succeed, the cache is whole."""
     code = (
         "from pathlib import Path; import sys;"
-        "from manyshores.experts.base_model import convert_gguf, default_gguf_path;"
+        "from manyshores.runtime.base_model import convert_gguf, default_gguf_path;"
         "print(convert_gguf(default_gguf_path(), Path(sys.argv[1])))"
     )
     procs = [

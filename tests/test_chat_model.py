@@ -15,12 +15,13 @@ from manyshores.components import Components
 from manyshores.components.expert_backend import GENERAL_SYSTEM_PROMPT, CommitteeBackend
 from manyshores.config import Settings
 from manyshores.errors import InvalidInputError
-from manyshores.experts.chat_model import ChatModelText, build_chat_model
 from manyshores.experts.committee import Committee
-from manyshores.experts.engine import answer_text, text_runtime
-from manyshores.experts.resume import CUT_NOTE
-from manyshores.experts.vllm_client import VllmClient
-from manyshores.experts.vllm_engine import VllmEngine
+from manyshores.experts.vllm.engine import VllmEngine
+from manyshores.runtime.chat_text import ChatModelText, build_chat_model
+from manyshores.runtime.resume import CUT_NOTE
+from manyshores.runtime.selection import text_runtime
+from manyshores.runtime.text import answer_text
+from manyshores.runtime.vllm_client import VllmClient
 from manyshores.state import ExpertChoice
 from manyshores.testing.postgres import free_port
 from manyshores.testing.vllm_server import FakeVllmServer

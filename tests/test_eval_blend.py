@@ -144,7 +144,7 @@ def test_rag_never_sees_the_evaluated_questions_annotations(
 def test_cli_eval_blend_small_run(
     small_blend: Path, tmp_path: Path, tiny_base, monkeypatch
 ) -> None:
-    import manyshores.experts.base_model as bm
+    import manyshores.runtime.base_model as bm
     from manyshores.cli.main import app
 
     monkeypatch.setattr(bm, "load_base_model", lambda *a, **kw: tiny_base)

@@ -11,7 +11,7 @@ from manyshores.eval.jsonl import read_jsonl
 from manyshores.eval.metrics.survey import expected_position_choice
 from manyshores.eval.runners.calibrate import Row, combine, cross_validate, mean_scores
 from manyshores.eval.runners.wvs_report import complete_questions
-from manyshores.experts.decision import product_with_memory
+from manyshores.survey.decision import product_with_memory
 
 
 def test_complete_questions_and_torn_lines(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_cli_resume_predicts_only_missing_questions(tmp_path: Path, test_data: P
     data = {c: {q: dev[c][q] for q in qids} for c in ("KEN", "USA")}
     data_path, out = tmp_path / "d.json", tmp_path / "p.jsonl"
     data_path.write_text(json.dumps(data))
-    from manyshores.experts.survey_data import PACKAGE_WVS
+    from manyshores.paths import PACKAGE_WVS
 
     args = ["eval", "wvs", "--questions", str(PACKAGE_WVS / "questions.json")]
     args += ["--data", str(data_path), "--systems", "memory", "--out", str(out)]

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from manyshores.errors import InvalidInputError
-from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, parse_row
+from manyshores.evidence.bank import AnswerBank, parse_row
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.ranker import (
     FEATURES,
@@ -26,6 +26,7 @@ from manyshores.evidence.ranker import (
     fit_weights,
 )
 from manyshores.evidence.similarity import CharTfidf, strip_local_names
+from manyshores.paths import PACKAGE_BLEND
 from tests.seed_data import small_seed_data
 
 

@@ -11,9 +11,9 @@ import pytest
 from manyshores.components import Components
 from manyshores.components.expert_backend import SURVEY_MEMORY_ID, CommitteeBackend
 from manyshores.config import Settings
-from manyshores.experts.decision import Calibration
 from manyshores.experts.store import ExpertManifest, save_expert
 from manyshores.state import CulturePosterior, TaskInfo
+from manyshores.survey.decision import Calibration
 
 FAMILY: TaskInfo = {
     "name": "multiple_choice",

@@ -7,12 +7,12 @@ import math
 import pytest
 
 from manyshores.eval.metrics.survey import country_scores, expected_position_choice, jsd
-from manyshores.experts.aggregate import (
+from manyshores.experts.combine import (
     aggregate_options,
     aggregate_text,
     route_experts,
 )
-from manyshores.experts.survey_memory import rescale
+from manyshores.survey.memory import rescale
 
 
 def _ans(eid: str, w: float, probs=None, text: str = ""):
@@ -72,7 +72,7 @@ class _FakeRegistry:
         return sorted(self._c)
 
     def for_culture(self, culture, kind=None):
-        from manyshores.experts.kinds import ExpertInfo
+        from manyshores.experts.types import ExpertInfo
 
         return ExpertInfo(f"{culture}-sp", culture, "softprompt") if culture in self._c else None
 

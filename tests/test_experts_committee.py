@@ -104,9 +104,9 @@ def test_committee_generates_lora_text_through_the_adapter(tiny_base, tmp_path):
     the runner gives, on the registry's one PEFT copy."""
     import torch
 
-    from manyshores.experts.generation import generate_text
     from manyshores.experts.lora.model import LoraExpert
     from manyshores.experts.runner import AdapterRunner
+    from manyshores.runtime.generation import generate_text
 
     hp = {"r": 4, "alpha": 8}
     shapes = LoraExpert.expected_shapes(tiny_base, hp) or {}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from manyshores.errors import ExpertStoreError
-from manyshores.experts.decision import (
+from manyshores.survey.decision import (
     Calibration,
     decide,
     expected_position_choice,
@@ -15,7 +15,7 @@ from manyshores.experts.decision import (
     product_with_memory,
     read_calibration,
 )
-from manyshores.experts.survey_memory import SurveyMemory
+from manyshores.survey.memory import SurveyMemory
 
 OPTIONS = ("Agree", "Neither", "Disagree")
 

@@ -134,7 +134,7 @@ def test_registry_routes_on_a_known_fingerprint_and_loads_the_base_when_an_exper
 
 def test_the_fingerprint_is_known_after_the_model_loaded_once(tmp_path, tiny_base):
     from manyshores.config import Settings
-    from manyshores.experts.base_model import known_fingerprint, load_base_model
+    from manyshores.runtime.base_model import known_fingerprint, load_base_model
 
     model_dir = tmp_path / "model"
     tiny_base.model.save_pretrained(model_dir)

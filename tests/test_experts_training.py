@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from manyshores.experts.scoring import survey_messages
 from manyshores.experts.softprompt.config import SoftPromptConfig
 from manyshores.experts.softprompt.train import PromptExample, train_prompts
+from manyshores.runtime.scoring import survey_messages
 
 
 def _ex(slot: int, q: str, target: tuple[float, ...]) -> PromptExample:
@@ -64,9 +64,10 @@ def test_prior_is_multiplied_into_the_trained_answer(tiny_base):
 
 
 def test_trained_expert_leaves_its_survey_for_memory(tiny_base, tmp_path):
-    from manyshores.experts.survey_data import SurveyQuestion
-    from manyshores.experts.survey_memory import SurveyMemory
-    from manyshores.experts.training import SURVEY_FILE, train_expert
+    from manyshores.experts.training import train_expert
+    from manyshores.paths import SURVEY_FILE
+    from manyshores.survey.data import SurveyQuestion
+    from manyshores.survey.memory import SurveyMemory
 
     opts = ("Agree", "Neither", "Disagree")
     texts = ["Is tea good?", "Do you like rain?", "Should parks be free?", "Is work important?"]

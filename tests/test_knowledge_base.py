@@ -95,7 +95,7 @@ def test_blend_and_wvs_documents(test_data):
     assert "jam sandwiches" in en.text and "Algeria" in en.text
     assert local.lang == "ar"
     assert blend_documents(rows[0], "Algeria.json")[0].id == en.id  # stable ids
-    from manyshores.experts.survey_data import PACKAGE_WVS
+    from manyshores.paths import PACKAGE_WVS
 
     wvs = list(load_wvs(PACKAGE_WVS))  # the WVS train split shipped in the package
     assert {d.kind for d in wvs} == {"survey"}

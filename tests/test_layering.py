@@ -133,3 +133,33 @@ def test_nodes_see_only_the_component_protocols_and_the_state() -> None:
     seen = subpackage_imports()["nodes"]
     assert set(seen) <= allowed, {k: v for k, v in seen.items() if k not in allowed}
     assert "defaults" not in " ".join(line for lines in seen.values() for line in lines)
+
+
+def module_imports() -> dict[str, dict[str, list[str]]]:
+    """module → imported module → the import lines, for every `manyshores` module.
+
+    `from package import name` counts as importing the module `package.name` when that is a
+    module, else the package itself (its `__init__`)."""
+    modules = {_module_name(p) for p in PACKAGE.rglob("*.py")}
+    edges: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module_name(path)
+        for name in _imported(path):
+            target = name if name in modules else name.rpartition(".")[0]
+            if target in modules and target not in (module, "manyshores"):
+                edges[module][target].append(f"{module} -> {name}")
+    return edges
+
+
+def test_the_module_walker_sees_a_cycle_when_there_is_one() -> None:
+    edges = module_imports()
+    assert "manyshores.state" in edges["manyshores.nodes.detect"]
+    # A cycle added on purpose is found.
+    planted = {k: dict(v) for k, v in edges.items()}
+    planted.setdefault("manyshores.state", {})["manyshores.nodes.detect"] = ["planted"]
+    assert strongly_connected(planted)
+
+
+def test_no_import_cycle_between_modules() -> None:
+    cycles = strongly_connected(module_imports())
+    assert not cycles, f"import cycles between modules: {cycles}"

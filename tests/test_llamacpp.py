@@ -14,9 +14,10 @@ import pytest
 
 from manyshores.config import Settings
 from manyshores.errors import ModelLoadError
-from manyshores.experts import llamacpp
-from manyshores.experts.engine import TransformersText, text_runtime
-from manyshores.experts.llamacpp import common_prefix, render_chat
+from manyshores.runtime import llamacpp
+from manyshores.runtime.llamacpp import common_prefix, render_chat
+from manyshores.runtime.selection import text_runtime
+from manyshores.runtime.text import TransformersText
 
 HAVE_BINDING = importlib.util.find_spec("cyllama") is not None
 CHATS = [
@@ -105,7 +106,7 @@ def test_the_bare_base_answer_names_its_runtime(tiny_base, tmp_path):
 def runtime():
     if not HAVE_BINDING:
         pytest.skip("the llama.cpp binding is not installed (`pip install -e '.[fast]'`)")
-    from manyshores.experts.base_model import default_gguf_path
+    from manyshores.runtime.base_model import default_gguf_path
 
     return llamacpp.LlamaCppText(str(default_gguf_path()), threads=1, n_ctx=4096, slots=3)
 
@@ -118,7 +119,7 @@ def _generate(rt, chat, n=24):
 
 @pytest.mark.slow
 def test_prompt_ids_equal_the_transformers_tokenizers(runtime):
-    from manyshores.experts.base_model import load_base_model
+    from manyshores.runtime.base_model import load_base_model
 
     base = load_base_model("default", Settings())
     for chat in CHATS:
@@ -130,7 +131,7 @@ def test_prompt_ids_equal_the_transformers_tokenizers(runtime):
 
 @pytest.mark.slow
 def test_kept_sequences_give_the_text_a_fresh_context_gives(runtime):
-    from manyshores.experts.base_model import default_gguf_path
+    from manyshores.runtime.base_model import default_gguf_path
     from manyshores.timing import PhaseRecorder, recording
 
     fresh = llamacpp.LlamaCppText(str(default_gguf_path()), threads=1, n_ctx=4096, slots=3)
@@ -157,7 +158,7 @@ def test_kept_sequences_give_the_text_a_fresh_context_gives(runtime):
 def test_answers_fit_when_kept_sequences_fill_the_cache():
     """Kept prompts share a small cache with the answer being written: when the answer needs
     cells they hold, they give them up instead of failing the turn."""
-    from manyshores.experts.base_model import default_gguf_path
+    from manyshores.runtime.base_model import default_gguf_path
 
     small = llamacpp.LlamaCppText(str(default_gguf_path()), threads=1, n_ctx=512, slots=3)
     # A long exchange is kept (~430 cells); the next prompt's prefill still fits beside it, but
@@ -187,8 +188,8 @@ def test_a_spent_budget_stops_generation(runtime):
 @pytest.mark.slow
 def test_llama_cpp_decodes_faster_than_the_transformers_loop(runtime):
     """The reason llama.cpp is the default: same prompt, same number of tokens, side by side."""
-    from manyshores.experts.base_model import load_base_model
-    from manyshores.experts.generation import decode_stream
+    from manyshores.runtime.base_model import load_base_model
+    from manyshores.runtime.generation import decode_stream
     from manyshores.timing import PhaseRecorder, recording
 
     base = load_base_model("default", Settings())
@@ -210,7 +211,7 @@ def test_a_primed_system_prompt_is_reused_and_changes_no_answer():
     if not HAVE_BINDING:
         pytest.skip("the llama.cpp binding is not installed (`pip install -e '.[fast]'`)")
     from manyshores.components.expert_backend import GENERAL_SYSTEM_PROMPT
-    from manyshores.experts.base_model import default_gguf_path
+    from manyshores.runtime.base_model import default_gguf_path
 
     chat = [
         {"role": "system", "content": GENERAL_SYSTEM_PROMPT},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from manyshores.experts.resume import SentText
+from manyshores.runtime.resume import SentText
 
 
 def _run(sent_pieces: list[str], fallback_pieces: list[str]) -> tuple[list[str], str, bool]:

@@ -84,8 +84,8 @@ def test_written_vectors_round_trip(tmp_path):
 
 
 def test_shipped_survey_questions_need_no_embedding(tmp_path, monkeypatch):
-    from manyshores.experts import survey_memory
-    from manyshores.experts.survey_memory import SurveyMemory, question_text
+    from manyshores.survey import memory as survey_memory
+    from manyshores.survey.memory import SurveyMemory, question_text
 
     memory = SurveyMemory.from_package(user_store=False)
     memory.vector_cache = tmp_path / "cache"

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from manyshores.budget import budget_scope
-from manyshores.experts import generation
-from manyshores.experts.generation import chat_input_ids, decode_stream, stream_text
+from manyshores.runtime import generation
+from manyshores.runtime.generation import chat_input_ids, decode_stream, stream_text
 from manyshores.threads import choose_threads
 
 MESSAGES = [
@@ -105,8 +105,8 @@ def test_threads_follow_free_cores(cores, load, want):
 
 
 def test_survey_vectors_are_embedded_once_per_machine(tmp_path, monkeypatch):
-    from manyshores.experts.survey_memory import SurveyMemory
     from manyshores.memory import embeddings
+    from manyshores.survey.memory import SurveyMemory
 
     questions = {"q1": ("How important is family?", ("Very", "Not")), "q2": ("Work?", ("A", "B"))}
     answers = {"KEN": {"q1": [0.9, 0.1], "q2": [0.4, 0.6]}}
@@ -128,8 +128,8 @@ def test_survey_vectors_are_embedded_once_per_machine(tmp_path, monkeypatch):
 
 def test_a_lone_persona_streams_through_the_engine_seam(tiny_base):
     from manyshores.experts.committee import Committee
-    from manyshores.experts.engine import TransformersText
     from manyshores.experts.registry import ExpertRegistry
+    from manyshores.runtime.text import TransformersText
 
     class Persona:
         def system_prompt(self) -> str:
@@ -150,7 +150,8 @@ def test_a_lone_persona_streams_through_the_engine_seam(tiny_base):
 def test_llama_cpp_runtime_needs_a_gguf_base(tmp_path, tiny_base):
     from manyshores.config import Settings
     from manyshores.errors import ModelLoadError
-    from manyshores.experts.engine import TransformersText, text_runtime
+    from manyshores.runtime.selection import text_runtime
+    from manyshores.runtime.text import TransformersText
 
     settings = Settings(home=tmp_path, text_runtime="llama_cpp")
     with pytest.raises(ModelLoadError, match="GGUF"):

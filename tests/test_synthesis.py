@@ -169,7 +169,7 @@ def test_cli_synthesize_reports_and_resumes(
 ) -> None:
     from typer.testing import CliRunner
 
-    import manyshores.experts.base_model as bm
+    import manyshores.runtime.base_model as bm
     import manyshores.synthesis.teacher as teacher_mod
     from manyshores.cli.main import app
     from manyshores.config import get_settings

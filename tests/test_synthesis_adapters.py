@@ -221,8 +221,8 @@ def test_answer_loss_equals_the_full_logits_loss(tiny_base) -> None:
     """The last-positions loss on left-padded rows is the model's own loss on unpadded rows."""
     import torch
 
-    from manyshores.experts.batching import left_pad
     from manyshores.experts.lora.train import answer_loss
+    from manyshores.runtime.batching import left_pad
 
     gen = torch.Generator().manual_seed(0)
     vocab = tiny_base.model.config.vocab_size

@@ -14,10 +14,10 @@ import pytest
 from safetensors.torch import save_file
 
 from manyshores.experts.committee import Committee
-from manyshores.experts.resume import CUT_NOTE
-from manyshores.experts.vllm_adapters import export_lora, max_rank, store_lora_dirs, zero_adapter
-from manyshores.experts.vllm_client import EngineError, VllmClient
-from manyshores.experts.vllm_engine import VllmEngine
+from manyshores.experts.vllm.adapters import export_lora, max_rank, store_lora_dirs, zero_adapter
+from manyshores.experts.vllm.engine import VllmEngine
+from manyshores.runtime.resume import CUT_NOTE
+from manyshores.runtime.vllm_client import EngineError, VllmClient
 from manyshores.state import ExpertChoice
 from manyshores.testing.postgres import free_port
 from manyshores.testing.vllm_server import FakeVllmServer
@@ -52,7 +52,7 @@ def test_options_and_text_come_from_the_server(tiny_base, tmp_path):
             assert a["option_probs"] == pytest.approx(expected)
             assert a["text"] == OPTIONS[0]
         # The prompt is the in-process scorer's token ids; the persona's names its culture.
-        from manyshores.experts.scoring import prompt_ids, survey_messages
+        from manyshores.runtime.scoring import prompt_ids, survey_messages
 
         bodies = [r for r in server.requests if r.get("logprob_token_ids")]
         prompts = sorted(len(r["prompt"]) for r in bodies)
@@ -291,7 +291,7 @@ def test_serve_keeps_answering_while_the_engine_hangs(tiny_base, tmp_path):
 def test_engine_start_and_url_errors_say_what_to_do(tmp_path):
     from manyshores.config import Settings
     from manyshores.errors import ManyshoresError
-    from manyshores.experts.vllm_server import engine_url, start, status, stop
+    from manyshores.experts.vllm.server import engine_url, start, status, stop
 
     settings = Settings(home=tmp_path, vllm_python=tmp_path / "none" / "python", engine="vllm")
     with pytest.raises(ManyshoresError, match="make engine"):

@@ -40,8 +40,8 @@ def engines(default_base, tmp_path_factory):
     from manyshores.experts.committee import Committee
     from manyshores.experts.lora.model import LoraExpert
     from manyshores.experts.registry import ExpertRegistry
-    from manyshores.experts.vllm_engine import vllm_engine
-    from manyshores.experts.vllm_server import start, stop
+    from manyshores.experts.vllm.engine import vllm_engine
+    from manyshores.experts.vllm.server import start, stop
 
     home = tmp_path_factory.mktemp("vllm-home")
     store = home / "experts"

@@ -6,7 +6,7 @@ paths without the 135M default model.
 
 from __future__ import annotations
 
-from manyshores.experts.base_model import BaseModel, prepare_base_model
+from manyshores.runtime.base_model import BaseModel, prepare_base_model
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"

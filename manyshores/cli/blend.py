@@ -74,9 +74,9 @@ def eval_blend(
     from manyshores.errors import ExpertStoreError
     from manyshores.eval.runners.blend import BlendQuestion, load_questions, run_blend
     from manyshores.evidence.bank import is_eval_id
-    from manyshores.experts.base_model import load_base_model
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.experts.runner import AdapterRunner
+    from manyshores.runtime.base_model import load_base_model
 
     settings = get_settings()
     names = [s.strip() for s in systems.split(",") if s.strip()]

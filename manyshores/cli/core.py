@@ -42,7 +42,7 @@ def doctor() -> None:
     """Check the installation: versions, model and cache locations, checkpoint database integrity,
     device, Tavily key."""
     from manyshores.errors import ManyshoresError
-    from manyshores.experts.base_model import default_gguf_path, pick_device
+    from manyshores.runtime.base_model import default_gguf_path, pick_device
 
     settings = get_settings()
     problems: list[str] = []

@@ -139,9 +139,9 @@ def train_adapter_cmd(
 
     With --notes-kb the notes leave out the BLEnD question an example was grounded in (its
     source URL names it), as the evaluation leaves out the evaluated question's annotations."""
-    from manyshores.experts.base_model import load_base_model
     from manyshores.experts.lora.config import LoraExpertConfig
     from manyshores.experts.task_adapters import TaskAdapterConfig, train_task_adapter
+    from manyshores.runtime.base_model import load_base_model
 
     settings = get_settings()
     examples = read_examples(data)

@@ -9,14 +9,14 @@ import typer
 
 from manyshores.cli.app import bench_app, eval_app
 from manyshores.errors import InvalidInputError
+from manyshores.paths import PACKAGE_DETECT
 
 DEFAULT_BLEND = Path("../shared/data/blend")
 
 
 def _packaged(name: str) -> Path:
-    from importlib import resources
 
-    return Path(str(resources.files("manyshores") / "data" / "detect" / name))
+    return PACKAGE_DETECT / name
 
 
 def _cultures(value: str | None) -> list[str] | None:

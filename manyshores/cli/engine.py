@@ -17,7 +17,7 @@ def engine_start(
     """Start vLLM on loopback with the base model and the store's LoRA experts (needs
     `make engine`); then `MANYSHORES_ENGINE=vllm` sends expert model work to it."""
     from manyshores.config import get_settings
-    from manyshores.experts.vllm_server import start
+    from manyshores.experts.vllm.server import start
 
     state = start(get_settings(), port=port, wait_s=wait)
     typer.echo(
@@ -30,7 +30,7 @@ def engine_start(
 def engine_stop() -> None:
     """Stop the server `engine start` ran."""
     from manyshores.config import get_settings
-    from manyshores.experts.vllm_server import stop
+    from manyshores.experts.vllm.server import stop
 
     typer.echo("stopped" if stop(get_settings()) else "no vLLM engine was running")
 
@@ -39,6 +39,6 @@ def engine_stop() -> None:
 def engine_status() -> None:
     """The engine in use, the server's URL, whether it answers, and the models it serves (JSON)."""
     from manyshores.config import get_settings
-    from manyshores.experts.vllm_server import status
+    from manyshores.experts.vllm.server import status
 
     typer.echo(json.dumps(status(get_settings()), indent=2))

@@ -30,7 +30,7 @@ def eval_evidence(
     ids, with the bank restricted to the training half (or, with --folds, to every other id);
     the nearest-question baseline beside it."""
     from manyshores.eval.runners.evidence import evaluate_evidence
-    from manyshores.evidence.bank import PACKAGE_BLEND
+    from manyshores.paths import PACKAGE_BLEND
 
     choices = {"en": ("en",), "local": ("local",), "both": ("en", "local")}
     if language not in choices:

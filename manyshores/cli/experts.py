@@ -21,7 +21,7 @@ def _registry(load_base: bool = False):
 
     base = None
     if load_base:
-        from manyshores.experts.base_model import load_base_model
+        from manyshores.runtime.base_model import load_base_model
 
         base = load_base_model()
     return ExpertRegistry.from_settings(get_settings(), base)
@@ -83,10 +83,10 @@ def train(
     """Train an expert for one culture on survey answer distributions."""
     from tqdm import tqdm
 
-    from manyshores.experts.base_model import load_base_model
     from manyshores.experts.kinds import get_kind
-    from manyshores.experts.survey_data import load_questions, load_split
     from manyshores.experts.training import train_expert
+    from manyshores.runtime.base_model import load_base_model
+    from manyshores.survey.data import load_questions, load_split
 
     config = get_kind(kind).config_cls(seed=seed)
     for name, value in (("epochs", epochs), ("lr", lr), ("num_virtual_tokens", virtual_tokens)):

@@ -34,14 +34,14 @@ def eval_wvs(
     from manyshores.eval.metrics.survey import score_wvs_predictions
     from manyshores.eval.runners.wvs import WvsEvaluator
     from manyshores.eval.runners.wvs_report import complete_questions, markdown_table, plot_report
-    from manyshores.experts.survey_data import load_questions, load_split
-    from manyshores.experts.survey_memory import SurveyMemory
+    from manyshores.survey.data import load_questions, load_split
+    from manyshores.survey.memory import SurveyMemory
 
     names = [s.strip() for s in systems.split(",") if s.strip()]
     base = registry = None
     if set(names) - {"memory"}:
-        from manyshores.experts.base_model import load_base_model
         from manyshores.experts.registry import ExpertRegistry
+        from manyshores.runtime.base_model import load_base_model
 
         base = load_base_model()
         registry = ExpertRegistry.from_settings(get_settings(), base)

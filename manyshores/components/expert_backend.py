@@ -20,17 +20,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.aggregate import aggregate_options, aggregate_text, route_experts
+from manyshores.experts.combine import aggregate_options, aggregate_text, route_experts
 from manyshores.experts.committee import expert_answer
-from manyshores.experts.decision import Calibration, MemoryLookup, decide, memory_lookup
-from manyshores.experts.engine import answer_text
-from manyshores.experts.resume import CUT_NOTE, SentText
-from manyshores.experts.scoring import survey_messages
-from manyshores.experts.usage import chat_prompt_tokens
+from manyshores.runtime.resume import CUT_NOTE, SentText
+from manyshores.runtime.scoring import survey_messages
+from manyshores.runtime.text import answer_text
+from manyshores.runtime.usage import chat_prompt_tokens
+from manyshores.survey.decision import Calibration, MemoryLookup, decide, memory_lookup
 from manyshores.web.sanitize import format_context_block
 
 if TYPE_CHECKING:
-    from manyshores.components import Components
+    from manyshores.components.protocols import ComponentSource
     from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, Source, TaskInfo
 
 TASK_ADAPTER_REASON = "task adapter: "
@@ -69,7 +69,7 @@ def expert_messages(
 class CommitteeBackend:
     """`ExpertBackend` over the expert registry, the committee and survey memory."""
 
-    def __init__(self, components: Components) -> None:
+    def __init__(self, components: ComponentSource) -> None:
         self.components = components
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
@@ -92,8 +92,9 @@ class CommitteeBackend:
 
     def _build(self, name: str) -> Any:
         if name == "registry":
-            from manyshores.experts.base_model import known_fingerprint
-            from manyshores.experts.registry import PACKAGE_EXPERTS, ExpertRegistry
+            from manyshores.experts.registry import ExpertRegistry
+            from manyshores.paths import PACKAGE_EXPERTS
+            from manyshores.runtime.base_model import known_fingerprint
 
             settings = self.components.settings
             fingerprint = None if self.components.base else known_fingerprint(settings=settings)
@@ -117,14 +118,14 @@ class CommitteeBackend:
                 self._part("text"),
             )
             if self.components.settings.engine == "vllm":
-                from manyshores.experts.vllm_engine import vllm_engine
+                from manyshores.experts.vllm.engine import vllm_engine
 
                 return vllm_engine(self.components.settings, committee)
             return committee
         if name == "text":
             # Plain generation; the llama.cpp runtime needs no transformers model, so a turn
             # answered by the bare base model does not wait for one to load.
-            from manyshores.experts.engine import text_runtime
+            from manyshores.runtime.selection import text_runtime
 
             # A base model given to the components (not loaded from the settings) decides.
             given = self.components.base
@@ -133,7 +134,7 @@ class CommitteeBackend:
             from manyshores.experts.runner import AdapterRunner
 
             return AdapterRunner(self.components.get_base(), self._part("registry"))
-        from manyshores.experts.survey_memory import SurveyMemory
+        from manyshores.survey.memory import SurveyMemory
 
         return SurveyMemory.from_package(user_store=self.components.settings.user_experts_dir)
 
@@ -268,7 +269,7 @@ class CommitteeBackend:
             return ""  # without building the committee: a general answer needs no base model
         if settings.chat_model and choice["kind"] == "base":
             return ""  # plain generation is the chat model's (adapters stay on the engine)
-        from manyshores.experts.vllm_engine import VllmEngine
+        from manyshores.experts.vllm.engine import VllmEngine
 
         engine = self._part("committee")
         if not isinstance(engine, VllmEngine):

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from langchain_core.messages import AnyMessage
 
+    from manyshores.config import Settings
     from manyshores.evidence.types import Evidence
+    from manyshores.runtime.base_model import BaseModel
     from manyshores.state import (
         CulturePosterior,
         ExpertAnswer,
@@ -97,3 +99,39 @@ class ProfileStore(Protocol):
     def get(self, user_id: str) -> dict[str, float] | None: ...
 
     def record(self, user_id: str, cultures: Mapping[str, float]) -> object: ...
+
+
+class Engine(Protocol):
+    """Model work for a batch of experts of one base model: the in-process `Committee`, or a
+    vLLM server (`experts.vllm.engine`)."""
+
+    def score_options(
+        self,
+        question: str,
+        options: list[str],
+        context: str | None,
+        choices: list[ExpertChoice],
+    ) -> list[ExpertAnswer]:
+        """Each expert's distribution over `options`."""
+        ...
+
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        choices: list[ExpertChoice],
+        max_new_tokens: int = 96,
+        ignore_eos: bool = False,
+        on_token: Callable[[str], None] | None = None,
+    ) -> list[ExpertAnswer]:
+        """Each expert's greedy answer; `on_token` streams a lone plain-generating expert."""
+        ...
+
+
+class ComponentSource(Protocol):
+    """What a default factory and the expert backend read of the components: the settings and
+    the shared base model (`Components` is the implementation)."""
+
+    settings: Settings
+    base: BaseModel | None
+
+    def get_base(self) -> BaseModel: ...

@@ -55,6 +55,7 @@ from manyshores.detection.language import LanguageGuess, LanguageIdentifier
 from manyshores.detection.mentions import Mention, MentionIndex
 from manyshores.detection.task import detect_task
 from manyshores.errors import InvalidInputError
+from manyshores.paths import PACKAGE_CULTURES
 from manyshores.state import CulturePosterior, CultureScore, Signal, TaskInfo, Turn
 
 
@@ -453,19 +454,19 @@ def shared_registry() -> CultureRegistry:
 def _load_prebuilt() -> tuple[CultureRegistry, MentionIndex]:
     """The default registry and its mention index, from the cache when none of their inputs
     changed (the building modules' source, the shipped culture data, pycountry and babel)."""
-    from importlib import resources
     from importlib.metadata import version
     from pathlib import Path
 
+    import manyshores.detection.mentions as mentions
+    import manyshores.detection.scripts as scripts
     from manyshores import cultures
-    from manyshores.detection import mentions, scripts
     from manyshores.startup_cache import cached_pickle, files_key
 
     def build() -> tuple[CultureRegistry, MentionIndex]:
         registry = CultureRegistry()
         return registry, MentionIndex(registry)
 
-    data = sorted(Path(str(resources.files("manyshores") / "data" / "cultures")).glob("*.json"))
+    data = sorted(PACKAGE_CULTURES.glob("*.json"))
     sources = [Path(m.__file__ or "") for m in (cultures, mentions, scripts)] + data
     try:
         key = files_key(sources, [f"pycountry {version('pycountry')}", f"babel {version('babel')}"])

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from manyshores.errors import InvalidInputError
+from manyshores.paths import PACKAGE_BLEND
 
-PACKAGE_BLEND = Path(__file__).resolve().parents[1] / "data" / "blend"
 """The BLEnD rows shipped in the package."""
 
 EVAL_SHARE = 0.3

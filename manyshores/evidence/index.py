@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from manyshores.errors import InvalidInputError
-from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion
+from manyshores.evidence.bank import AnswerBank, BankQuestion
 from manyshores.evidence.candidates import (
     KeyCounts,
     candidate_features,
@@ -53,6 +53,7 @@ from manyshores.evidence.similarity import (
     strip_names,
 )
 from manyshores.evidence.types import Candidate, Evidence
+from manyshores.paths import PACKAGE_BLEND, PACKAGE_EVIDENCE
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
@@ -66,7 +67,7 @@ SNIPPET_ANSWERS = 8
 """Answers quoted in a source's snippet."""
 
 
-PACKAGE_NAMES = Path(__file__).resolve().parents[1] / "data" / "evidence" / "names.json"
+PACKAGE_NAMES = PACKAGE_EVIDENCE / "names.json"
 """Culture → names stripped from its questions, saved with the question vectors (reading the
 culture registry costs seconds; a query must not)."""
 

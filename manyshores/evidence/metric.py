@@ -20,9 +20,10 @@ import numpy as np
 
 from manyshores.errors import InvalidInputError
 from manyshores.evidence.bank import AnswerBank
+from manyshores.paths import PACKAGE_EVIDENCE
 from manyshores.textnorm import tokens
 
-PACKAGE_METRIC = Path(__file__).resolve().parents[1] / "data" / "evidence" / "metric.safetensors"
+PACKAGE_METRIC = PACKAGE_EVIDENCE / "metric.safetensors"
 """The maps fitted on every shipped question id (the bank a new question is asked of)."""
 
 TEMPERATURE = 0.1

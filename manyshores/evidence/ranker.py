@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from manyshores.errors import InvalidInputError
+from manyshores.paths import PACKAGE_EVIDENCE
 
-PACKAGE_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "evidence" / "ranker.json"
+PACKAGE_WEIGHTS = PACKAGE_EVIDENCE / "ranker.json"
 """The fitted ranker shipped in the package."""
 
 FEATURES = (

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-PACKAGE_VECTORS = Path(__file__).resolve().parents[1] / "data" / "evidence" / "questions.npz"
+from manyshores.paths import PACKAGE_EVIDENCE
+
+PACKAGE_VECTORS = PACKAGE_EVIDENCE / "questions.npz"
 """MiniLM vectors of the shipped questions (place names stripped), keyed by their text."""
 
 PACKAGE_ANSWERS = PACKAGE_VECTORS.with_name("answers.npz")

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.experts.chat_model import ChatModelText
-from manyshores.experts.engine import TextAnswer, TextRuntime, TransformersText, answer_text
-from manyshores.experts.kinds import ExpertInfo, capabilities
+from manyshores.experts.kinds import capabilities
 from manyshores.experts.persona.model import PersonaExpert, culture_name
-from manyshores.experts.scoring import (
+from manyshores.experts.types import ExpertInfo
+from manyshores.runtime.chat_text import ChatModelText
+from manyshores.runtime.scoring import (
     common_length,
     hidden_size,
     label_logprobs,
@@ -35,12 +35,13 @@ from manyshores.experts.scoring import (
     run_virtual,
     survey_messages,
 )
+from manyshores.runtime.text import TextAnswer, TextRuntime, TransformersText, answer_text
 
 if TYPE_CHECKING:
     import torch
 
-    from manyshores.experts.base_model import BaseModel
     from manyshores.experts.registry import ExpertRegistry
+    from manyshores.runtime.base_model import BaseModel
     from manyshores.state import ExpertAnswer, ExpertChoice
 
 BASE_ID = "base"
@@ -69,7 +70,7 @@ def expert_answer(
     input_tokens: int | None = None,
     output_tokens: int | None = None,
 ) -> ExpertAnswer:
-    """The state's record of one expert's answer (token counts: see `experts.usage`)."""
+    """The state's record of one expert's answer (token counts: see `runtime.usage`)."""
     answer: ExpertAnswer = {
         "expert_id": choice["id"],
         "culture": choice["culture"],
@@ -277,9 +278,9 @@ class Committee:
         """Each expert's greedy answer; soft-prompt experts decode together on one shared prefix.
 
         `on_token` receives the text of a lone persona as it is generated (streaming)."""
-        from manyshores.experts.decoding import decode_rows
-        from manyshores.experts.generation import generate_batch
-        from manyshores.experts.usage import chat_prompt_tokens
+        from manyshores.runtime.decoding import decode_rows
+        from manyshores.runtime.generation import generate_batch
+        from manyshores.runtime.usage import chat_prompt_tokens
 
         start = time.perf_counter()
         texts: dict[int, str] = {}
@@ -369,7 +370,7 @@ class Committee:
         ignore_eos: bool = False,
     ) -> list[ExpertAnswer]:
         """Each soft-prompt expert alone: its own prefix pass and its own decoding."""
-        from manyshores.experts.decoding import decode_rows
+        from manyshores.runtime.decoding import decode_rows
 
         out = []
         ids = prompt_ids(self.base, messages)

@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import ExpertStoreError
-from manyshores.experts.decision import Calibration, experts_stamp, read_calibration
-from manyshores.experts.kinds import ExpertInfo, build_expert, get_kind
+from manyshores.experts.kinds import build_expert, get_kind
 from manyshores.experts.store import MANIFEST, expert_dir, load_tensors, read_manifest
+from manyshores.experts.types import ExpertInfo
+from manyshores.paths import PACKAGE_EXPERTS
+from manyshores.survey.decision import Calibration, experts_stamp, read_calibration
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
-    from manyshores.experts.base_model import BaseModel
     from manyshores.experts.lora.model import LoraHost
-
-PACKAGE_EXPERTS = Path(__file__).resolve().parents[1] / "data" / "experts"
+    from manyshores.runtime.base_model import BaseModel
 
 
 class ExpertRegistry:

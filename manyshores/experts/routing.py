@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Literal
 from manyshores.experts.kinds import capabilities
 
 if TYPE_CHECKING:
-    from manyshores.experts.kinds import ExpertInfo
     from manyshores.experts.registry import ExpertRegistry
+    from manyshores.experts.types import ExpertInfo
 
 RouteLevel = Literal["task", "culture", "committee"]
 

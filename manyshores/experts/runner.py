@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.generation import generate_batch, generate_text
+from manyshores.runtime.generation import generate_batch, generate_text
 
 if TYPE_CHECKING:
-    from manyshores.experts.base_model import BaseModel
     from manyshores.experts.registry import ExpertRegistry
+    from manyshores.runtime.base_model import BaseModel
 
 
 @dataclass

@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.experts.generation import chat_input_ids
 from manyshores.experts.lora.config import LoraExpertConfig
 from manyshores.experts.lora.train import answer_loss, fit_lora
 from manyshores.experts.prompts import task_messages
 from manyshores.experts.store import ExpertManifest, save_expert
+from manyshores.runtime.generation import chat_input_ids
 
 if TYPE_CHECKING:
-    from manyshores.experts.base_model import BaseModel
+    from manyshores.runtime.base_model import BaseModel
 
 
 DETECTED_TASK = {

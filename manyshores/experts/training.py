@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from manyshores.errors import InvalidInputError
 from manyshores.experts.kinds import capabilities, kind_names
 from manyshores.experts.store import ExpertManifest, save_expert
-from manyshores.experts.survey_data import data_hash, items_for, split_questions
+from manyshores.paths import SURVEY_FILE
+from manyshores.survey.data import data_hash, items_for, split_questions
 
 if TYPE_CHECKING:
-    from manyshores.experts.base_model import BaseModel
-    from manyshores.experts.survey_data import SurveyItem, SurveyQuestion
+    from manyshores.runtime.base_model import BaseModel
+    from manyshores.survey.data import SurveyItem, SurveyQuestion
 
 
 def train_expert(
@@ -35,7 +36,7 @@ def train_expert(
     progress: Callable[[int, int], None] | None = None,
 ) -> ExpertManifest:
     """Train and store one expert; returns its manifest."""
-    from manyshores.experts.defaults import survey_examples
+    from manyshores.experts.train_defaults import survey_examples
 
     items = items_for(train, questions, culture)
     if len(items) < 4:
@@ -68,9 +69,8 @@ def train_expert(
     return manifest
 
 
-SURVEY_FILE = "survey.json"
 """Beside an expert trained on survey data: its questions and the culture's answer shares, so
-that survey memory (`manyshores.experts.survey_memory`) can answer from them too."""
+that survey memory (`manyshores.survey.memory`) can answer from them too."""
 
 
 def save_survey(path: Path, culture: str, items: list[SurveyItem]) -> None:

@@ -101,7 +101,7 @@ class CultureChatModel(BaseChatModel):
         if spec != "default":
             return spec
         from manyshores.errors import ModelLoadError
-        from manyshores.experts.base_model import default_gguf_path
+        from manyshores.runtime.base_model import default_gguf_path
 
         try:
             return default_gguf_path().stem

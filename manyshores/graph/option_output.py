@@ -3,7 +3,7 @@
 `CultureChatModel.with_structured_output(schema)` accepts a pydantic class, a TypedDict or a JSON
 schema with exactly one enum field (the options, in order) and at most one `dict[str, float]`
 field (the distribution, option -> probability). The options are appended to the question as a
-numbered list, the graph scores them (log-probabilities, see `experts.scoring`) and the result is
+numbered list, the graph scores them (log-probabilities, see `runtime.scoring`) and the result is
 the most likely option (what a person reads as the answer) and the committee's distribution —
 never parsed text. The graph's ordinal `choice` for survey metrics stays in `response_metadata`.
 """
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from manyshores.detection.task import extract_options
 from manyshores.errors import InvalidInputError
-from manyshores.experts.scoring import LETTERS
+from manyshores.runtime.scoring import LETTERS
 
 METHOD = "option_scoring"
 """How the structured output is produced, as reported to tracing."""

@@ -1,7 +1,7 @@
 """Token usage of one graph turn, summed over the experts that answered it.
 
 Every expert's prompt and answer are counted by the base model's tokenizer when the answer is
-produced (`ExpertAnswer.input_tokens` / `output_tokens`, see `manyshores.experts.usage`); a
+produced (`ExpertAnswer.input_tokens` / `output_tokens`, see `manyshores.runtime.usage`); a
 committee's usage is the sum over its experts. An answer with no expert generation — scored
 options, or a reply composed from retrieved human answers — adds 0 output tokens: the usage
 counts what the model computed, not the length of the reply. An answer without counts adds 0.

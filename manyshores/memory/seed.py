@@ -16,11 +16,11 @@ from typing import Any
 
 from manyshores.config import Settings, get_settings
 from manyshores.memory.knowledge_base import KnowledgeBase
+from manyshores.paths import PACKAGE_BLEND, PACKAGE_WVS
 
-PACKAGE_DATA = Path(__file__).resolve().parents[1] / "data"
-WVS_DIR = PACKAGE_DATA / "wvs"
+WVS_DIR = PACKAGE_WVS
 """WVS answer shares (train split) → one survey statement per country and question."""
-BLEND_DIR = PACKAGE_DATA / "blend"
+BLEND_DIR = PACKAGE_BLEND
 """BLEnD rows → English and local-language passages per question, plus topic digests."""
 
 

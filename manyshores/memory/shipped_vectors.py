@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from manyshores.passages import Document
+from manyshores.paths import SHIPPED_PASSAGE_VECTORS
 
 log = logging.getLogger(__name__)
 
-SHIPPED_VECTORS = Path(__file__).resolve().parents[1] / "data" / "kb" / "passages_minilm.npz"
-"""Text key → float16 MiniLM vector of every shipped passage embedded from its own text."""
+SHIPPED_VECTORS = SHIPPED_PASSAGE_VECTORS
 
 
 def text_key(text: str) -> int:
@@ -97,7 +97,8 @@ def write_shipped_vectors(docs: Iterable[Document], path: Path | None = None) ->
 
 def main() -> None:
     from manyshores.memory.ingest import load_blend, load_wvs
-    from manyshores.memory.seed import BLEND_DIR, WVS_DIR
+    from manyshores.paths import PACKAGE_BLEND as BLEND_DIR
+    from manyshores.paths import PACKAGE_WVS as WVS_DIR
 
     docs = [*load_wvs(WVS_DIR), *load_blend(BLEND_DIR)]
     count = write_shipped_vectors(docs)

@@ -24,10 +24,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+import manyshores.serve.protocol as protocol
 from manyshores.errors import CheckpointStoreError, InvalidInputError, ManyshoresError
 from manyshores.graph.assistant import CultureAssistant, check_thread_id
 from manyshores.memory.postgres import is_outage, outage_error
-from manyshores.serve import protocol
 from manyshores.serve.config import THREAD_HEADER, ServeConfig
 from manyshores.serve.runner import (
     Finished,

@@ -217,7 +217,7 @@ class TurnRunner:
 
     def _count(self, text: str) -> int:
         """Tokens of `text` for `usage` (the base model's tokenizer once it is loaded)."""
-        from manyshores.experts.engine import TOKENIZER_LOCK
+        from manyshores.runtime.text import TOKENIZER_LOCK
 
         base = self.assistant.components.base
         if base is None:

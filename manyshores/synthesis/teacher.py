@@ -24,7 +24,7 @@ from manyshores.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
-    from manyshores.experts.base_model import BaseModel
+    from manyshores.runtime.base_model import BaseModel
 
 FORMAT_SPECS: dict[str, str] = {
     # Descriptions in angle brackets, not sample values: the base model copied "a short phrase"
@@ -111,7 +111,7 @@ class BaseModelTeacher:
 
     def complete_batch(self, batch: list[list[dict[str, str]]]) -> list[str]:
         """Replies to several requests in one greedy, left-padded `generate` call."""
-        from manyshores.experts.generation import generate_batch
+        from manyshores.runtime.generation import generate_batch
 
         texts = generate_batch(
             self.base,
@@ -130,11 +130,11 @@ def teacher_from_settings(
     spec = (settings.teacher_model or "").strip()
     if not spec or spec == "base":
         if load_base is None:
-            from manyshores.experts.base_model import load_base_model
+            from manyshores.runtime.base_model import load_base_model
 
             return BaseModelTeacher(load_base_model(settings=settings))
         return BaseModelTeacher(load_base())
-    from manyshores.experts.chat_model import build_chat_model
+    from manyshores.runtime.chat_text import build_chat_model
 
     return ChatModelTeacher(
         build_chat_model(spec, temperature=0.7, setting="teacher_model"), name=spec

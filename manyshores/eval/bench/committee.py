@@ -54,10 +54,10 @@ def run_bench(repeats: int = 3, new_tokens: int = 32) -> dict[str, Any]:
     import torch
 
     from manyshores.config import get_settings
-    from manyshores.experts.base_model import load_base_model
     from manyshores.experts.committee import Committee
     from manyshores.experts.registry import ExpertRegistry
-    from manyshores.experts.scoring import prompt_ids, survey_messages
+    from manyshores.runtime.base_model import load_base_model
+    from manyshores.runtime.scoring import prompt_ids, survey_messages
 
     rss_before = _rss()
     base = load_base_model()

@@ -93,7 +93,7 @@ class PromptCapture:
         self.ids: list[int] = []
 
     def install(self) -> None:
-        from manyshores.experts import generation
+        from manyshores.runtime import generation
 
         inner = generation.chat_input_ids
 
@@ -103,7 +103,7 @@ class PromptCapture:
             return ids
 
         generation.chat_input_ids = capture  # type: ignore[assignment]
-        from manyshores.experts.llamacpp import LlamaCppText
+        from manyshores.runtime.llamacpp import LlamaCppText
 
         prompt = LlamaCppText.prompt_ids
 
@@ -238,7 +238,7 @@ def llama_reference(
     The reference is `llama-cpp-python` (a source build for this machine's CPU) when it is
     installed; otherwise llama.cpp through `cyllama`'s prebuilt wheel, driven by the plainest
     loop (a fresh sequence each time: no prefix reuse, no text decoding)."""
-    from manyshores.experts.base_model import default_gguf_path
+    from manyshores.runtime.base_model import default_gguf_path
 
     gguf = str(default_gguf_path())
     try:
@@ -313,7 +313,7 @@ def _cyllama_reference(
 
 def transformers_rate(base: Any, prompt_ids: list[int], tokens: int) -> float | None:
     """Decode tokens/s of the transformers loop on `prompt_ids` (same measure as the turns)."""
-    from manyshores.experts.generation import decode_stream
+    from manyshores.runtime.generation import decode_stream
     from manyshores.timing import PhaseRecorder, recording
 
     recorder = PhaseRecorder()

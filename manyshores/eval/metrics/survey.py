@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from manyshores.experts.decision import argmax, expected_position_choice
+from manyshores.survey.decision import argmax, expected_position_choice
 
 __all__ = [
     "argmax",

@@ -1,7 +1,7 @@
 """Calibrating survey memory and the experts' weight by cross-validation with folds by question.
 
 `manyshores experts calibrate --data ../shared/data/wvs/dev.json [--cache C.json] [--out DIR]`
-writes `calibration.json` beside the expert set (`manyshores.experts.decision.Calibration`).
+writes `calibration.json` beside the expert set (`manyshores.survey.decision.Calibration`).
 
 The expensive part, the 16 soft-prompt experts' distributions on every question, is computed
 once (one committee pass per question: the shared prefix once, 16 rows of virtual tokens) and
@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
 from manyshores.eval.metrics.survey import argmax, expected_position_choice, jsd
-from manyshores.experts.decision import Calibration, decide, memory_lookup, mixture
+from manyshores.survey.decision import Calibration, decide, memory_lookup, mixture
 
 if TYPE_CHECKING:
     from manyshores.experts.registry import ExpertRegistry
-    from manyshores.experts.survey_data import SurveyQuestion
-    from manyshores.experts.survey_memory import MemoryParams, SurveyMemory
+    from manyshores.survey.data import SurveyQuestion
+    from manyshores.survey.memory import MemoryParams, SurveyMemory
 
 MEMORY_GRID: dict[str, list[Any]] = {
     "k": [8, 16, 32],
@@ -240,7 +240,7 @@ def build_rows(
     """Rows of `split`; with `unseen`, each country is served as if it had no expert and no
     answers of its own (its nearest cultures' experts and memories, weighted by similarity:
     `decision.memory_lookup`'s fallback)."""
-    from manyshores.experts.aggregate import nearest_cultures
+    from manyshores.cultures import nearest_cultures
 
     rows = []
     cultures = memory.cultures()
@@ -283,14 +283,14 @@ def calibrate(
 ) -> tuple[Calibration, dict[str, Any]]:
     """The calibration of the registry's soft-prompt expert set on its base model, and the full
     report of the cross-validation (every setting's scores, the held-out folds')."""
-    from manyshores.experts.defaults import DEFAULT_CONFIG
-    from manyshores.experts.survey_data import (
+    from manyshores.experts.train_defaults import DEFAULT_CONFIG
+    from manyshores.survey.data import (
         PACKAGE_WVS,
         load_questions,
         load_split,
         split_questions,
     )
-    from manyshores.experts.survey_memory import MemoryParams, SurveyMemory
+    from manyshores.survey.memory import MemoryParams, SurveyMemory
 
     if registry.base is None:
         raise InvalidInputError("calibrating an expert set needs its base model")

@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from manyshores.evidence.bank import PACKAGE_BLEND, AnswerBank, BankQuestion, fold_of, is_eval_id
+from manyshores.evidence.bank import AnswerBank, BankQuestion, fold_of, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.ranker import RankerModel
+from manyshores.paths import PACKAGE_BLEND
 from manyshores.textnorm import is_correct
 
 METRICS = ("lead", "top3", "baseline", "usable")

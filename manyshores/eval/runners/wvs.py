@@ -15,23 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from manyshores.cultures import nearest_cultures
 from manyshores.errors import InvalidInputError
-from manyshores.experts.aggregate import nearest_cultures
-from manyshores.experts.decision import (
+from manyshores.experts.persona.model import culture_name
+from manyshores.survey.decision import (
     Calibration,
     decide,
     expected_position_choice,
     memory_lookup,
     mixture,
 )
-from manyshores.experts.persona.model import culture_name
 
 if TYPE_CHECKING:
-    from manyshores.experts.base_model import BaseModel
     from manyshores.experts.registry import ExpertRegistry
-    from manyshores.experts.survey_data import SurveyQuestion
-    from manyshores.experts.survey_memory import SurveyMemory
+    from manyshores.runtime.base_model import BaseModel
     from manyshores.state import ExpertChoice
+    from manyshores.survey.data import SurveyQuestion
+    from manyshores.survey.memory import SurveyMemory
 
 SYSTEMS = ("base", "prompted", "joint", "softprompt", "memory", "experts", "graph")
 JOINT_ID = "wvs-joint-softprompt"
@@ -122,7 +122,7 @@ class WvsEvaluator:
         ):
             raise InvalidInputError(
                 f"system `joint` needs the joint expert {JOINT_ID!r}: train it "
-                "with `python -m manyshores.experts.defaults --joint`"
+                "with `python -m manyshores.experts.train_defaults --joint`"
             )
         graph = _graph_runner() if "graph" in systems else None
         by_q: dict[str, list[str]] = {}

@@ -25,13 +25,13 @@ from manyshores.errors import ManyshoresError
 from manyshores.experts.early_stopping import BestEpoch
 from manyshores.experts.lora.config import LoraExpertConfig
 from manyshores.experts.lora.model import adapter_weights, peft_copy
-from manyshores.experts.scoring import label_token_ids, prompt_ids
+from manyshores.runtime.scoring import label_token_ids, prompt_ids
 
 if TYPE_CHECKING:
     import torch
 
-    from manyshores.experts.base_model import BaseModel
     from manyshores.experts.softprompt.train import PromptExample
+    from manyshores.runtime.base_model import BaseModel
 
 T = TypeVar("T")
 Loss = Callable[[Any, Sequence[T]], "torch.Tensor"]
@@ -65,7 +65,7 @@ def answer_loss(base: BaseModel) -> Loss[Row]:
     `model(labels=...)` computes it, but from the logits of the last positions only: the
     full-vocabulary logits of every prompt position (notes make prompts ~400 tokens) took
     gigabytes and a fifth of the compute."""
-    from manyshores.experts.batching import IGNORE, left_pad, pad_id
+    from manyshores.runtime.batching import IGNORE, left_pad, pad_id
 
     pad = pad_id(base.tokenizer)
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.kinds import KindCapabilities
 from manyshores.experts.persona.config import PersonaConfig
+from manyshores.experts.types import KindCapabilities
 
 if TYPE_CHECKING:
     import torch
 
-    from manyshores.experts.base_model import BaseModel
-    from manyshores.experts.kinds import ExpertInfo
     from manyshores.experts.store import ExpertManifest
+    from manyshores.experts.types import ExpertInfo
+    from manyshores.runtime.base_model import BaseModel
 
 
 def culture_name(culture: str) -> str:

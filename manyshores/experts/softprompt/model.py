@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.kinds import KindCapabilities
+from manyshores.experts.types import KindCapabilities
 
 if TYPE_CHECKING:
     import torch
 
-    from manyshores.experts.base_model import BaseModel
-    from manyshores.experts.kinds import ExpertInfo
     from manyshores.experts.store import ExpertManifest
+    from manyshores.experts.types import ExpertInfo
+    from manyshores.runtime.base_model import BaseModel
 
 
 @dataclass
@@ -35,7 +35,7 @@ class SoftPromptExpert:
 
     @staticmethod
     def expected_shapes(base: BaseModel, hp: dict[str, Any]) -> dict[str, list[int]]:
-        from manyshores.experts.scoring import hidden_size
+        from manyshores.runtime.scoring import hidden_size
 
         return {"prompt": [int(hp.get("num_virtual_tokens", 8)), hidden_size(base)]}
 

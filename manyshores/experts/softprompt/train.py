@@ -21,21 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.decision import PROB_FLOOR
 from manyshores.experts.early_stopping import BestEpoch
-from manyshores.experts.scoring import (
+from manyshores.experts.softprompt.config import SoftPromptConfig
+from manyshores.runtime.scoring import (
     label_logprobs,
     label_token_ids,
     prompt_ids,
     run_prefix,
     run_virtual,
 )
-from manyshores.experts.softprompt.config import SoftPromptConfig
+from manyshores.survey.decision import PROB_FLOOR
 
 if TYPE_CHECKING:
     import torch
 
-    from manyshores.experts.base_model import BaseModel
+    from manyshores.runtime.base_model import BaseModel
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class PromptExample:
 
 
 PRIOR_EPS = PROB_FLOOR
-"""Added to a prior before its log (the floor of `experts.decision.product_with_memory`)."""
+"""Added to a prior before its log (the floor of `survey.decision.product_with_memory`)."""
 MIN_DELTA = 1e-4
 """How much lower a prompt's validation loss must be to count as better."""
 

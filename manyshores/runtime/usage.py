@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from manyshores.experts.base_model import BaseModel
+    from manyshores.runtime.base_model import BaseModel
 
 
 def chat_prompt_tokens(base: BaseModel, messages: list[dict[str, str]], reserve: int = 0) -> int:
     """Tokens of a generation prompt, cut to the context as `generate_text` cuts it."""
-    from manyshores.experts.generation import chat_input_ids
+    from manyshores.runtime.generation import chat_input_ids
 
     return int(chat_input_ids(base, messages, reserve=reserve).shape[1])

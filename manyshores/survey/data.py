@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE_WVS = Path(__file__).resolve().parents[1] / "data" / "wvs"
+from manyshores.paths import PACKAGE_WVS
 
 
 @dataclass(frozen=True)

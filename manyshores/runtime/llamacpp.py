@@ -200,7 +200,7 @@ class LlamaCppText:
         as they come; stops at an end token, after `max_new_tokens`, or when the turn's time
         budget is spent. The first `fixed` tokens are kept as a sequence of their own."""
         from manyshores.budget import current
-        from manyshores.experts.generation import new_characters
+        from manyshores.runtime.generation import new_characters
 
         budget = current()
         with phase("prefill"):

@@ -96,7 +96,7 @@ class SurveyMemory:
         in the user's store were trained on (`user_store`: that store's directory; True for the
         configured one, False for none)."""
         from manyshores.config import get_settings
-        from manyshores.experts.survey_data import PACKAGE_WVS
+        from manyshores.paths import PACKAGE_WVS
 
         memory = cls.from_files(PACKAGE_WVS / "questions.json", PACKAGE_WVS / "train.json", params)
         # Embedding every known question took ~19 s on a loaded 2-core machine: once per machine.
@@ -114,7 +114,7 @@ class SurveyMemory:
         never overwrites the WVS `Q1`. Returns the number of answers added."""
         import json
 
-        from manyshores.experts.training import SURVEY_FILE
+        from manyshores.paths import SURVEY_FILE
 
         added = 0
         if not root.is_dir():
@@ -143,7 +143,7 @@ class SurveyMemory:
     def from_files(
         cls, questions: Path, answers: Path, params: MemoryParams | None = None
     ) -> SurveyMemory:
-        from manyshores.experts.survey_data import load_questions, load_split
+        from manyshores.survey.data import load_questions, load_split
 
         qs = load_questions(questions)
         return cls(
@@ -198,7 +198,7 @@ class SurveyMemory:
     def _cached_vectors(self, texts: list[str]) -> Any:
         import numpy as np
 
-        from manyshores.experts.survey_data import PACKAGE_WVS
+        from manyshores.paths import PACKAGE_WVS
 
         # The shipped questions' vectors come with the package (no embedding on a new machine);
         # any other set of questions is embedded once and kept in the cache.
@@ -277,11 +277,11 @@ class SurveyMemory:
 def write_survey_vectors() -> Path:
     """Write the shipped survey questions' vectors (float32, as `_embed_all` computes them) to
     the file `_cached_vectors` looks for beside the survey data; older ones are removed.
-    Rebuild after changing the shipped questions: `python -m manyshores.experts.survey_memory`."""
+    Rebuild after changing the shipped questions: `python -m manyshores.survey.memory`."""
     import numpy as np
 
-    from manyshores.experts.survey_data import PACKAGE_WVS
     from manyshores.memory.embeddings import embed
+    from manyshores.paths import PACKAGE_WVS
 
     memory = SurveyMemory.from_package(user_store=False)
     texts = [question_text(*memory.questions[q]) for q in memory.questions]

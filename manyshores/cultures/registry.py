@@ -1,169 +1,22 @@
-"""Culture registry: ids, names, demonyms, languages, cultural zones, regions and similarity.
-
-Every ISO 3166-1 country (from ``pycountry``) is a culture, with id = alpha-3 (``KEN``); a few
-sub-national cultures that matter (``IN-AS`` Assam, ``ID-JB`` West Java, ...) use ISO 3166-2 ids.
-
-Where each fact comes from:
-
-- names in English and in the culture's main languages: CLDR via ``babel``
-  (``Locale(lang).territories``), plus a few curated aliases (``USA``, ``한국``, ...);
-- main languages with population shares: CLDR territory data (``territory_languages``);
-- demonyms, UN M49 sub-regions, Inglehart–Welzel cultural-map zones, major cities and the
-  sub-national cultures: ``manyshores/data/cultures/curated.json`` (CLDR has none of these);
-- survey similarity: WVS wave 7 answer shares (``manyshores/data/cultures/survey_similarity.json``,
-  computed from ``shared/data/wvs/train.json`` by :func:`survey_similarity_from_wvs`).
-
-Usage::
-
-    from manyshores.cultures import get_registry
-    reg = get_registry()
-    reg.get("KOR").name               # 'South Korea'
-    reg.normalize("kr")               # 'KOR'   (alpha-2, alpha-3, ISO 3166-2 or a name)
-    reg.similarity("ESP", "MEX")      # float in [0, 1]
-    reg.nearest("IN-AS", ["IND", "CHN", "USA"], k=2)   # [('IND', 0.9...), ...]
-"""
+"""The culture registry: every culture looked up by id, code or name, and their similarity."""
 
 from __future__ import annotations
 
-import json
-import math
 import threading
-from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from manyshores.errors import InvalidInputError
-
-ZONES = (
-    "African-Islamic",
-    "Baltic",
-    "Catholic Europe",
-    "Confucian",
-    "English-speaking",
-    "Latin America",
-    "Orthodox Europe",
-    "Protestant Europe",
-    "West & South Asia",
-    "Oceania",
+from manyshores.cultures.culture import (
+    Culture,
+    _add,
+    _load_json,
+    _main_languages,
+    _split,
+    _territory_name,
+    base_language,
 )
-"""Inglehart–Welzel cultural-map zones (`Oceania` covers the Pacific islands the map leaves out)."""
-
-# Arabic varieties CLDR lists separately but language identifiers report as `ar`.
-_LANGUAGE_MACRO = {
-    "arq": "ar", "ary": "ar", "arz": "ar", "apc": "ar", "acm": "ar", "ajp": "ar", "afb": "ar",
-    "ayl": "ar", "aeb": "ar", "apd": "ar", "shu": "ar", "ars": "ar", "acw": "ar", "abv": "ar",
-    "prs": "fa", "pes": "fa", "cmn": "zh", "nb": "no", "nn": "no", "fil": "tl",
-}  # fmt: skip
-
-MIN_LANGUAGE_SHARE = 0.05
-"""A language is one of a culture's main languages when CLDR gives it at least this share (or
-official status)."""
-
-MAX_MAIN_LANGUAGES = 4
-
-_NEIGHBOUR_ZONES = {
-    frozenset(pair)
-    for pair in (
-        ("Catholic Europe", "Latin America"),
-        ("Catholic Europe", "Protestant Europe"),
-        ("Catholic Europe", "Orthodox Europe"),
-        ("Catholic Europe", "Baltic"),
-        ("Protestant Europe", "English-speaking"),
-        ("Orthodox Europe", "Baltic"),
-        ("Confucian", "Baltic"),
-        ("African-Islamic", "West & South Asia"),
-        ("Latin America", "West & South Asia"),
-    )
-}
-"""Zones that sit next to each other on the Inglehart–Welzel map (half similarity)."""
-
-# Weights of the similarity components before survey refinement. Checked against WVS: over the
-# 120 pairs of the 16 WVS countries this profile similarity has Spearman 0.40 with survey
-# similarity (0.36 with equal-ish weights 0.4/0.3/0.3); the zone carries most of it, language
-# overlap (inflated by second languages such as English) the least.
-_W_ZONE, _W_LANGUAGE, _W_REGION = 0.6, 0.1, 0.3
-_W_SURVEY = 0.5
-"""Share of the final similarity taken by survey similarity when both cultures have survey data."""
-
-
-def iso_name(culture: str) -> str:
-    """English ISO name of a culture id (`DZA` → `Algeria`, `IN-AS` → `Assam`), or the id.
-
-    pycountry's common name, as search queries and knowledge-base passages spell it.
-    """
-    try:
-        import pycountry
-
-        if "-" in culture:
-            sub = pycountry.subdivisions.get(code=culture)
-            return str(sub.name) if sub else culture
-        country = pycountry.countries.get(alpha_3=culture) or pycountry.countries.get(
-            alpha_2=culture
-        )
-        if country is None:
-            return culture
-        return str(getattr(country, "common_name", None) or country.name)
-    except Exception:
-        return culture
-
-
-def base_language(code: str) -> str:
-    """`ha_Arab` -> `ha`, `arq` -> `ar`: the code a language identifier would report."""
-    lang = code.replace("-", "_").split("_")[0].lower()
-    return _LANGUAGE_MACRO.get(lang, lang)
-
-
-@dataclass(frozen=True)
-class Culture:
-    """One culture: a country (ISO 3166-1) or a sub-national region (ISO 3166-2)."""
-
-    id: str
-    """Alpha-3 for countries (`KOR`), ISO 3166-2 for regions (`IN-AS`)."""
-    alpha2: str
-    """ISO 3166-1 alpha-2 of the country (the parent country for regions)."""
-    name: str
-    """English name (CLDR's short form, e.g. `South Korea`)."""
-    kind: Literal["country", "region"]
-    """`country` or `region` (sub-national)."""
-    parent: str | None
-    """For regions, the id of the country it belongs to."""
-    languages: dict[str, float]
-    """Main languages (base codes, e.g. `es`) -> share of the population (0..1), descending."""
-    names: dict[str, list[str]]
-    """Language -> names of the culture in that language (English under `en`)."""
-    demonyms: dict[str, list[str]]
-    """Language -> demonyms (`Mexican`, `mexicano`, ...)."""
-    cities: list[str] = field(default_factory=list)
-    """Major cities and well-known sub-regions (any language)."""
-    zone: str = "Oceania"
-    """Inglehart–Welzel cultural zone, one of :data:`ZONES`."""
-    region: str = ""
-    """UN M49 sub-region (`Eastern Asia`)."""
-    continent: str = ""
-    """UN M49 region (`Asia`)."""
-
-    @property
-    def main_languages(self) -> list[str]:
-        """Language codes, most spoken first."""
-        return list(self.languages)
-
-    def language_share(self, lang: str) -> float:
-        """Share of the population speaking `lang` (0 when not a main language)."""
-        return self.languages.get(base_language(lang), 0.0)
-
-
-def _data_dir() -> Path:
-    return Path(str(resources.files("manyshores") / "data" / "cultures"))
-
-
-def _load_json(name: str) -> Any:
-    return json.loads((_data_dir() / name).read_text(encoding="utf-8"))
-
-
-def _split(entry: str) -> list[str]:
-    return [x.strip() for x in entry.split("|") if x.strip()]
+from manyshores.cultures.similarity import _default_survey, profile_similarity, with_survey
+from manyshores.errors import InvalidInputError
 
 
 class CultureRegistry:
@@ -355,23 +208,10 @@ class CultureRegistry:
         if cached is not None:
             return cached
         ca, cb = self._cultures[ia], self._cultures[ib]
-        if ca.zone == cb.zone:
-            zone = 1.0
-        else:
-            zone = 0.5 if frozenset((ca.zone, cb.zone)) in _NEIGHBOUR_ZONES else 0.0
-        lang = _language_overlap(ca.languages, cb.languages)
-        if ca.region and ca.region == cb.region:
-            region = 1.0
-        elif ca.continent and ca.continent == cb.continent:
-            region = 0.5
-        else:
-            region = 0.0
-        sim = _W_ZONE * zone + _W_LANGUAGE * lang + _W_REGION * region
+        sim = profile_similarity(ca, cb)
         sa, sb = self._survey_key(ia), self._survey_key(ib)
         if sa and sb:
-            survey = 1.0 if sa == sb else self._survey[sa].get(sb)
-            if survey is not None:
-                sim = (1 - _W_SURVEY) * sim + _W_SURVEY * survey
+            sim = with_survey(sim, 1.0 if sa == sb else self._survey[sa].get(sb))
         if ca.parent == ib or cb.parent == ia:
             sim = 0.5 + 0.5 * sim
         # Two distinct cultures are never identical, however alike their profiles.
@@ -459,88 +299,6 @@ class CultureRegistry:
             for lang, share in c.languages.items():
                 index.setdefault(lang, {})[c.id] = share
         return index
-
-
-def _add(table: dict[str, list[str]], lang: str, name: str) -> None:
-    names = table.setdefault(base_language(lang), [])
-    if name and name not in names:
-        names.append(name)
-
-
-_locale_territories: dict[str, dict[str, str] | None] = {}
-
-
-def _territory_name(lang: str, alpha2: str) -> str | None:
-    if lang not in _locale_territories:
-        from babel import Locale
-
-        try:
-            _locale_territories[lang] = dict(Locale.parse(lang).territories)
-        except Exception:  # babel has no locale for many minority languages
-            _locale_territories[lang] = None
-    table = _locale_territories[lang]
-    return table.get(alpha2) if table else None
-
-
-def _main_languages(raw: dict[str, dict[str, Any]]) -> dict[str, float]:
-    shares: dict[str, float] = {}
-    for code, info in raw.items():
-        share = float(info.get("population_percent") or 0.0) / 100.0
-        official = info.get("official_status") in ("official", "de_facto_official")
-        if share < MIN_LANGUAGE_SHARE and not official:
-            continue
-        base = base_language(code)
-        shares[base] = max(shares.get(base, 0.0), min(share, 1.0))
-    ranked = sorted(shares.items(), key=lambda kv: -kv[1])[:MAX_MAIN_LANGUAGES]
-    return dict(ranked)
-
-
-def _language_overlap(a: dict[str, float], b: dict[str, float]) -> float:
-    """Cosine similarity of two language-share vectors."""
-    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
-    na = math.sqrt(sum(v * v for v in a.values()))
-    nb = math.sqrt(sum(v * v for v in b.values()))
-    return dot / (na * nb) if na and nb else 0.0
-
-
-def survey_similarity_from_wvs(path: Path) -> dict[str, dict[str, float]]:
-    """Pairwise survey similarity from WVS answer shares (`{country: {question: shares}}`).
-
-    Per pair: mean over shared questions of 1 − Jensen–Shannon divergence (base 2), then
-    min–max rescaled over all pairs so the least similar pair gets 0 and the most similar 1.
-    """
-    data: dict[str, dict[str, list[float]]] = json.loads(Path(path).read_text(encoding="utf-8"))
-    ids = sorted(data)
-    raw: dict[tuple[str, str], float] = {}
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            common = set(data[a]) & set(data[b])
-            if not common:
-                continue
-            raw[(a, b)] = sum(1 - _jsd(data[a][q], data[b][q]) for q in common) / len(common)
-    lo, hi = min(raw.values()), max(raw.values())
-    out: dict[str, dict[str, float]] = {x: {} for x in ids}
-    for (a, b), v in raw.items():
-        scaled = (v - lo) / (hi - lo) if hi > lo else 1.0
-        out[a][b] = out[b][a] = round(scaled, 4)
-    return out
-
-
-def _jsd(p: list[float], q: list[float]) -> float:
-    m = [(x + y) / 2 for x, y in zip(p, q, strict=False)]
-
-    def kl(x: list[float]) -> float:
-        return sum(a * math.log2(a / b) for a, b in zip(x, m, strict=False) if a > 0 and b > 0)
-
-    return 0.5 * kl(p) + 0.5 * kl(q)
-
-
-def _default_survey() -> dict[str, dict[str, float]]:
-    try:
-        data: dict[str, dict[str, float]] = _load_json("survey_similarity.json")["similarity"]
-    except FileNotFoundError:
-        return {}
-    return data
 
 
 _lock = threading.Lock()

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-    from manyshores.experts.base_model import BaseModel
-    from manyshores.experts.scoring import PrefixCache
+    from manyshores.runtime.base_model import BaseModel
+    from manyshores.runtime.scoring import PrefixCache
 
 
 def decode_rows(

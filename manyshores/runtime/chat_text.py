@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.experts.engine import TextRuntime, TextRuntimeError
+from manyshores.runtime.text import TextRuntime, TextRuntimeError
 
 if TYPE_CHECKING:
     from manyshores.config import Settings

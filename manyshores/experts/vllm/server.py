@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import ManyshoresError
-from manyshores.experts.vllm_client import EngineError, VllmClient
+from manyshores.runtime.vllm_client import EngineError, VllmClient
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
@@ -162,15 +162,15 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 def start(settings: Settings, port: int | None = None, wait_s: float = 300.0) -> EngineState:
     """Start the server (or return the one already running) and wait until it is healthy."""
-    from manyshores.experts.base_model import resolve_model_source
-    from manyshores.experts.registry import PACKAGE_EXPERTS
-    from manyshores.experts.vllm_adapters import (
+    from manyshores.experts.vllm.adapters import (
         BASE_ADAPTER,
         export_lora,
         max_rank,
         store_lora_dirs,
         zero_adapter,
     )
+    from manyshores.paths import PACKAGE_EXPERTS
+    from manyshores.runtime.base_model import resolve_model_source
 
     current = read_state(settings)
     if current is not None and _alive(current.pid) and VllmClient(current.url).healthy():

@@ -17,7 +17,7 @@ What runs where:
 
 Failures: any request that fails (unreachable, silent past the timeout, stream cut) makes that
 call run in-process instead, and each answer says so in its `note` (the turn's trace shows it);
-a stream cut mid-answer continues in-process past the words already sent (`experts.resume`);
+a stream cut mid-answer continues in-process past the words already sent (`runtime.resume`);
 after a failure the server is left alone for `retry_after_s`, so a dead server costs one
 timeout, not one per turn.
 """
@@ -33,20 +33,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import ManyshoresError
-from manyshores.experts.chat_model import ChatModelText
 from manyshores.experts.committee import BASE_ID, Committee, expert_answer
-from manyshores.experts.engine import TOKENIZER_LOCK
-from manyshores.experts.kinds import ExpertInfo, capabilities
+from manyshores.experts.kinds import capabilities
 from manyshores.experts.persona.model import PersonaExpert
-from manyshores.experts.resume import CUT_NOTE, SentText
-from manyshores.experts.scoring import label_token_ids, prompt_ids, survey_messages
-from manyshores.experts.vllm_adapters import BASE_ADAPTER, export_lora
-from manyshores.experts.vllm_client import EngineError, VllmClient
+from manyshores.experts.types import ExpertInfo
+from manyshores.experts.vllm.adapters import BASE_ADAPTER, export_lora
+from manyshores.runtime.chat_text import ChatModelText
+from manyshores.runtime.resume import CUT_NOTE, SentText
+from manyshores.runtime.scoring import label_token_ids, prompt_ids, survey_messages
+from manyshores.runtime.text import TOKENIZER_LOCK
+from manyshores.runtime.vllm_client import EngineError, VllmClient
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
-    from manyshores.experts.base_model import BaseModel
     from manyshores.experts.registry import ExpertRegistry
+    from manyshores.runtime.base_model import BaseModel
     from manyshores.state import ExpertAnswer, ExpertChoice
 
 SERVED_KINDS = frozenset({"base", "persona", "lora"})
@@ -291,7 +292,7 @@ class VllmEngine:
                 note, local, out = self._failed(exc), list(range(len(choices))), {}
         if local:
             # A stream cut mid-answer is generated again in-process; the caller receives only
-            # what extends the words it already has (`experts.resume`).
+            # what extends the words it already has (`runtime.resume`).
             resume = sent.resume()
             stream = resume.callback if sent.sent else on_token
             with self._local_lock:
@@ -315,7 +316,7 @@ class VllmEngine:
     ) -> tuple[str, int, int]:
         """Greedy answer of `model` (an adapter name, `base` for the bare model) to a chat:
         (text stripped, prompt tokens, generated tokens). Raises `EngineError`."""
-        from manyshores.experts.generation import chat_input_ids
+        from manyshores.runtime.generation import chat_input_ids
 
         ids = self._ids(chat_input_ids, self.base, messages, max_new_tokens)[0].cpu().tolist()
         body: dict[str, Any] = {
@@ -387,8 +388,8 @@ class VllmEngine:
 
 def vllm_engine(settings: Settings, local: Committee) -> VllmEngine:
     """The vLLM engine the settings name, over the in-process committee `local`."""
-    from manyshores.experts.base_model import resolve_model_source
-    from manyshores.experts.vllm_server import engine_url
+    from manyshores.experts.vllm.server import engine_url
+    from manyshores.runtime.base_model import resolve_model_source
 
     client = VllmClient(engine_url(settings), timeout_s=settings.vllm_timeout_s)
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from manyshores.errors import ExpertStoreError
 
 if TYPE_CHECKING:
-    from manyshores.experts.survey_memory import MemoryParams, SurveyMemory
+    from manyshores.survey.memory import MemoryParams, SurveyMemory
 
 CALIBRATION_FILE = "calibration.json"
 """Beside the experts of a store: the combination constants calibrated for that expert set."""
@@ -70,7 +70,7 @@ class Calibration:
         """The memory parameters it was calibrated with, or None for memory's own defaults."""
         if not self.memory:
             return None
-        from manyshores.experts.survey_memory import MemoryParams
+        from manyshores.survey.memory import MemoryParams
 
         return MemoryParams(**self.memory)
 
@@ -240,7 +240,7 @@ def memory_lookup(
     it (`memory_unseen_country`) above the experts of the same nearest cultures, so a culture
     with no answers is served by its neighbours' answers rather than by the experts alone.
     """
-    from manyshores.experts.aggregate import nearest_cultures
+    from manyshores.cultures import nearest_cultures
 
     known = memory.cultures()
     dists: list[list[float]] = []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from manyshores.timing import count, phase
 
 if TYPE_CHECKING:
-    from manyshores.experts.base_model import BaseModel
+    from manyshores.runtime.base_model import BaseModel
 
 
 def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int = 0):  # -> Tensor
@@ -266,7 +266,7 @@ def generate_batch(
     end-of-sequence token included, padding not)."""
     import torch
 
-    from manyshores.experts.batching import left_pad, pad_id
+    from manyshores.runtime.batching import left_pad, pad_id
 
     if not chats:
         return []

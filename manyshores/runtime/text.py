@@ -1,15 +1,10 @@
-"""The engine seam: the few model operations a turn needs, whatever runs them.
-
-`Engine` is what the graph's expert backend calls: score options for a batch of experts,
-generate for a batch of experts, and stream the words of a lone generating expert. The
-in-process `Committee` (transformers, exact: soft prompts, LoRA, option scoring) is the
-default implementation; a server engine (vLLM) implements the same three operations.
+"""Plain text generation, whatever runs it.
 
 Plain generation — a prompt with no soft prompt or adapter (personas, the bare base) — is one
 step further down: a `TextRuntime` turns chat messages into streamed text. The default is the
 lean transformers loop (`generation.stream_text`) or llama.cpp on the shipped GGUF
-(`experts.llamacpp`), chosen by `MANYSHORES_TEXT_RUNTIME` (`auto`: llama.cpp when installed),
-or any LangChain chat model when `MANYSHORES_CHAT_MODEL` names one (`experts.chat_model`), with
+(`runtime.llamacpp`), chosen by `MANYSHORES_TEXT_RUNTIME` (`auto`: llama.cpp when installed),
+or any LangChain chat model when `MANYSHORES_CHAT_MODEL` names one (`runtime.chat_text`); `runtime.selection` picks one, with
 the base model's runtime as its fallback.
 """
 
@@ -21,15 +16,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from manyshores.errors import ManyshoresError, ModelLoadError
-from manyshores.experts.llamacpp import LlamaCppText as LlamaCppText  # re-exported
+from manyshores.errors import ManyshoresError
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from manyshores.config import Settings
-    from manyshores.experts.base_model import BaseModel
-    from manyshores.state import ExpertAnswer, ExpertChoice
+    from manyshores.runtime.base_model import BaseModel
 
 
 TOKENIZER_LOCK = threading.Lock()
@@ -40,31 +32,6 @@ TOKENIZER_LOCK = threading.Lock()
 _FALLBACK_LOCK = threading.Lock()
 """Answers that fall back to the base model's runtime take turns: several requests to a remote
 chat model fail together, and the base model serves one generation at a time."""
-
-
-class Engine(Protocol):
-    """Model work for a batch of experts of one base model."""
-
-    def score_options(
-        self,
-        question: str,
-        options: list[str],
-        context: str | None,
-        choices: list[ExpertChoice],
-    ) -> list[ExpertAnswer]:
-        """Each expert's distribution over `options`."""
-        ...
-
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        choices: list[ExpertChoice],
-        max_new_tokens: int = 96,
-        ignore_eos: bool = False,
-        on_token: Callable[[str], None] | None = None,
-    ) -> list[ExpertAnswer]:
-        """Each expert's greedy answer; `on_token` streams a lone plain-generating expert."""
-        ...
 
 
 class TextRuntime(Protocol):
@@ -118,70 +85,14 @@ class TransformersText:
         max_new_tokens: int,
         counts: list[int] | None = None,
     ) -> Iterator[str]:
-        from manyshores.experts.generation import stream_text
+        from manyshores.runtime.generation import stream_text
 
         return stream_text(self.base, messages, max_new_tokens, counts)
 
     def prompt_tokens(self, messages: list[dict[str, str]], reserve: int = 0) -> int:
-        from manyshores.experts.usage import chat_prompt_tokens
+        from manyshores.runtime.usage import chat_prompt_tokens
 
         return chat_prompt_tokens(self.base, messages, reserve=reserve)
-
-
-def text_runtime(
-    settings: Settings, base: BaseModel | Callable[[], BaseModel], spec: str | None = None
-) -> TextRuntime:
-    """The plain-generation runtime the settings ask for. `auto` (the default) takes llama.cpp
-    when its binding is installed and the base model is a GGUF file (the default one is), and
-    the transformers loop otherwise, or when llama.cpp cannot load the file (logged).
-
-    `base` is the loaded base model or a function loading it (called only by the transformers
-    runtime); `spec`, the base model's spec when `base` is not loaded yet."""
-    from manyshores.experts import llamacpp
-
-    if settings.chat_model:
-        from manyshores.experts.chat_model import ChatModelText
-
-        # The base model's own runtime stays the fallback, built only when it is needed.
-        local = settings.model_copy(update={"chat_model": None})
-        return ChatModelText.from_settings(settings, lambda: text_runtime(local, base, spec))
-    if spec is None:
-        spec = base.spec if not callable(base) else settings.base_model
-    choice = settings.text_runtime
-    gguf = _gguf_for(spec)  # the model actually loaded, which a caller may have given
-    if choice == "auto":
-        if gguf is None or not llamacpp.available():
-            return TransformersText(base)
-        try:
-            return llamacpp.LlamaCppText(gguf, _threads(settings))
-        except ModelLoadError as exc:
-            log.warning("llama.cpp unavailable, generating with transformers: %s", exc)
-            return TransformersText(base)
-    if choice == "transformers":
-        return TransformersText(base)
-    if gguf is None:
-        raise ModelLoadError(
-            "MANYSHORES_TEXT_RUNTIME=llama_cpp needs a GGUF base model (the default, or a "
-            f".gguf path); {spec!r} is not one"
-        )
-    return llamacpp.LlamaCppText(gguf, _threads(settings))
-
-
-def _threads(settings: Settings) -> int:
-    from manyshores.threads import thread_count
-
-    return thread_count(settings)
-
-
-def _gguf_for(spec: str) -> str | None:
-    from manyshores.experts.base_model import default_gguf_path
-
-    if spec == "default":
-        try:
-            return str(default_gguf_path())
-        except ModelLoadError:
-            return None
-    return spec if spec.endswith(".gguf") else None
 
 
 def stream_with(
@@ -224,8 +135,8 @@ def answer_text(
 ) -> TextAnswer:
     """`runtime`'s answer, streamed through `on_token`. When the runtime fails and names a
     fallback, the answer is generated again there and the stream continues past what was sent
-    (`experts.resume`): the client never receives text twice."""
-    from manyshores.experts.resume import CUT_NOTE, SentText
+    (`runtime.resume`): the client never receives text twice."""
+    from manyshores.runtime.resume import CUT_NOTE, SentText
 
     sent = SentText(on_token)
     counts: list[int] = []

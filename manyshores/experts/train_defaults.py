@@ -1,6 +1,6 @@
 """Rebuild the default experts: one soft prompt per WVS culture, trained on its train split.
 
-`make experts` runs `python -m manyshores.experts.defaults`. All cultures train together (one
+`make experts` runs `python -m manyshores.experts.train_defaults`. All cultures train together (one
 batched pass per question, see `softprompt.train`), the state is saved after every epoch and
 resumed when the command is run again, and cultures whose finished expert is already in the
 output directory are skipped. Expect about 4-15 min per epoch on a 2-core CPU.
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from manyshores.experts.softprompt.config import SoftPromptConfig
 from manyshores.experts.store import ExpertManifest, expert_dir, read_manifest, save_expert
-from manyshores.experts.survey_data import (
+from manyshores.paths import PACKAGE_EXPERTS
+from manyshores.survey.data import (
     PACKAGE_WVS,
     SurveyItem,
     data_hash,
@@ -28,7 +29,6 @@ from manyshores.experts.survey_data import (
 )
 
 log = logging.getLogger(__name__)
-PACKAGE_EXPERTS = Path(__file__).resolve().parents[1] / "data" / "experts"
 # Four epochs of 4 virtual tokens (131 batched steps of 16 cultures an epoch: 1-3 s a step with
 # one thread on the shared 2-core CPU, i.e. 4-7 min an epoch; 25-38 s a step under heavy load).
 # Validation cross-entropy per epoch: 1.542, 1.488, 1.469, 1.464 (mean over the 16 cultures).
@@ -56,8 +56,8 @@ def survey_examples(
     items: list[SurveyItem], slot_of: dict[str, int], culture_names: dict[str, str] | None = None
 ):
     """Prompt-tuning rows for survey items; with `culture_names`, the joint suffix names them."""
-    from manyshores.experts.scoring import survey_messages
     from manyshores.experts.softprompt.train import PromptExample
+    from manyshores.runtime.scoring import survey_messages
 
     rows = []
     for it in items:
@@ -88,8 +88,8 @@ def build(
     """Train the missing default experts into `out`; returns the ids written."""
     from tqdm import tqdm
 
-    from manyshores.experts.base_model import load_base_model
     from manyshores.experts.softprompt.train import train_prompts
+    from manyshores.runtime.base_model import load_base_model
 
     base = load_base_model("default")
     questions = load_questions(data_dir / "questions.json")
@@ -155,8 +155,8 @@ def build_joint(
     """
     import random
 
-    from manyshores.experts.base_model import load_base_model
     from manyshores.experts.softprompt.train import train_prompts
+    from manyshores.runtime.base_model import load_base_model
 
     base = load_base_model("default")
     questions = load_questions(data_dir / "questions.json")

@@ -21,7 +21,7 @@ from manyshores.timing import phase
 if TYPE_CHECKING:
     import torch
 
-    from manyshores.experts.base_model import BaseModel
+    from manyshores.runtime.base_model import BaseModel
 
 LETTERS = string.ascii_uppercase
 SURVEY_INSTRUCTION = "Answer the survey question with the letter of one option."

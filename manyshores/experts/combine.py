@@ -12,7 +12,8 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from manyshores.experts.decision import argmax, expected_position_choice, mixture
+from manyshores.cultures import nearest_cultures
+from manyshores.survey.decision import argmax, expected_position_choice, mixture
 
 if TYPE_CHECKING:
     from manyshores.experts.registry import ExpertRegistry
@@ -22,29 +23,6 @@ EXPERT_MIN_CULTURE_P = 0.1
 """Cultures below this posterior get no expert of their own."""
 EXPERT_MAX_CULTURES = 3
 """At most this many cultures of the posterior are served."""
-NEAREST_K = 3
-"""Experts of the nearest cultures used for a culture without an expert."""
-
-
-def culture_similarity(a: str, b: str) -> float:
-    """The culture registry's similarity; 1 for equal ids, 0 when the registry cannot tell."""
-    if a == b:
-        return 1.0
-    try:
-        from manyshores.cultures import get_registry
-
-        return float(get_registry().similarity(a, b))
-    except Exception:  # an id the registry does not know: no evidence of similarity
-        return 0.0
-
-
-def nearest_cultures(culture: str, among: list[str], k: int = NEAREST_K) -> list[tuple[str, float]]:
-    """The `k` cultures of `among` most similar to `culture`, with similarity weights."""
-    scored = sorted(
-        ((c, culture_similarity(culture, c)) for c in among if c != culture),
-        key=lambda t: (-t[1], t[0]),
-    )
-    return [(c, s) for c, s in scored[:k] if s > 0] or scored[:1]
 
 
 def route_experts(
