@@ -40,12 +40,13 @@ def test_files_key_follows_the_contents(tmp_path):
 
 def test_registry_and_index_read_back_equal_a_fresh_build(monkeypatch):
     from manyshores import cultures
+    from manyshores.cultures import registry as culture_registry
     from manyshores.detection import detector
     from manyshores.detection.mentions import MentionIndex
 
-    monkeypatch.setattr(cultures, "_registry", None)
+    monkeypatch.setattr(culture_registry, "_registry", None)
     first = detector.shared_registry()  # built, or read from this home's start-up cache
-    monkeypatch.setattr(cultures, "_registry", None)
+    monkeypatch.setattr(culture_registry, "_registry", None)
     cached = detector.shared_registry()  # read back now
     assert cached is not first and cultures.get_registry() is cached  # the process-wide one
     index = detector._indexes.get(cached)
@@ -61,7 +62,7 @@ def test_registry_and_index_read_back_equal_a_fresh_build(monkeypatch):
     posterior = detector.CultureDetector(registry=cached).detect("What do people in Kenya eat?")
     assert posterior["cultures"][0]["id"] == "KEN"
     # A registry built before the detector needed one is kept (one registry per process).
-    monkeypatch.setattr(cultures, "_registry", None)
+    monkeypatch.setattr(culture_registry, "_registry", None)
     own = cultures.get_registry()
     assert detector.shared_registry() is own
 
