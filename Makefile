@@ -46,7 +46,10 @@ demo: $(STAMP) $(KB_STAMP)
 # the trace-viewer test), not the default knowledge base.
 # The vLLM engine's environment is built too, for its equivalence test; a failed build is reported
 # and that test then skips with its reason (`make engine` alone shows the error).
+# PostgreSQL's server binaries and HAProxy (Debian packages, for the PostgreSQL and the replica
+# tests) are installed when missing (.ci/system-packages; root or sudo).
 test: $(STAMP) $(PHOENIX_STAMP)
+	-.ci/system-packages
 	-$(MAKE) --no-print-directory engine
 	$(PY) -m pytest -q
 

@@ -5,12 +5,37 @@ Example: ``MANYSHORES_BASE_MODEL=/models/my-llama manyshores demo``.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def parse_list(value: str, name: str = "the setting") -> list[str]:
+    """A list setting's items, written either as a JSON list (`["a","b"]`) or comma-separated
+    (`a,b`); items are stripped, empty ones dropped. A value that starts with `[` is JSON or an
+    error, never split on commas (which would yield items like `["a"`)."""
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{name} starts with '[' but is not a JSON list ({exc.msg}): write "
+                '["a", "b"] or a,b'
+            ) from None
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError(f"{name} must be a JSON list of strings, or comma-separated")
+        return [i.strip() for i in items if i.strip()]
+    return [i.strip() for i in text.split(",") if i.strip()]
+
+
+def _list_value(value: Any, name: str) -> Any:
+    """A list setting from the environment (a string in either form); other values as given."""
+    return parse_list(value, name) if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -40,12 +65,12 @@ class Settings(BaseSettings):
     max_new_tokens: int = 96
     """Length cap for generated free-text answers."""
 
-    general_answer_languages: list[str] = ["en"]
+    general_answer_languages: Annotated[list[str], NoDecode] = ["en"]
     """Languages in which the base model's general answer (no evidence for the question) is
     shown. The default 135M model writes usable text only in English; in other languages its
     replies are word salad, so the reply only says there is no information. Set the languages
-    your base model writes well (`MANYSHORES_GENERAL_ANSWER_LANGUAGES='["en","es"]'`), or
-    `["*"]` for all."""
+    your base model writes well (`MANYSHORES_GENERAL_ANSWER_LANGUAGES='["en","es"]'` or `en,es`),
+    or `["*"]` for all."""
 
     text_runtime: Literal["auto", "transformers", "llama_cpp"] = "auto"
     """Runtime of plain generation (personas, the bare base): `auto` takes llama.cpp on the GGUF
@@ -134,7 +159,8 @@ class Settings(BaseSettings):
     """Knowledge-base passages less similar than this to the message are left out of a turn."""
 
     detect_cultures: str | None = None
-    """Comma-separated culture ids the deployment serves (detection candidates); None: all."""
+    """Culture ids the deployment serves (detection candidates), comma-separated or a JSON list;
+    None: all."""
 
     detect_ambiguous_top_p: float = 0.6
     """Culture detection is `ambiguous` when the top culture's probability is below this..."""
@@ -174,6 +200,20 @@ class Settings(BaseSettings):
     chat_model_timeout_s: float = 30.0
     """Longest silence of the chat model within one answer; past it (or on any failure) the
     answer continues on the base model and the trace says so."""
+
+    @field_validator("general_answer_languages", mode="before")
+    @classmethod
+    def _languages(cls, value: Any) -> Any:
+        """A JSON list or comma-separated, like every list setting."""
+        return _list_value(value, "MANYSHORES_GENERAL_ANSWER_LANGUAGES")
+
+    @field_validator("detect_cultures", mode="before")
+    @classmethod
+    def _cultures(cls, value: Any) -> Any:
+        """Comma-separated or a JSON list; kept as the comma-separated ids."""
+        if isinstance(value, str):
+            return ",".join(parse_list(value, "MANYSHORES_DETECT_CULTURES")) or None
+        return value
 
     @field_validator("chat_model")
     @classmethod

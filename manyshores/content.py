@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 
@@ -26,6 +27,26 @@ def content_text(content: Any) -> str:
     return str(content)
 
 
+BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+"""Unicode categories that draw nothing on their own: controls, format characters (zero-width
+space and joiners, direction marks, BOM), unassigned and private code points, separators, and
+combining marks with no letter to sit on."""
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Characters classed as letters or symbols that render as blank space (Hangul fillers, the
+blank Braille pattern)."""
+
+
+def has_visible_text(text: str) -> bool:
+    """True when `text` has at least one character that shows: a message of zero-width or
+    other invisible characters is as empty as one of spaces."""
+    return any(
+        not ch.isspace()
+        and ch not in BLANK_LETTERS
+        and unicodedata.category(ch) not in BLANK_CATEGORIES
+        for ch in text
+    )
+
+
 MIN_LETTER_SHARE = 0.3
 """A message of 20+ visible characters needs at least this share of letters to be a question."""
 
@@ -39,7 +60,7 @@ def check_message_text(text: str) -> str:
     """
     from manyshores.errors import InvalidInputError
 
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not has_visible_text(text):
         raise InvalidInputError("the message is empty: ask a question or say something")
     visible = [ch for ch in text if not ch.isspace()]
     control = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\x7f")

@@ -17,7 +17,16 @@ from langgraph.graph.message import add_messages
 from typing_extensions import NotRequired, TypedDict
 
 TaskName = Literal["multiple_choice", "classification", "open_qa", "advice", "rewrite", "other"]
+RequestKind = Literal["fact", "write", "how", "advice", "compare", "multi"]
+"""What kind of reply a message asks for (`detection.requests`): a short fact of the kinds people
+answered in the evidence bank, or a text to write, an explanation of how or why, advice, a
+comparison, or several questions at once — which a noun from the bank does not answer."""
 SourceKind = Literal["memory", "web"]
+RoutePath = Literal["evidence", "survey_memory", "experts", "task_adapter", "general"]
+"""How a turn is answered (`experts.routing.route`): from people's answers (`evidence`), from
+the cultures' known survey answers with the experts as fallback (`survey_memory`), by the
+cultures' experts (`experts`), by a culture's adapter for the task (`task_adapter`), or by the
+bare base model in general terms (`general`)."""
 
 
 class CultureScore(TypedDict):
@@ -49,12 +58,27 @@ class CulturePosterior(TypedDict):
     """The evidence behind the posterior."""
 
 
+NEUTRAL_BELOW_P = 0.2
+"""When no culture reaches this probability (an English message with no cue spreads over every
+English-speaking country), the answer is culture-neutral rather than one arbitrary culture's."""
+
+
+def culture_in_play(posterior: CulturePosterior) -> bool:
+    """True when some culture is plausible enough to answer for (routing and the reply's wording
+    read the posterior alike)."""
+    if posterior.get("unknown") or not posterior.get("cultures"):
+        return False
+    return posterior["cultures"][0]["p"] >= NEUTRAL_BELOW_P
+
+
 class TaskInfo(TypedDict):
     name: TaskName
     question: str
     """The question text without its option list."""
     options: list[str]
     """Answer options for multiple-choice/classification, else empty."""
+    request: NotRequired[RequestKind]
+    """The kind of reply asked for (absent in older checkpoints: read it as `fact`)."""
 
 
 class Source(TypedDict):
@@ -77,6 +101,18 @@ class ExpertChoice(TypedDict):
     """Router weight; weights of one turn sum to 1."""
     reason: str
     """Why the router picked it: `posterior`, `nearest to XXX`, `explicit`."""
+    path: NotRequired[RoutePath]
+    """The route that picked it: how the expert step answers with it (a task adapter with its
+    own prompt; survey memory in the experts' place when it knows the question)."""
+
+
+class KnownAnswers(TypedDict):
+    """One culture's known answers to an option question (survey memory), before any floor."""
+
+    probs: list[float]
+    """The culture's answers to the closest known questions, over the question's options."""
+    similarity: float
+    """Similarity of the closest known question (what the similarity floor is checked on)."""
 
 
 class ExpertAnswer(TypedDict):
@@ -102,6 +138,9 @@ class ExpertAnswer(TypedDict):
     """Where its model work ran: `in-process` or `vllm` (absent: in-process, the default)."""
     note: NotRequired[str]
     """Why it ran somewhere other than asked (the serving engine failed: run in-process)."""
+    survey_memory: NotRequired[KnownAnswers | None]
+    """Its culture's known answers to this option question, looked up once in the turn by the
+    expert step and combined with the experts by aggregate (None: memory knows nothing close)."""
 
 
 class EvidenceRecord(TypedDict):
@@ -113,8 +152,17 @@ class EvidenceRecord(TypedDict):
     similarity: float
     """Similarity of the closest known question."""
     candidates: list[dict[str, Any]]
-    """Best first: text, english, score, support, refs, question, similarity, used."""
+    """Best first: text, english, score, support, refs, question, question_local, similarity,
+    used."""
     notes: list[str]
+    wording: NotRequired[str]
+    """`answer` (the closest bank question is the asked one), `related` or `none`."""
+    confidence: NotRequired[float | None]
+    """Calibrated chance that the lead candidate is right (None when not usable)."""
+    match: NotRequired[float]
+    """Probability that the closest bank question is the asked one."""
+    language: NotRequired[str]
+    """The language the question was matched in (`en` or the culture's own)."""
 
 
 class Turn(TypedDict):
@@ -196,6 +244,11 @@ class CultureState(TypedDict, total=False):
     likely option; empty when the reply has no answer of its own."""
     answers: list[str]
     """The lead answer and the alternatives the reply names (at most three)."""
+    wording: str
+    """How the reply states its lead: `answer` (people answered this very question), `related`
+    (they answered another question, which the reply names) or `none` (no evidence lead)."""
+    confidence: float | None
+    """Calibrated chance that the reply's lead answer is right (None without an evidence lead)."""
     option_probs: list[float]
     """Committee distribution over task options (empty for free text)."""
     choice: int | None

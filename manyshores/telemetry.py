@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +33,6 @@ MAX_QUEUE = 2048
 MAX_OPEN_TURNS = 256
 # Attribute strings longer than this are cut: a span is for reading, the checkpoint keeps all.
 MAX_ATTRIBUTE_CHARS = 4000
-# Passages listed as retrieval documents per span.
-MAX_DOCUMENTS = 20
 
 # OpenInference semantic conventions (the names Phoenix reads), spelled out here so that the
 # export needs only the OpenTelemetry SDK and exporter.
@@ -54,8 +53,32 @@ LLM_OUTPUT_MESSAGES = "llm.output_messages"
 RETRIEVAL_DOCUMENTS = "retrieval.documents"
 PROJECT_RESOURCE = "openinference.project.name"
 
-NODE_KINDS = {"retrieve": "RETRIEVER", "expert": "LLM"}
-"""OpenInference span kind per node; the others are CHAIN."""
+NodeAttributes = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+"""(what a node run read, what it wrote) → the attributes that explain it."""
+ChildSpans = Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]]
+"""What a node run wrote → the child spans it had (name, attributes), started and ended with it."""
+
+
+@dataclass(frozen=True)
+class NodeSpan:
+    """How one node's runs become spans. The graph keeps its nodes' table (`graph/spans.py`);
+    a node without an entry gets a CHAIN span of what it read and wrote."""
+
+    kind: str = "CHAIN"
+    """OpenInference span kind: `CHAIN`, `RETRIEVER` or `LLM`."""
+    attributes: NodeAttributes | None = None
+    """The node's own attributes, over the common ones (input, output, notes)."""
+    children: ChildSpans | None = None
+    """Spans under each run's own (the experts of a batch, one each)."""
+    opens_turn: bool = False
+    """The node starts a turn: its update carries the turn's number, its message is the turn's
+    input."""
+    ends_turn: bool = False
+    """The node ends a turn: its reply is the turn's output and the turn's span is closed."""
+
+
+CHAIN = NodeSpan()
+"""A node's span when the table has none for it."""
 
 
 @dataclass(frozen=True)
@@ -149,54 +172,60 @@ class TurnExporter:
         start_ns: int,
         end_ns: int,
         error: BaseException | None = None,
+        spec: NodeSpan = CHAIN,
     ) -> None:
-        """One node run: its span under the turn's root; `respond` (or an error) ends the turn."""
+        """One node run: its span under the turn's root; a node that ends the turn (or an
+        error) closes the turn's span."""
         from opentelemetry import trace
 
+        wrote = record.get("wrote") or {}
         turn = int(record.get("turn") or state.get("turn") or 0)
-        if name == "detect":
+        if spec.opens_turn:
             turn = int(update.get("turn", turn))
         root = self._root(thread_id, turn, state, start_ns)
-        if name == "detect":
+        if spec.opens_turn:
             message = update.get("query") or update.get("text") or state.get("text")
             if message:
                 self._set(root, {INPUT_VALUE: message})
         span = self.tracer.start_span(
             name, context=trace.set_span_in_context(root), start_time=start_ns
         )
-        attrs = node_attributes(name, record.get("read") or {}, record.get("wrote") or {})
+        attrs = node_attributes(spec, record.get("read") or {}, wrote)
         attrs["manyshores.seconds"] = float(record.get("seconds", 0.0))
         self._set(span, attrs)
-        if name == "expert":
-            self._llm_children(span, record.get("wrote") or {}, start_ns, end_ns)
+        if spec.children is not None:
+            self._children(span, spec.children(wrote), start_ns, end_ns)
         if error is not None:
             span.record_exception(error)
             span.set_status(trace.Status(trace.StatusCode.ERROR, str(error)[:200]))
         span.end(end_time=end_ns)
-        if name == "respond" or error is not None:
+        if spec.ends_turn or error is not None:
             with self._lock:
                 finished = self._turns.pop((thread_id, turn), None)
             if finished is not None:
-                answer = _reply(record.get("wrote") or {})
+                answer = turn_reply(wrote)
                 if answer:
                     self._set(finished, {OUTPUT_VALUE: answer})
                 if error is not None:
                     finished.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
                 finished.end(end_time=end_ns)
 
-    def _llm_children(self, parent: Any, wrote: dict[str, Any], start_ns: int, end_ns: int) -> None:
-        """An LLM span per expert answered in one batch, when the batch had several."""
+    def _children(
+        self,
+        parent: Any,
+        children: list[tuple[str, dict[str, Any]]],
+        start_ns: int,
+        end_ns: int,
+    ) -> None:
+        """Child spans under `parent`, over the same time."""
         from opentelemetry import trace
 
-        answers = wrote.get("expert_answers") or []
-        if len(answers) < 2:
+        if not children:
             return
         context = trace.set_span_in_context(parent)
-        for answer in answers:
-            span = self.tracer.start_span(
-                f"expert {answer.get('expert_id')}", context=context, start_time=start_ns
-            )
-            self._set(span, {SPAN_KIND: "LLM", **_answer_attributes(answer)})
+        for name, attrs in children:
+            span = self.tracer.start_span(name, context=context, start_time=start_ns)
+            self._set(span, attrs)
             span.end(end_time=end_ns)
 
     def _set(self, span: Any, attrs: dict[str, Any]) -> None:
@@ -251,8 +280,10 @@ def record_node(
     start_ns: int,
     end_ns: int,
     error: BaseException | None = None,
+    spec: NodeSpan = CHAIN,
 ) -> None:
-    """Export one node run when export is on. Never raises: tracing must not fail a turn."""
+    """Export one node run when export is on (`spec`: how the node's runs become spans).
+    Never raises: tracing must not fail a turn."""
     if not os.environ.get(ENDPOINT_ENV):
         return
     try:
@@ -261,7 +292,7 @@ def record_node(
             return
         configurable = (config or {}).get("configurable") or {}
         thread_id = str(configurable.get("thread_id") or "")
-        active.record(name, state, update, record, thread_id, start_ns, end_ns, error)
+        active.record(name, state, update, record, thread_id, start_ns, end_ns, error, spec)
     except Exception:  # noqa: BLE001 - an exporter bug is not the turn's problem
         return
 
@@ -318,130 +349,26 @@ def _content(message: Any) -> str:
     return message if isinstance(message, str) else json.dumps(message, default=str)
 
 
-def _reply(wrote: dict[str, Any]) -> str:
+def turn_reply(wrote: dict[str, Any]) -> str:
+    """The reply a node wrote: its last message, else its answer."""
     messages = wrote.get("messages") or []
     if messages:
         return _content(messages[-1])
     return str(wrote.get("answer") or wrote.get("short") or "")
 
 
-def _answer_attributes(answer: dict[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {
-        LLM_MODEL: answer.get("expert_id"),
-        OUTPUT_VALUE: answer.get("text"),
-        "manyshores.expert.culture": answer.get("culture"),
-        "manyshores.expert.weight": answer.get("weight"),
-        "manyshores.expert.seconds": answer.get("seconds"),
-    }
-    if answer.get("option_probs"):
-        attrs["manyshores.expert.option_probs"] = list(answer["option_probs"])
-    prompt, completion = answer.get("input_tokens"), answer.get("output_tokens")
-    if isinstance(prompt, int):
-        attrs[LLM_PROMPT_TOKENS] = prompt
-    if isinstance(completion, int):
-        attrs[LLM_COMPLETION_TOKENS] = completion
-    if isinstance(prompt, int) and isinstance(completion, int):
-        attrs[LLM_TOTAL_TOKENS] = prompt + completion
-    return attrs
-
-
-def node_attributes(name: str, read: dict[str, Any], wrote: dict[str, Any]) -> dict[str, Any]:
-    """The attributes that explain one node run, from its trace record."""
-    attrs: dict[str, Any] = {SPAN_KIND: NODE_KINDS.get(name, "CHAIN")}
+def node_attributes(spec: NodeSpan, read: dict[str, Any], wrote: dict[str, Any]) -> dict[str, Any]:
+    """The attributes that explain one node run, from its trace record: what every node's span
+    carries, then the node's own (`spec.attributes`), which may replace them."""
+    attrs: dict[str, Any] = {SPAN_KIND: spec.kind}
     attrs[INPUT_VALUE] = json.dumps(read, ensure_ascii=False, default=str)
     attrs[INPUT_MIME] = "application/json"
     attrs[OUTPUT_VALUE] = json.dumps(wrote, ensure_ascii=False, default=str)
     attrs[OUTPUT_MIME] = "application/json"
     if wrote.get("notes"):
         attrs["manyshores.notes"] = [str(n) for n in wrote["notes"]]
-    if name == "detect":
-        posterior = wrote.get("posterior") or {}
-        top = posterior.get("cultures") or []
-        attrs["manyshores.cultures"] = [f"{c.get('id')} {c.get('p', 0):.3f}" for c in top[:5]]
-        if top:
-            attrs["manyshores.culture"] = top[0].get("id")
-            attrs["manyshores.culture.p"] = float(top[0].get("p", 0.0))
-        attrs["manyshores.ambiguous"] = bool(posterior.get("ambiguous"))
-        attrs["manyshores.unknown"] = bool(posterior.get("unknown"))
-        signals = sorted(
-            posterior.get("signals") or [], key=lambda s: -abs(float(s.get("weight", 0)))
-        )
-        attrs["manyshores.signals"] = [
-            f"{s.get('kind')} {s.get('culture')} {float(s.get('weight', 0)):+.2f}: "
-            f"{s.get('evidence')}"
-            for s in signals[:5]
-        ]
-        task = wrote.get("task")
-        if isinstance(task, dict):
-            attrs["manyshores.task"] = task.get("name")
-        if wrote.get("language"):
-            attrs["manyshores.language"] = wrote["language"]
-        question = wrote.get("query") or wrote.get("text")
-        if question:  # the message is the input a person looks for first
-            attrs[INPUT_VALUE] = question
-            attrs[INPUT_MIME] = "text/plain"
-    elif name == "retrieve":
-        query = read.get("text")
-        if query:
-            attrs[INPUT_VALUE] = query
-            attrs[INPUT_MIME] = "text/plain"
-        for i, source in enumerate((wrote.get("sources") or [])[:MAX_DOCUMENTS]):
-            prefix = f"{RETRIEVAL_DOCUMENTS}.{i}.document"
-            attrs[f"{prefix}.id"] = str(source.get("ref", ""))
-            attrs[f"{prefix}.content"] = str(source.get("snippet", ""))
-            if isinstance(source.get("score"), int | float):
-                attrs[f"{prefix}.score"] = float(source["score"])
-            attrs[f"{prefix}.metadata"] = json.dumps(
-                {"kind": source.get("kind"), "culture": source.get("culture")}
-            )
-        attrs["manyshores.sources"] = len(wrote.get("sources") or [])
-    elif name == "route":
-        attrs["manyshores.experts"] = [
-            f"{e.get('id')} {float(e.get('weight', 0)):.2f} ({e.get('reason')})"
-            for e in wrote.get("experts") or []
-        ]
-    elif name == "expert":
-        answers = wrote.get("expert_answers") or []
-        if len(answers) == 1:
-            attrs.update(_answer_attributes(answers[0]))
-        question = read.get("text")
-        if question:
-            attrs[INPUT_VALUE] = question
-            attrs[INPUT_MIME] = "text/plain"
-            attrs[f"{LLM_INPUT_MESSAGES}.0.message.role"] = "user"
-            attrs[f"{LLM_INPUT_MESSAGES}.0.message.content"] = question
-        for i, answer in enumerate(answers):
-            attrs[f"{LLM_OUTPUT_MESSAGES}.{i}.message.role"] = "assistant"
-            attrs[f"{LLM_OUTPUT_MESSAGES}.{i}.message.content"] = str(answer.get("text", ""))
-        if len(answers) != 1:
-            attrs[LLM_MODEL] = ",".join(str(a.get("expert_id")) for a in answers)
-        prompt = [a["input_tokens"] for a in answers if isinstance(a.get("input_tokens"), int)]
-        completion = [
-            a["output_tokens"] for a in answers if isinstance(a.get("output_tokens"), int)
-        ]
-        if prompt:
-            attrs[LLM_PROMPT_TOKENS] = sum(prompt)
-        if completion:
-            attrs[LLM_COMPLETION_TOKENS] = sum(completion)
-        if prompt and completion:
-            attrs[LLM_TOTAL_TOKENS] = sum(prompt) + sum(completion)
-    elif name == "aggregate":
-        attrs["manyshores.candidates"] = [
-            str(a) for a in (read.get("expert_answers") or [])
-        ]  # expert ids; their answers are in the expert spans
-        if "disagreement" in wrote:
-            attrs["manyshores.disagreement"] = float(wrote.get("disagreement") or 0.0)
-        if wrote.get("choice") is not None:
-            attrs["manyshores.choice"] = int(wrote["choice"])
-        if wrote.get("option_probs"):
-            attrs["manyshores.option_probs"] = list(wrote["option_probs"])
-        if wrote.get("answer"):
-            attrs["manyshores.answer"] = wrote["answer"]
-    elif name == "respond":
-        reply = _reply(wrote)
-        if reply:
-            attrs[OUTPUT_VALUE] = reply
-            attrs[OUTPUT_MIME] = "text/plain"
+    if spec.attributes is not None:
+        attrs.update(spec.attributes(read, wrote))
     return attrs
 
 

@@ -2,7 +2,17 @@
 
 Model and memory code marks its phases (`with phase("prefill"):`); nothing is recorded, and the
 cost is one global read, unless a `PhaseRecorder` is active (`manyshores bench turn` activates
-one). Phases used: load, tokenise, prefill, decode, retrieval, embedding, checkpoint.
+one). The phases and where they are marked:
+
+- `load`: building a collaborator on first use (`Components`), loading the embedder;
+- `tokenise`, `prefill`, `decode`: the text runtimes and option scoring (`runtime/`);
+- `embedding`: every MiniLM embedding (`memory.embeddings.embed`);
+- `retrieval`: the knowledge base and the web for a turn (`memory.retriever`), embedding its
+  query included;
+- `checkpoint`: the checkpoint writes of the SQLite checkpointer (`graph.checkpoints`).
+
+Besides phases, the recorder keeps the token ids of the last chat prompt a text runtime built
+(`note_prompt`), so a benchmark can replay the same prompt on another runtime.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -22,6 +33,8 @@ class PhaseRecorder:
     """Phase name to total seconds spent in it."""
     counts: dict[str, int] = field(default_factory=dict)
     """Phase name to how many units it did (tokens for `decode`, calls otherwise)."""
+    prompt_ids: list[int] = field(default_factory=list)
+    """Token ids of the last chat prompt a text runtime built while recording (`note_prompt`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, seconds: float, count: int = 1) -> None:
@@ -33,6 +46,7 @@ class PhaseRecorder:
         with self._lock:
             self.seconds.clear()
             self.counts.clear()
+            self.prompt_ids = []
 
 
 _active: PhaseRecorder | None = None
@@ -75,3 +89,13 @@ def count(name: str, units: int) -> None:
     recorder = _active
     if recorder is not None:
         recorder.add(name, 0.0, units)
+
+
+def note_prompt(ids: Any) -> None:
+    """Note the token ids of a chat prompt a text runtime built (a list or a 1-D tensor), when
+    a recorder is active: the last one is kept. Converted only then, so it costs nothing
+    otherwise."""
+    recorder = _active
+    if recorder is not None:
+        tokens = ids.tolist() if hasattr(ids, "tolist") else ids
+        recorder.prompt_ids = [int(t) for t in tokens]

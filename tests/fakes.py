@@ -6,11 +6,14 @@ Each fake records what it was asked, so a test can check what the nodes passed i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from manyshores.errors import InvalidInputError
+from manyshores.experts.routing import RouteDecision, route
 from manyshores.state import (
     CulturePosterior,
     ExpertAnswer,
@@ -65,6 +68,13 @@ class FakeDetector:
             text = text.replace(word, "most places")
         return text
 
+    def places_in(self, text: str) -> list[SimpleNamespace]:
+        return [
+            SimpleNamespace(start=m.start(), end=m.end(), surface=m.group())
+            for word in self.mentions
+            for m in re.finditer(re.escape(word), text)
+        ]
+
     def normalize(self, culture: str) -> str:
         known = set(self.mentions.values())
         if culture.upper() not in known:
@@ -92,8 +102,9 @@ class FakeRetriever:
 
 @dataclass
 class FakeExpertBackend:
-    """One expert per culture of the posterior (kind `kind`); options get a fixed distribution,
-    open questions the text `<expert id> says hi`."""
+    """Routed by the real rules (`experts.routing.route`) over one expert per culture of the
+    posterior (kind `kind`), no task adapter and no survey memory; options get a fixed
+    distribution, open questions the text `<expert id> says hi`."""
 
     kind: str = "softprompt"
     """Kind of every chosen expert."""
@@ -103,8 +114,37 @@ class FakeExpertBackend:
     """Expert ids of each `answer` call, in order."""
     on_answer: Callable[[list[ExpertChoice]], None] | None = None
     """Called with each batch (e.g. to fail on purpose)."""
+    general_answer_languages: list[str] = field(default_factory=lambda: ["en"])
+    """Languages the general answer is shown in (as `Settings.general_answer_languages`)."""
+    decisions: list[RouteDecision] = field(default_factory=list)
+    """Every routing decision, in order."""
 
-    def route(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
+    def route(
+        self,
+        posterior: CulturePosterior,
+        task: TaskInfo,
+        *,
+        has_evidence: bool = False,
+        language: str | None = None,
+    ) -> RouteDecision:
+        decision = route(
+            posterior,
+            task,
+            self,
+            has_evidence=has_evidence,
+            language=language,
+            general_languages=self.general_answer_languages,
+        )
+        self.decisions.append(decision)
+        return decision
+
+    def task_adapter(self, posterior: CulturePosterior, task: TaskInfo) -> ExpertChoice | None:
+        return None
+
+    def memory_decides(self) -> bool:
+        return False
+
+    def committee(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
         cultures = posterior["cultures"] or [{"id": "", "p": 1.0}]
         return [
             {

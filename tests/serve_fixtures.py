@@ -12,6 +12,13 @@ from typing import Any
 from manyshores.serve import ServeConfig, create_app
 from manyshores.testing.postgres import free_port
 
+_APPS: dict[str, Any] = {}
+
+
+def app_of(url: str) -> Any:
+    """The app `running_server` serves at `url` (tests reach into its state)."""
+    return _APPS[url]
+
 
 @contextmanager
 def running_server(assistant: Any, config: ServeConfig | None = None) -> Iterator[str]:
@@ -19,11 +26,8 @@ def running_server(assistant: Any, config: ServeConfig | None = None) -> Iterato
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(assistant, config), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    app = create_app(assistant, config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -36,8 +40,10 @@ def running_server(assistant: Any, config: ServeConfig | None = None) -> Iterato
             time.sleep(0.05)
     else:
         raise AssertionError("the server did not start")
+    _APPS[url] = app
     try:
         yield url
     finally:
+        _APPS.pop(url, None)
         server.should_exit = True
         thread.join(timeout=30)

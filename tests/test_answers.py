@@ -8,11 +8,13 @@ import pytest
 
 from manyshores.answers.compose import (
     CitedAnswer,
+    EvidencePart,
     culture_label,
     evidence_reply,
     no_evidence_reply,
     survey_reply,
 )
+from manyshores.answers.evidence_phrases import EVIDENCE_PHRASES, evidence_phrases_for
 from manyshores.answers.hygiene import CleanStream, clean_reply, end_at_sentence, has_loop
 from manyshores.answers.phrases import PHRASES, phrases_for
 from manyshores.content import check_message_text
@@ -131,22 +133,57 @@ def test_end_at_sentence_keeps_decimals_and_closing_quotes():
 
 
 def test_evidence_reply_leads_with_the_best_answer_and_cites_sources():
-    reply = evidence_reply(
-        [("Nigeria", [CitedAnswer("bread and tea", (1,)), CitedAnswer("akara", (2,)),
-                      CitedAnswer("pap", (1,)), CitedAnswer("rice", (3,))])],
-        "en",
-    )  # fmt: skip
+    answers = [CitedAnswer("bread and tea", (1,)), CitedAnswer("akara", (2,)),
+               CitedAnswer("pap", (1,)), CitedAnswer("rice", (3,))]  # fmt: skip
+    reply = evidence_reply([EvidencePart("Nigeria", answers, "answer")], "en")
     assert reply.short == "bread and tea"
     assert reply.answers == ["bread and tea", "akara", "pap"]  # at most three
-    assert reply.text.startswith("In Nigeria, the most common answer is: bread and tea [1].")
-    assert "rice" not in reply.text
-    assert reply.text.endswith(".")
+    assert reply.text == (
+        "People in Nigeria answered this question: bread and tea [1]. "
+        "Other answers: akara [2]; pap [1]."
+    )
+    assert "rice" not in reply.text and "most common answer" not in reply.text
 
 
-def test_evidence_reply_speaks_the_question_language():
-    reply = evidence_reply([(culture_label("KOR", "ko"), [CitedAnswer("떡국", (1,))])], "ko")
-    assert reply.text.startswith(PHRASES["ko"].lead.format(culture=culture_label("KOR", "ko")))
+def test_a_related_reply_names_the_question_people_answered():
+    question = "At what time do most people start work in Spain? (Provide in HH:MM format (e.g., 18:00, 09:00).)"  # fmt: skip
+    answers = [CitedAnswer("09:00", (1,)), CitedAnswer("08:00", (2,))]
+    reply = evidence_reply([EvidencePart("Spain", answers, "related", question)], "en")
+    assert reply.text == (
+        "I have no answers to exactly this for Spain. Asked “At what time do most people start "
+        "work in Spain?”, people there most often said 09:00 [1]. "
+        "Other answers to related questions: 08:00 [2]."
+    )
+    assert reply.short == "09:00" and reply.answers == ["09:00", "08:00"]
+    # Without a question to name, a reply can only say what people answered.
+    assert evidence_reply([EvidencePart("Spain", answers, "related")], "en").text.startswith(
+        "People in Spain answered this question: 09:00 [1]."
+    )
+
+
+@pytest.mark.parametrize("lang", sorted(EVIDENCE_PHRASES))
+def test_every_reply_language_words_both_cases_as_whole_sentences(lang):
+    p = EVIDENCE_PHRASES[lang]
+    name = culture_label("MEX", lang)
+    answers = [CitedAnswer("tamales", (1,)), CitedAnswer("pozole", (2,))]
+    answer = evidence_reply([EvidencePart(name, answers, "answer")], lang).text
+    related = evidence_reply([EvidencePart(name, answers, "related", "¿Qué se come?")], lang).text
+    assert answer.startswith(p.answer.split("{")[0]) and name in answer
+    assert f"{p.quotes[0]}¿Qué se come?{p.quotes[1]}" in related and name in related
+    assert answer != related
+    for text in (answer, related):
+        assert "tamales [1]" in text and "pozole [2]" in text
+        assert "{" not in text and not has_loop(text)
+        assert text.rstrip()[-1] in ".。।።"
+    assert p is evidence_phrases_for(f"{lang}-XX")
+
+
+def test_culture_names_are_in_the_replys_language():
     assert culture_label("GRC", "el") == "Ελλάδα"
+    assert culture_label("MEX", "ko") == "멕시코" and culture_label("MEX", "zh") == "墨西哥"
+    assert culture_label("NGA", "en") == "Nigeria"  # never the Hausa name in English
+    assert culture_label("MEX", "xx") == "Mexico"  # no sentences in that language: English
+    assert evidence_phrases_for("xx") is EVIDENCE_PHRASES["en"]
     assert phrases_for("xx") is PHRASES["en"]
 
 

@@ -1,10 +1,14 @@
-"""`bench turn` measures real turns: paths, phases, first token and rates (tiny model)."""
+"""`bench turn` measures real turns: paths, phases, first token and rates (tiny model).
+
+The phases and the prompt come from marks in the production code (`manyshores.timing`): the
+benchmark patches nothing, so a turn run here measures what a user's turn runs."""
 
 from __future__ import annotations
 
 import pytest
 
-from manyshores.eval.bench.turn import TurnSample, instrument, percentile, run_turn, summarise
+from manyshores.eval.bench.turn import TurnSample, run_turn, summarise
+from manyshores.eval.metrics.stats import percentile
 from manyshores.timing import PhaseRecorder, phase, recording
 from tests.graph_fixtures import tiny_assistant
 
@@ -40,30 +44,40 @@ def test_summary_percentiles_rates_and_paths():
 
 @pytest.fixture()
 def assistant(tiny_base, tmp_path):
-    a = tiny_assistant(tiny_base, tmp_path, max_new_tokens=8)
-    return a, instrument(a)
+    return tiny_assistant(tiny_base, tmp_path, max_new_tokens=8)
 
 
 def test_generated_turn_reports_tokens_phases_and_prompt(assistant):
-    a, capture = assistant
-    sample = run_turn(a, "Explain how to fix a bicycle chain that keeps slipping.", "g", capture)
+    sample = run_turn(assistant, "Explain how to fix a bicycle chain that keeps slipping.", "g")
     assert sample.path == "generation"
     assert 0 < sample.tokens <= 8
     assert 0 < sample.ttft_s <= sample.wall_s
-    for name in ("tokenise", "prefill", "checkpoint", "retrieval"):
+    for name in ("tokenise", "prefill", "checkpoint", "retrieval", "embedding"):
         assert name in sample.phases_ms, name
     assert sample.prompt_ids and all(isinstance(t, int) for t in sample.prompt_ids)
+    # The prompt is the chat the base model continued: it decodes back to the question.
+    decoded = assistant.components.get_base().tokenizer.decode(sample.prompt_ids)
+    assert "bicycle chain" in decoded
     assert set(sample.nodes_ms) >= {"detect", "retrieve", "route", "expert", "respond"}
 
 
+def test_first_use_loading_is_a_phase(tiny_base, tmp_path):
+    from manyshores.timing import PhaseRecorder, recording
+
+    fresh = tiny_assistant(tiny_base, tmp_path, max_new_tokens=8)
+    recorder = PhaseRecorder()
+    with recording(recorder):
+        fresh.components.get_retriever()  # built now, on first use
+        fresh.components.get_retriever()  # a field read after that
+    assert recorder.counts.get("load") == 1
+
+
 def test_survey_turn_scores_options_without_generating(assistant):
-    a, capture = assistant
     sample = run_turn(
-        a,
+        assistant,
         "I'm from Kenya. How important is family in your life? Options: Very important, "
         "Rather important, Not very important, Not at all important",
         "s",
-        capture,
     )
     assert sample.path == "options"
     assert sample.tokens == 0

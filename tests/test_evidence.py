@@ -435,7 +435,8 @@ def test_low_chance_lead_is_not_usable(small_index):
 
 
 def test_gate_is_the_highest_that_costs_little():
-    from manyshores.evidence.fit import Lead, choose_gate, gate_table
+    from manyshores.evidence.fit_cv import Lead
+    from manyshores.evidence.fit_thresholds import choose_gate, gate_table
 
     # Right leads have high chances; wrong ones spread: gates up to 0.15 withhold wrong ones
     # only, though 10 of the 0.12 ones had a right alternative.
@@ -455,7 +456,7 @@ def test_gate_is_the_highest_that_costs_little():
 
 
 def test_twin_diagnostic_gives_local_questions_the_english_neighbours():
-    from manyshores.evidence.fit import training_groups
+    from manyshores.evidence.fit_groups import training_groups
 
     index = _korean_index(0.3)
     own = {(g[0], g[4]): g for g in training_groups(index)}

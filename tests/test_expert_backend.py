@@ -73,7 +73,7 @@ def _backend(tiny_base, root: Path, weight: float) -> CommitteeBackend:
 
 def test_weight_zero_runs_no_soft_prompt_forward(tiny_base, tmp_path: Path) -> None:
     backend = _backend(tiny_base, tmp_path / "experts", 0.0)
-    choices = backend.route(KENYA, FAMILY)
+    choices = backend.route(KENYA, FAMILY).experts
     assert [c["id"] for c in choices] == ["ken-sp"]
     with counting_forwards(tiny_base) as calls:
         answers = backend.answer(choices, text="", task=FAMILY, sources=[], conversation=[])
@@ -89,7 +89,7 @@ def test_weight_zero_runs_no_soft_prompt_forward(tiny_base, tmp_path: Path) -> N
 def test_a_weighted_expert_set_runs_its_experts(tiny_base, tmp_path: Path) -> None:
     backend = _backend(tiny_base, tmp_path / "experts", 0.5)
     assert backend.calibration().expert_weight == 0.5
-    choices = backend.route(KENYA, FAMILY)
+    choices = backend.route(KENYA, FAMILY).experts
     with counting_forwards(tiny_base) as calls:
         answers = backend.answer(choices, text="", task=FAMILY, sources=[], conversation=[])
     assert calls[0] > 0
@@ -119,7 +119,7 @@ def test_an_unrelated_multiple_choice_question_is_left_to_the_experts(
         "question": "Which drink is most common at breakfast?",
         "options": ["Tea", "Coffee", "Juice"],
     }
-    choices = backend.route(KENYA, drink)
+    choices = backend.route(KENYA, drink).experts
     with counting_forwards(tiny_base) as calls:
         answers = backend.answer(choices, text="", task=drink, sources=[], conversation=[])
     assert calls[0] > 0 and answers[0]["expert_id"] == "ken-sp"

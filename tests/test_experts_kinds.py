@@ -6,10 +6,10 @@ import pytest
 
 from manyshores.components import mixes_in_one_batch
 from manyshores.errors import ExpertStoreError, InvalidInputError
-from manyshores.experts.kinds import capabilities
+from manyshores.experts.kinds import capabilities, get_kind, kind_names
 from manyshores.experts.persona.config import PersonaConfig
 from manyshores.experts.persona.model import PersonaExpert
-from manyshores.experts.types import ExpertInfo, get_kind, kind_names
+from manyshores.experts.types import ExpertInfo
 from manyshores.nodes.route import expert_batches
 from manyshores.runtime.scoring import survey_messages
 from manyshores.state import ExpertChoice

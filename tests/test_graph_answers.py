@@ -3,6 +3,7 @@ survey spreads, the asker's language, and bad input refused before any work."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,7 +27,12 @@ def test_open_question_is_answered_from_cited_human_answers(assistant):
     v = r.values
     assert r.cultures[0]["id"] == "NGA"
     assert v["experts"] == []  # no model text: the reply is the evidence
-    assert v["answer"].startswith("In Nigeria, the most common answer is: ")
+    assert "most common answer" not in v["answer"]
+    if v["wording"] == "answer":  # the bank's breakfast question is this one in other words
+        assert v["answer"].startswith("People in Nigeria answered this question: ")
+    else:
+        assert v["answer"].startswith("I have no answers to exactly this for Nigeria. Asked “")
+    assert 0.0 <= v["confidence"] <= 1.0
     assert v["short"] and v["short"] in v["answer"]
     assert 1 <= len(v["answers"]) <= 3
     assert "[1]" in v["answer"]
@@ -44,7 +50,7 @@ def test_follow_up_naming_another_country_keeps_the_topic(assistant):
     v = second.values
     assert second.cultures[0]["id"] == "GRC"
     assert "breakfast" in v["query"].lower()
-    assert v["answer"].startswith("In Greece")
+    assert "Greece" in v["answer"].split(".")[0]
     assert v["answer"] != first.answer
     assert all(s["ref"].startswith("blend:GRC#") for s in v["sources"] if "blend:" in s["ref"])
 
@@ -177,3 +183,66 @@ def test_what_is_streamed_is_the_beginning_of_the_reply(assistant, question):
         assert streamed and streamed[0].startswith("I have no information about this for Canada")
     # Nothing shown is taken back: the reply only adds to what was streamed.
     assert answer.startswith("".join(streamed).rstrip())
+
+
+@pytest.mark.parametrize(
+    "question, wording, culture",
+    [
+        ("What is the most popular fruit in Spain?", "answer", "Spain"),
+        ("¿Cuál es la fruta más popular en España?", "answer", "España"),
+        ("What do people in Spain eat when they have a cold?", "related", "Spain"),
+    ],
+)
+def test_the_json_reply_says_how_it_was_matched_and_how_sure_it_is(
+    assistant, question, wording, culture
+):
+    data = assistant.invoke(question, thread_id=f"w-{len(question)}").to_json()
+    assert data["wording"] == wording and culture in data["answer"]
+    assert isinstance(data["confidence"], float) and 0.0 <= data["confidence"] <= 1.0
+    if wording == "answer":  # its own people's top answer leads
+        assert data["short"] in ("orange", "naranja")
+    else:  # the question people answered is named, quoted
+        assert "“" in data["answer"] and "most often said" in data["answer"]
+
+
+def test_a_survey_or_general_reply_has_no_evidence_lead(assistant):
+    data = assistant.invoke(f"I'm from Kenya. How important is family? {OPTIONS}", "w-s").to_json()
+    assert data["wording"] == "none" and data["confidence"] is None
+    # A later evidence turn in the same thread gets its own, and a survey turn resets them.
+    data = assistant.invoke("What is the most popular fruit in Spain?", "w-s").to_json()
+    assert data["wording"] == "answer"
+    data = assistant.invoke(f"And in Spain? {OPTIONS}", "w-s").to_json()
+    assert data["wording"] == "none" and data["confidence"] is None
+
+
+def test_the_served_reply_carries_wording_and_confidence_streamed_or_not(assistant):
+    import httpx
+
+    from tests.serve_fixtures import running_server
+
+    question = {"role": "user", "content": "What is the most popular fruit in Spain?"}
+    with running_server(assistant) as url:
+        body = {"model": "m", "messages": [question]}
+        whole = httpx.post(url + "/v1/chat/completions", json=body, timeout=120).json()
+        with httpx.stream(
+            "POST", url + "/v1/chat/completions", json={**body, "stream": True}, timeout=120
+        ) as response:
+            chunks = [
+                json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")
+            ]
+    extra = whole["manyshores"]
+    assert extra["wording"] == "answer" and 0.0 <= extra["confidence"] <= 1.0
+    assert whole["choices"][0]["message"]["content"] == extra["answer"]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    closing = [c for c in chunks if c.get("manyshores")][0]["manyshores"]
+    assert text == extra["answer"] == closing["answer"]  # the same reply, streamed or not
+    assert closing["wording"] == "answer" and closing["confidence"] == extra["confidence"]
+
+
+def test_the_trace_shows_the_lead_wording(assistant):
+    from manyshores.graph.trace import read_trace, summarize_turns
+
+    assistant.invoke("What is the most popular fruit in Spain?", thread_id="w-trace")
+    (summary,) = summarize_turns(read_trace(assistant.graph, "w-trace"))
+    assert summary.wording == "answer" and 0.0 <= summary.confidence <= 1.0
+    assert any("[answer, confidence" in line for line in summary.sources)

@@ -131,7 +131,7 @@ def test_joint_adapter_prompts_each_example_with_its_culture(tiny_base, tmp_path
 
 
 def test_graph_committee_prefers_the_culture_task_adapter(tiny_base, tmp_path: Path) -> None:
-    from manyshores.components.expert_backend import TASK_ADAPTER_REASON, CommitteeBackend
+    from manyshores.components.expert_backend import CommitteeBackend
     from tests.graph_fixtures import tiny_components
 
     components = tiny_components(tiny_base, tmp_path)
@@ -152,9 +152,11 @@ def test_graph_committee_prefers_the_culture_task_adapter(tiny_base, tmp_path: P
         return {"cultures": [top, rest], "ambiguous": False, "unknown": False, "signals": []}
 
     task = {"name": "open_qa", "question": "What do people eat for breakfast?", "options": []}
-    choices = backend.route(posterior("KEN", 0.9), task)  # type: ignore[arg-type]
+    decision = backend.route(posterior("KEN", 0.9), task, language="en")  # type: ignore[arg-type]
+    choices = decision.experts
+    assert decision.path == "task_adapter"
     assert [c["id"] for c in choices] == ["KEN.everyday_qa.lora"]
-    assert choices[0]["reason"].startswith(TASK_ADAPTER_REASON) and choices[0]["kind"] == "lora"
+    assert choices[0]["path"] == "task_adapter" and choices[0]["kind"] == "lora"
     answers = backend.answer(choices, text=task["question"], task=task, sources=[], conversation=[])  # type: ignore[arg-type]
     runner = AdapterRunner(tiny_base, ExpertRegistry.from_settings(components.settings, tiny_base))
     expected = runner.generate(
@@ -169,7 +171,9 @@ def test_graph_committee_prefers_the_culture_task_adapter(tiny_base, tmp_path: P
         (posterior("KEN", 0.5), task),
         (posterior("KEN", 0.9), {**task, "name": "multiple_choice", "options": ["a", "b"]}),
     ):
-        assert all(c["kind"] != "lora" for c in backend.route(post, t))  # type: ignore[arg-type]
+        decision = backend.route(post, t, language="en")  # type: ignore[arg-type]
+        assert decision.path != "task_adapter"
+        assert all(c["kind"] != "lora" for c in decision.experts)
 
 
 def test_notes_replace_the_source_passage_and_leave_out_the_own_question(

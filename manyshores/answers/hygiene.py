@@ -1,13 +1,16 @@
-"""Clean generated text: no loops, no broken characters, ending at a sentence boundary.
+"""Clean generated text: no markup, no loops, no broken characters, ending at a sentence boundary.
 
 A small model's greedy decoding falls into repeating a phrase until the token budget runs out,
-and a budget can end in the middle of a sentence or of a multi-byte character. These rules run
-on every generated reply before anyone reads it.
+a budget can end in the middle of a sentence or of a multi-byte character, and the model copies
+markup from its prompt (citation markers, source ids: `answers.markup`). These rules run on
+every generated reply before anyone reads it.
 """
 
 from __future__ import annotations
 
 import re
+
+from manyshores.answers.markup import MarkupFilter
 
 LOOP_NGRAM = 4
 """Word n-gram size of the loop rule."""
@@ -36,6 +39,7 @@ _DISCOURSE = frozenset(
 """One-word parts that are not list items ("yes, …, and yes, …")."""
 
 _TOKEN = re.compile(r"\S+")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _CLOSERS = "\"'”’»)]』」"
 TRAILING = ",;:—–- "
 """Dropped from the end of a reply that gets a full stop (and from a streamed start)."""
@@ -119,6 +123,9 @@ def early_end(text: str) -> int:
     tokens = list(_TOKEN.finditer(text))
     if tokens and tokens[-1].end() == len(text):
         tokens.pop()  # a word still arriving
+    paragraph = _PARAGRAPH.search(text)
+    if paragraph:  # a reply with no sentence end keeps only its first paragraph
+        tokens = [t for t in tokens if t.end() <= paragraph.start()]
     if len(tokens) < EARLY_AFTER:
         return 0
     words = _words(text)[: len(tokens)]
@@ -229,10 +236,11 @@ _WIDE_SENTENCE_END = "。！？"
 """Sentence ends of scripts written without spaces: no space needs to follow them."""
 
 
-def _sentence_ends(text: str, final: bool) -> list[int]:
+def _sentence_ends(text: str, final: bool, spaced: bool = False) -> list[int]:
     """Offsets just after each sentence end that is certainly one: followed by whitespace (or,
     for wide punctuation, by anything), closing quotes kept with it. While text is still
-    arriving (`final` False) an end at the very end of the text is not yet certain."""
+    arriving (`final` False) an end at the very end of the text is not yet certain, unless
+    whitespace is known to follow it (`spaced`: held back by the markup filter)."""
     ends = []
     for i, ch in enumerate(text):
         if ch not in SENTENCE_END:
@@ -241,7 +249,7 @@ def _sentence_ends(text: str, final: bool) -> list[int]:
         while end < len(text) and text[end] in _CLOSERS:
             end += 1
         if end == len(text):
-            if final:
+            if final or (spaced and not _is_abbreviation(text + " ", i)):
                 ends.append(end)
             continue
         certain = ch in _WIDE_SENTENCE_END or text[end].isspace()
@@ -258,17 +266,21 @@ class CleanStream:
     """Generated text cleaned as it arrives: only text that the finished reply keeps is released.
 
     The rules are those of `clean_reply` (which is this stream fed at once), arranged so that
-    released text is never taken back: whole sentences are released one by one while none of
+    released text is never taken back: markup is taken out first (`MarkupFilter`, which holds
+    back what may yet become markup), then whole sentences are released one by one while none of
     them makes the reply loop, says an earlier sentence again or (after the first) names one
     list item twice; the first that would stops the reply there. What follows the last sentence
     end is kept only when the reply has nothing else worth reading (a reply with no sentence end,
-    or one whose first sentence is a word or two), and then ends with a full stop. A long first
+    then only its first paragraph, or one whose first sentence is a word or two), and then ends
+    with a full stop. A long first
     sentence is shown word by word as far as `early_end` allows, so the first words need not
     wait for its end.
     """
 
     def __init__(self) -> None:
+        self._markup = MarkupFilter()
         self._raw = ""
+        """The generated text so far, without markup and broken characters."""
         self._kept = 0
         """Characters of the (stripped) text released so far: whole sentences."""
         self._early = 0
@@ -283,7 +295,7 @@ class CleanStream:
         """Add generated text; return the newly released text ("" while a sentence is open)."""
         if self.stopped:
             return ""
-        self._raw += piece
+        self._raw += self._markup.feed(strip_broken(piece))
         out = self._release(final=False)
         if not self._kept and not self.stopped:
             end = early_end(strip_broken(self._raw).lstrip())
@@ -294,11 +306,15 @@ class CleanStream:
 
     def finish(self) -> str:
         """The generation ended: return the rest that the reply keeps."""
+        if not self.stopped:
+            self._raw += self._markup.finish()
         released = "" if self.stopped else self._release(final=True)
         text = strip_broken(self._raw).strip()
         kept = self.text
         if not self._kept:  # no whole sentence was released: the rules apply to the text at once
-            whole = end_at_sentence(_cut_loop(text))
+            whole = end_at_sentence(_cut_loop(_first_paragraph(text)))
+            if self._markup.removed and len(whole.split()) < MIN_WORDS_AFTER_MARKUP:
+                whole = ""  # "The answer is: [1]\n\nThe": markup and a stray word, no answer
             return self._emit(whole[len(kept) :]) if whole.startswith(kept) else ""
         tail = text[len(kept) :] if text.startswith(kept) else ""
         whole = kept + tail
@@ -308,10 +324,15 @@ class CleanStream:
             return released + self._emit(end_at_sentence(whole)[len(kept) :])
         return released
 
+    @property
+    def markup_removed(self) -> bool:
+        """True once markup was taken out of the text (`answers.markup`)."""
+        return self._markup.removed
+
     def _release(self, final: bool) -> str:
         text = strip_broken(self._raw).lstrip()
         out = ""
-        for end in _sentence_ends(text, final):
+        for end in _sentence_ends(text, final, self._markup.space_follows):
             if end <= self._kept:
                 continue
             sentence = text[self._kept : end]
@@ -334,13 +355,25 @@ class CleanStream:
         return piece
 
 
+MIN_WORDS_AFTER_MARKUP = 2
+"""An unfinished reply shorter than this once its markup is gone is a leftover, not an answer."""
+
+
+def _first_paragraph(text: str) -> str:
+    """The text up to its first blank line: after it, a reply with no sentence end has only
+    started over ("…and the answer is:\n\nThey")."""
+    found = _PARAGRAPH.search(text)
+    return text[: found.start()] if found else text
+
+
 def _cut_loop(text: str) -> str:
     start = loop_start(text)
     return text if start is None else text[:start]
 
 
 def clean_reply(text: str) -> str:
-    """A generated reply as a person may read it: no loop, no broken character, whole sentences."""
+    """A generated reply as a person may read it: no markup, no loop, no broken character, whole
+    sentences."""
     stream = CleanStream()
     stream.feed(text)
     stream.finish()

@@ -149,7 +149,11 @@ def eval_blend(
         if lang == "en":
             report.update(part)
         else:  # the same systems asked in the culture's own language
-            report["local"] = {"systems": part["systems"], "paired": part.get("paired", {})}
+            report["local"] = {
+                "systems": part["systems"],
+                "paired": part.get("paired", {}),
+                "skipped": part["skipped"],
+            }
     _print_report(report, data, asked_systems, limit, task, k, settings, questions, report_path)
 
 
@@ -166,10 +170,11 @@ def _first_per_culture(questions: list, limit: int | None) -> list:
 
 
 def _local_questions(questions: list) -> list:
-    """The same questions asked in the culture's language (those that have a local form)."""
+    """The same questions asked in the culture's language (one with no local form is kept, and
+    counted as skipped by the run)."""
     from dataclasses import replace
 
-    return [replace(q, question=q.local_question) for q in questions if q.local_question]
+    return [replace(q, question=q.local_question) for q in questions]
 
 
 def _eval_graph(settings, data, questions, languages, split, out, progress) -> dict:
@@ -200,8 +205,12 @@ def _eval_graph(settings, data, questions, languages, split, out, progress) -> d
 
     with tempfile.TemporaryDirectory(prefix="manyshores-eval-") as home:
         components = evaluation_components(settings, exclude, Path(home))
-        run_graph(questions, languages, graph_answerer(components), out, progress=progress)
-    return score_graph(read_predictions(out, resume=True), questions, language_of)
+        skipped = run_graph(
+            questions, languages, graph_answerer(components), out, progress=progress
+        )
+    report = score_graph(read_predictions(out, resume=True), questions, language_of)
+    report["skipped"] = skipped
+    return report
 
 
 def _print_report(report, data, names, limit, task, k, settings, questions, report_path) -> None:

@@ -14,13 +14,9 @@ from manyshores.errors import InvalidInputError
 
 def blend_question_ids(directory: Path) -> frozenset[str]:
     """Every question id in a directory of BLEnD files (kept out of grounding)."""
-    from manyshores.memory.ingest import blend_files
+    from manyshores.blend_files import blend_rows
 
-    return frozenset(
-        str(row["id"])
-        for path in blend_files(directory)
-        for row in json.loads(path.read_text(encoding="utf-8"))
-    )
+    return frozenset(str(row["id"]) for row in blend_rows(directory))
 
 
 @data_app.command("synthesize")
@@ -198,14 +194,13 @@ def split_blend_cmd(
     Ingest and synthesise from the train half, evaluate on the eval half: no evaluated question's
     annotations can reach the knowledge base, the synthesised data or the adapters.
     """
+    from manyshores.blend_files import read_blend_dir
     from manyshores.evidence.bank import is_eval_id
-    from manyshores.memory.ingest import blend_files
 
     counts = {"train": 0, "eval": 0}
     for directory in (train_out, eval_out):
         directory.mkdir(parents=True, exist_ok=True)
-    for path in blend_files(data):
-        rows = json.loads(path.read_text(encoding="utf-8"))
+    for path, rows in read_blend_dir(data):
         for name, directory, keep in (("train", train_out, False), ("eval", eval_out, True)):
             part = [r for r in rows if is_eval_id(str(r["id"]), eval_share) == keep]
             counts[name] += len(part)

@@ -73,6 +73,10 @@ def _print_report(report: dict[str, object]) -> None:
         )
     console = Console()
     console.print(table)
+    skipped = dict(report.get("skipped") or {})  # type: ignore[call-overload]
+    if skipped.get("n"):
+        reasons = "; ".join(f"{why}: {n}" for why, n in skipped["by_reason"].items())
+        console.print(f"skipped {skipped['n']} cases that cannot be asked ({reasons})")
     passed = dict(report.get("passed", {}))  # type: ignore[call-overload]
     targets = dict(report.get("targets", {}))  # type: ignore[call-overload]
     for key, value in dict(report["criteria"]).items():  # type: ignore[call-overload]
@@ -85,6 +89,35 @@ def _print_report(report: dict[str, object]) -> None:
             else ""
         )
         console.print(f"{key}: {value:.4f}{target}{mark}")
+
+
+@eval_app.command("requests")
+def eval_requests(
+    blend: Path = typer.Option(
+        DEFAULT_BLEND, "--blend", help="BLEnD directory: every question should read as a fact."
+    ),
+    cases: Path | None = typer.Option(
+        None, "--cases", help="Hand-written requests, JSONL: text, request, language, set."
+    ),
+    json_report: Path | None = typer.Option(None, "--json", help="Also write the report here."),
+) -> None:
+    """Request kinds (fact / write / how / advice / compare / multi): the share of BLEnD questions
+    read as facts, and the accuracy on hand-written requests."""
+    from manyshores.eval.runners.requests import (
+        PACKAGE_REQUESTS,
+        bank_fact_share,
+        request_accuracy,
+    )
+
+    report = {
+        "bank": bank_fact_share(blend),
+        "requests": request_accuracy(cases or PACKAGE_REQUESTS),
+    }
+    text = json.dumps(report, indent=1, ensure_ascii=False)
+    if json_report is not None:
+        json_report.parent.mkdir(parents=True, exist_ok=True)
+        json_report.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
 
 
 @eval_app.command("build-detect-set")

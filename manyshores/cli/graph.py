@@ -256,6 +256,12 @@ def _print_trace(steps: list[Any]) -> None:
             ("task", summary.task or "-"),
             ("experts", experts or "-"),
             ("answer", shorten(summary.answer, width) or "-"),
+            *(
+                [("lead", f"{summary.wording}" + (f", confidence {summary.confidence:.2f}"
+                                                   if summary.confidence is not None else ""))]
+                if summary.wording
+                else []
+            ),  # fmt: skip
             ("sources", "; ".join(summary.sources[:3]) or "none"),
         ]
         if len(summary.sources) > 3:

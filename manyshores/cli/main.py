@@ -12,6 +12,7 @@ from manyshores import __version__
 # Importing each command module registers its commands on the Typer apps.
 from manyshores.cli import (  # noqa: F401
     blend,
+    blend_mc,
     core,
     data,
     detect,

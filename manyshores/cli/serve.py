@@ -28,16 +28,19 @@ def serve(
     ),
     model_name: str | None = typer.Option(None, help="Model id clients see (default manyshores)."),
     warm: bool = typer.Option(True, help="Load the base model and experts before listening."),
+    drain_timeout: float | None = typer.Option(
+        None, help="On SIGTERM, seconds turns under way may take before exiting (default 60)."
+    ),
 ) -> None:
     """Serve the culture graph as an OpenAI-compatible API (POST /v1/chat/completions).
 
-    API keys: MANYSHORES_API_KEYS=key1,key2 (without it, no authentication). Checkpoints and
-    profiles: MANYSHORES_CHECKPOINT_DB (SQLite) or MANYSHORES_CHECKPOINT_URL (PostgreSQL).
+    API keys: MANYSHORES_API_KEYS=tenant:key,... (or key1,key2, or a JSON list; without it, no
+    authentication). Checkpoints and profiles: MANYSHORES_CHECKPOINT_DB (SQLite, one replica)
+    or MANYSHORES_CHECKPOINT_URL (PostgreSQL, any number of replicas). SIGTERM drains.
     """
-    import uvicorn
-
     from manyshores.graph.assistant import CultureAssistant
     from manyshores.serve import ServeConfig, create_app
+    from manyshores.serve.process import serve_app
 
     config = ServeConfig.from_env(
         max_queue=max_queue,
@@ -45,6 +48,7 @@ def serve(
         request_timeout_s=timeout,
         max_body_bytes=max_body,
         model_name=model_name,
+        drain_timeout_s=drain_timeout,
     )
     assistant = CultureAssistant()
     if warm:
@@ -55,12 +59,13 @@ def serve(
         components.get_detector()
         components.get_retriever()
         components.get_profiles()
+    app_ = create_app(assistant, config)
     typer.echo(
         f"manyshores serve on http://{host}:{port}/v1 "
         f"({'keys required' if config.api_keys else 'no API keys'}, queue {config.max_queue}, workers {config.workers})",
         err=True,
     )
-    uvicorn.run(create_app(assistant, config), host=host, port=port, log_level="warning")
+    serve_app(app_, host, port, config.drain_timeout_s)
 
 
 def _default_workers() -> int:
@@ -72,12 +77,29 @@ def _default_workers() -> int:
 
 @bench_app.command("serve")
 def bench_serve(
-    url: str = typer.Option(..., help="Base URL of a running `manyshores serve`."),
+    url: str | None = typer.Option(
+        None, help="URL of a running `manyshores serve` or balancer (as `serve` prints it)."
+    ),
     conversations: int = typer.Option(32, help="Concurrent conversations."),
     turns: int = typer.Option(5, help="Turns per conversation."),
     postgres: str | None = typer.Option(
         None,
-        help="The server's PostgreSQL URL, when it runs on one (recorded as the backend).",
+        help="The server's PostgreSQL URL, when it runs on one (recorded as the backend); "
+        "with --replicas, the database they share (default: a throwaway cluster).",
+    ),
+    replicas: int | None = typer.Option(
+        None,
+        help="Start PostgreSQL, a Chroma server, this many `manyshores serve` replicas and "
+        "HAProxy; measure one replica, then all of them.",
+    ),
+    kill_after: int | None = typer.Option(
+        None, help="With --replicas: SIGKILL one replica after this many answered requests."
+    ),
+    chroma_url: str | None = typer.Option(
+        None, help="With --replicas: a running, seeded Chroma server to use instead of one started."
+    ),
+    workdir: Path | None = typer.Option(
+        None, help="With --replicas: where logs and data go (default: a temporary directory)."
     ),
     sequential: bool = typer.Option(
         True, help="Also run one conversation at a time first, for the throughput ratio."
@@ -86,17 +108,39 @@ def bench_serve(
     out: str | None = typer.Option("bench-serve.json", help="Where to write the JSON report."),
 ) -> None:
     """Concurrent conversations through the openai client: requests/s, latency, time to first
-    token, errors by kind, and a check that every thread holds exactly its own turns (JSON)."""
+    token, errors by status, and a check that every thread holds exactly its own turns, in
+    order, once (JSON). With --replicas, a replicated deployment is started and measured."""
+    from manyshores.errors import InvalidInputError
     from manyshores.serve.bench import run_serve_bench
 
-    report = run_serve_bench(
-        url,
-        conversations=conversations,
-        turns=turns,
-        backend="postgres" if postgres else None,
-        sequential=sequential,
-        api_key=api_key,
-    )
+    if replicas is not None:
+        from manyshores.serve.bench_replicas import run_replica_bench
+
+        if url is not None:
+            raise InvalidInputError("give --url (a running server) or --replicas, not both")
+        report = run_replica_bench(
+            replicas,
+            conversations=conversations,
+            turns=turns,
+            kill_after=kill_after,
+            workdir=workdir,
+            api_key=api_key,
+            database_url=postgres,
+            chroma_url=chroma_url,
+        )
+    elif url is None:
+        raise InvalidInputError("give --url of a running server, or --replicas N to start some")
+    elif kill_after is not None:
+        raise InvalidInputError("--kill-after needs --replicas (the replicas this bench starts)")
+    else:
+        report = run_serve_bench(
+            url,
+            conversations=conversations,
+            turns=turns,
+            backend="postgres" if postgres else None,
+            sequential=sequential,
+            api_key=api_key,
+        )
     if out:
         Path(out).write_text(json.dumps(report, indent=2))
     typer.echo(json.dumps(report, indent=2))

@@ -76,9 +76,14 @@ def eval_wvs(
     bar.close()
     report = score_wvs_predictions(records, split)
     typer.echo(markdown_table(report))
+    skipped = evaluator.skipped.report()
+    if skipped["n"]:
+        reasons = "; ".join(f"{why}: {n}" for why, n in skipped["by_reason"].items())
+        typer.echo(f"skipped {skipped['n']} (country, question) pairs ({reasons})")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2))
+        # Systems at the top level (as `plot_report` reads them), what was skipped beside them.
+        json_out.write_text(json.dumps({**report, "skipped": skipped}, indent=2))
     if plot:
         plot_report(report, plot)
 

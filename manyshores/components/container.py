@@ -15,6 +15,7 @@ from manyshores.components.protocols import (
 )
 from manyshores.config import Settings, get_settings
 from manyshores.errors import ExpertStoreError
+from manyshores.timing import phase
 
 if TYPE_CHECKING:
     from manyshores.runtime.base_model import BaseModel
@@ -67,7 +68,8 @@ class Components:
             if value is None:
                 import manyshores.components.defaults as defaults
 
-                value = getattr(defaults, f"default_{name}")(self)
+                with phase("load"):
+                    value = getattr(defaults, f"default_{name}")(self)
                 setattr(self, name, value)
             return value
 

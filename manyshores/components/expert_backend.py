@@ -1,16 +1,15 @@
 """The graph's expert backend: routing, a batch of experts answering, and aggregation.
 
 It puts the expert machinery of `manyshores.experts` behind the graph's `ExpertBackend` protocol:
-`route_experts` picks each plausible culture's own expert, else its nearest cultures' experts,
-else a persona; `Committee` runs a batch sharing all it can (one KV cache of the shared prompt
-for soft prompts, one mixed batch for LoRA); options are mixed by router weight and, for
-questions close to a known survey question, with the culture's known answers (survey memory),
-the `experts` system of `manyshores eval wvs`.
+`experts.routing.route` decides the turn's path and experts over the registry; `Committee` runs
+a batch sharing all it can (one KV cache of the shared prompt for soft prompts, one mixed batch
+for LoRA); options are mixed by router weight and, for questions close to a known survey
+question, with the cultures' known answers (survey memory), the `experts` system of
+`manyshores eval wvs`. A task adapter answers with the prompt it was trained on
+(`experts.prompts.task_messages`, retrieved passages as notes).
 
-An open question whose culture is clear goes first to that culture's task adapter for the
-detected task (`manyshores.experts.routing.route_task_experts`, level `task`), which answers
-with the prompt it was trained on (`experts.prompts.task_messages`, retrieved passages as
-notes); without one, routing is unchanged.
+Survey memory is looked up once per culture in a turn, by `answer`; its result travels to
+`aggregate` on the answers (`ExpertAnswer.survey_memory`).
 """
 
 from __future__ import annotations
@@ -20,27 +19,32 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from manyshores.experts.combine import aggregate_options, aggregate_text, route_experts
+from manyshores.experts.combine import aggregate_options, aggregate_text, known_answers_mixture
 from manyshores.experts.committee import expert_answer
+from manyshores.experts.routing import RegistryPicker, RouteDecision, route
 from manyshores.runtime.resume import CUT_NOTE, SentText
 from manyshores.runtime.scoring import survey_messages
 from manyshores.runtime.text import answer_text
 from manyshores.runtime.usage import chat_prompt_tokens
-from manyshores.survey.decision import Calibration, MemoryLookup, decide, memory_lookup
+from manyshores.survey.decision import Calibration, decide, memory_lookup
 from manyshores.web.sanitize import format_context_block
 
 if TYPE_CHECKING:
     from manyshores.components.protocols import ComponentSource
-    from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, Source, TaskInfo
-
-TASK_ADAPTER_REASON = "task adapter: "
+    from manyshores.state import (
+        CulturePosterior,
+        ExpertAnswer,
+        ExpertChoice,
+        KnownAnswers,
+        Source,
+        TaskInfo,
+    )
 
 GENERAL_SYSTEM_PROMPT = (
     "You are a helpful assistant. Answer in one or two short sentences, in the language of "
     "the question. If you are not sure, say so."
 )
 """The bare base model's instructions when it gives a general answer (no culture's evidence)."""
-"""Prefix of the router reason of a (culture, task) adapter choice."""
 SURVEY_MEMORY_ID = "survey-memory"
 """Expert id of the answers survey memory gives in place of experts that would not count."""
 
@@ -143,35 +147,23 @@ class CommitteeBackend:
             self._parts[name] = self._build(name)
         return self._parts[name]
 
-    def _task_adapter(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
-        """The confident culture's adapter for the detected task, as the only expert, or []."""
-        from manyshores.experts.routing import route_task_experts
-
-        if task["options"] or posterior.get("unknown") or not posterior.get("cultures"):
-            return []
-        dist = {c["id"]: c["p"] for c in posterior["cultures"]}
-        found = route_task_experts(self._part("registry"), dist, task["name"])
-        if found.level != "task":
-            return []  # general experts and committees: the routing below knows them better
-        culture = max(dist, key=lambda c: dist[c])
-        return [
-            {
-                "id": found.expert_ids[0],
-                "culture": culture,
-                "kind": "lora",
-                "weight": 1.0,
-                "reason": TASK_ADAPTER_REASON + found.reason,
-            }
-        ]
-
-    def route(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
-        adapter = self._task_adapter(posterior, task)
-        if adapter:
-            return adapter
-        # The shipped soft prompts were trained to answer survey options; on free text they
-        # derail a small model, so open questions go to persona experts of the same cultures.
-        kind = "softprompt" if task["options"] else "persona"
-        return route_experts(posterior, task, self._part("registry"), kind=kind)
+    def route(
+        self,
+        posterior: CulturePosterior,
+        task: TaskInfo,
+        *,
+        has_evidence: bool = False,
+        language: str | None = None,
+    ) -> RouteDecision:
+        return route(
+            posterior,
+            task,
+            RegistryPicker(lambda: self._part("registry")),
+            has_evidence=has_evidence,
+            language=language,
+            general_languages=self.components.settings.general_answer_languages,
+            writes_requests=bool(self.components.settings.chat_model),
+        )
 
     def answer(
         self,
@@ -185,17 +177,23 @@ class CommitteeBackend:
     ) -> list[ExpertAnswer]:
         if task["options"]:
             start = time.perf_counter()
-            found = self._memory(choices, task)
-            if not self.calibration().needs_experts(memory_answered=found is not None):
+            known = self._known_answers([c["culture"] for c in choices], task)
+            if choices and choices[0].get("path") == "survey_memory":
                 # The experts' weight is 0 for this expert set: whatever they said, memory
-                # decides, so they are not run; each culture's known answers stand in for them.
-                return self._memory_answers(choices, task, time.perf_counter() - start)
+                # decides, so they are not run; each culture's known answers stand in for them
+                # (the experts run only when memory knows nothing close to the question).
+                found = self._memory_answers(choices, task, known, time.perf_counter() - start)
+                if found:
+                    return found
             context = format_context_block(sources) or None
-            return self._part("committee").score_options(  # type: ignore[no-any-return]
+            answers: list[ExpertAnswer] = self._part("committee").score_options(
                 task["question"], task["options"], context, choices
             )
+            for answer in answers:
+                answer["survey_memory"] = known.get(answer["culture"])
+            return answers
         max_new = self.components.settings.max_new_tokens
-        if len(choices) == 1 and choices[0]["reason"].startswith(TASK_ADAPTER_REASON):
+        if len(choices) == 1 and choices[0].get("path") == "task_adapter":
             from manyshores.experts.prompts import task_messages
 
             start = time.perf_counter()
@@ -296,42 +294,58 @@ class CommitteeBackend:
         """The combination constants of the expert set in use (see `decision.Calibration`)."""
         return self._part("registry").calibration()  # type: ignore[no-any-return]
 
-    def _memory(
-        self, cultures: list[ExpertChoice] | list[ExpertAnswer], task: TaskInfo
-    ) -> MemoryLookup | None:
-        """The cultures' known answers to this question, if it is a survey-like question."""
+    def _known_answers(self, cultures: list[str], task: TaskInfo) -> dict[str, KnownAnswers | None]:
+        """Each culture's known answers to this question (survey memory, before the similarity
+        floor, which applies where they are used): one lookup per culture."""
         calibration = self.calibration()
-        return memory_lookup(
-            self._part("memory"),
-            [(c["culture"], c["weight"]) for c in cultures],
-            task["question"],
-            task["options"],
-            floor=calibration.memory_min_similarity,
-            params=calibration.memory_params(),
-        )
+        out: dict[str, KnownAnswers | None] = {}
+        for culture in dict.fromkeys(cultures):
+            if not culture:
+                out[culture] = None  # the base model speaks for no culture
+                continue
+            found = memory_lookup(
+                self._part("memory"),
+                [(culture, 1.0)],
+                task["question"],
+                task["options"],
+                floor=None,
+                params=calibration.memory_params(),
+            )
+            out[culture] = (
+                None if found is None else {"probs": found.probs, "similarity": found.similarity}
+            )
+        return out
 
     def _memory_answers(
-        self, choices: list[ExpertChoice], task: TaskInfo, seconds: float
+        self,
+        choices: list[ExpertChoice],
+        task: TaskInfo,
+        known: dict[str, KnownAnswers | None],
+        seconds: float,
     ) -> list[ExpertAnswer]:
-        """One answer per culture of the choices: that culture's survey memory."""
+        """One answer per culture of the choices whose known answers pass the similarity floor:
+        that culture's survey memory."""
+        floor = self.calibration().memory_min_similarity
         weights: dict[str, float] = {}
         for ch in choices:
             if ch["culture"]:
                 weights[ch["culture"]] = weights.get(ch["culture"], 0.0) + ch["weight"]
         out: list[ExpertAnswer] = []
         for culture, weight in weights.items():
+            found = known.get(culture)
+            if found is None or found["similarity"] < floor:
+                continue
             one: ExpertChoice = {
                 "id": SURVEY_MEMORY_ID,
                 "culture": culture,
                 "kind": "memory",
                 "weight": weight,
                 "reason": "survey memory",
+                "path": "survey_memory",
             }
-            found = self._memory([one], task)
-            if found is None:
-                continue
-            pick = max(range(len(found.probs)), key=lambda i: found.probs[i])
-            out.append(expert_answer(one, task["options"][pick], found.probs, seconds))
+            probs = found["probs"]
+            pick = max(range(len(probs)), key=lambda i: probs[i])
+            out.append(expert_answer(one, task["options"][pick], probs, seconds))
         return out
 
     def aggregate(
@@ -343,8 +357,7 @@ class CommitteeBackend:
         if options and all(a["option_probs"] for a in answers):
             belief, _, disagreement = aggregate_options(answers, ordinal=False)
             from_memory = all(a["expert_id"] == SURVEY_MEMORY_ID for a in answers)
-            found = None if from_memory else self._memory(answers, task)
-            memory = belief if from_memory else (found.probs if found else None)
+            memory = belief if from_memory else self._memory_of(answers, task)
             decision = decide(None if from_memory else belief, memory, self.calibration())
             notes = []
             if from_memory:
@@ -360,3 +373,15 @@ class CommitteeBackend:
         text, disagreement = aggregate_text(answers)
         notes = [f"{len(answers)} experts answered; disagreement {disagreement:.2f}"]
         return text, [], None, disagreement, notes if len(answers) > 1 else []
+
+    def _memory_of(self, answers: list[ExpertAnswer], task: TaskInfo) -> list[float] | None:
+        """The answers' cultures' known answers, mixed by weight and floored: as `answer` found
+        them (answers made elsewhere, without them, are looked up here)."""
+        missing = [a["culture"] for a in answers if "survey_memory" not in a]
+        if missing:
+            known = self._known_answers(missing, task)
+            answers = [
+                a if "survey_memory" in a else {**a, "survey_memory": known[a["culture"]]}
+                for a in answers
+            ]
+        return known_answers_mixture(answers, self.calibration().memory_min_similarity)

@@ -6,14 +6,17 @@ knowledge base and experts, or a test's fake — can stand behind them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from langchain_core.messages import AnyMessage
 
     from manyshores.config import Settings
+    from manyshores.detection.follow_up import Place
+    from manyshores.evidence.options import OptionEvidence
     from manyshores.evidence.types import Evidence
+    from manyshores.experts.routing import RouteDecision
     from manyshores.runtime.base_model import BaseModel
     from manyshores.state import (
         CulturePosterior,
@@ -45,6 +48,10 @@ class Detector(Protocol):
         """The text with place names and demonyms replaced by neutral words."""
         ...
 
+    def places_in(self, text: str) -> Sequence[Place]:
+        """The places `text` names, left to right (`start`, `end`, `surface` of each)."""
+        ...
+
     def normalize(self, culture: str) -> str:
         """Canonical culture id, or raise InvalidInputError."""
         ...
@@ -57,7 +64,19 @@ class Retriever(Protocol):
 
 
 class ExpertBackend(Protocol):
-    def route(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]: ...
+    def route(
+        self,
+        posterior: CulturePosterior,
+        task: TaskInfo,
+        *,
+        has_evidence: bool = False,
+        language: str | None = None,
+    ) -> RouteDecision:
+        """How the turn is answered (`experts.routing.route`): its path, experts and reason.
+
+        `has_evidence`: people's answers to this open question were found; `language`: the
+        language the person wrote in (the base model's text is shown only in some)."""
+        ...
 
     def answer(
         self,
@@ -92,6 +111,19 @@ class EvidenceSource(Protocol):
         k: int = 3,
     ) -> Evidence:
         """The best-ranked answers `culture`'s people gave to questions like `question`."""
+        ...
+
+    def score_options(
+        self,
+        question: str,
+        culture: str,
+        options: Sequence[str],
+        *,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
+    ) -> OptionEvidence:
+        """Each option of an everyday question weighed against what `culture`'s people answered
+        to similar questions (`evidence.options`)."""
         ...
 
 

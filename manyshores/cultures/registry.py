@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
 
-from manyshores.cultures.culture import (
-    Culture,
-    _add,
-    _load_json,
-    _main_languages,
-    _split,
-    _territory_name,
-    base_language,
-)
+from manyshores.cultures.build import Curated, build_countries, build_region
+from manyshores.cultures.culture import Culture, _load_json, _territory_name
 from manyshores.cultures.similarity import _default_survey, profile_similarity, with_survey
 from manyshores.errors import InvalidInputError
 
@@ -31,93 +23,19 @@ class CultureRegistry:
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
-        import pycountry
-        from babel.core import get_global
-
-        curated = _load_json("curated.json")
-        subregion_of: dict[str, str] = {}
-        for sub, codes in curated["subregions"].items():
-            for code in codes.split():
-                subregion_of.setdefault(code, sub)
-        continent_of = {s: c for c, subs in curated["continents"].items() for s in subs}
-        zone_override = {
-            code: zone
-            for zone, codes in curated["zone_overrides"].items()
-            for code in codes.split()
-        }
-        territory_languages: dict[str, dict[str, dict[str, Any]]] = dict(
-            get_global("territory_languages")
-        )
-        aliases = curated["aliases"]
-        local_demonyms = curated["local_demonyms"]
-        cities = curated["cities"]
-
-        for country in pycountry.countries:
-            a2, a3 = country.alpha_2, country.alpha_3
-            langs = _main_languages(territory_languages.get(a2, {}))
-            sub = subregion_of.get(a2, "")
-            names: dict[str, list[str]] = {}
-            en_name: str = (
-                _territory_name("en", a2) or getattr(country, "common_name", None) or country.name
-            )
-            for lang in ["en", *langs]:
-                local = _territory_name(lang, a2)
-                if local:
-                    _add(names, lang, local)
-            _add(names, "en", country.name)
-            if getattr(country, "common_name", None):
-                _add(names, "en", country.common_name)
-            if getattr(country, "official_name", None):
-                _add(names, "en", country.official_name)
-            for lang, extra in aliases.get(a2, {}).items():
-                for name in extra:
-                    _add(names, lang, name)
-            demonyms: dict[str, list[str]] = {}
-            if a2 in curated["demonyms_en"]:
-                demonyms["en"] = _split(curated["demonyms_en"][a2])
-            for lang, extra in local_demonyms.get(a2, {}).items():
-                for d in extra:
-                    _add(demonyms, lang, d)
-            zone = zone_override.get(a2) or curated["zone_by_subregion"].get(sub, "Oceania")
-            self._cultures[a3] = Culture(
-                id=a3,
-                alpha2=a2,
-                name=en_name,
-                kind="country",
-                parent=None,
-                languages=langs,
-                names=names,
-                demonyms=demonyms,
-                cities=list(cities.get(a2, [])),
-                zone=zone,
-                region=sub,
-                continent=continent_of.get(sub, ""),
-            )
-            self._aliases[a3.lower()] = a3
-            self._aliases[a2.lower()] = a3
-
-        for code, spec in curated["subnational"].items():
-            a2 = code.split("-")[0]
-            parent = self._cultures[self._aliases[a2.lower()]]
-            langs = {base_language(k): v / 100.0 for k, v in spec["languages"].items()}
-            names = {lang: list(v) for lang, v in spec["names"].items()}
-            self._cultures[code] = Culture(
-                id=code,
-                alpha2=a2,
-                name=spec["names"]["en"][0],
-                kind="region",
-                parent=parent.id,
-                languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])),
-                names=names,
-                demonyms={lang: list(v) for lang, v in spec.get("demonyms", {}).items()},
-                cities=list(spec.get("cities", [])),
-                zone=spec.get("zone", parent.zone),
-                region=parent.region,
-                continent=parent.continent,
-            )
+        curated = Curated.load()
+        for culture in build_countries(curated):
+            self._cultures[culture.id] = culture
+            self._aliases[culture.id.lower()] = culture.id
+            self._aliases[culture.alpha2.lower()] = culture.id
+        for code, spec in curated.table["subnational"].items():
+            parent = self._cultures[self._aliases[code.split("-")[0].lower()]]
+            self._cultures[code] = build_region(code, spec, parent)
             self._aliases[code.lower()] = code
+        self._alias_names()
 
-        # Names as aliases last, so codes win over names that look like codes.
+    def _alias_names(self) -> None:
+        """Every culture's names as aliases, last, so codes win over names that look like codes."""
         for culture in self._cultures.values():
             for lang_names in culture.names.values():
                 for name in lang_names:

@@ -1,30 +1,38 @@
-"""Finding mentions of places, demonyms and major cities in text, in any registry language.
+"""Finding mentions of places, demonyms and cultural cues in text, in any registry language.
 
-The index holds CLDR country names in every registry language, each culture's aliases, its
-demonyms and a short list of its major cities. Matching is a single left-to-right scan that
-looks names up by their first two letters (about 50 µs for a sentence), longest match first.
+The index holds CLDR country names in every registry language, each culture's aliases and
+demonyms, and the cues of `detection.cues` (cities, festivals, dishes, currencies, landmarks).
+Matching is a single left-to-right scan, longest match first: a Latin, Greek or Cyrillic word
+is looked up whole (and without a short ending), other scripts by their first letters, currency
+symbols by themselves; a sentence takes well under a millisecond whatever the index holds.
 
 Boundaries depend on the script: Latin, Greek and Cyrillic names must start a word and may carry
-a short suffix (`Azərbaycanda`, `Ελλάδας`, `Mexicans`); Arabic-script and Ethiopic names may
-carry the clitics those languages attach (`بالجزائر`, `በኢትዮጵያ`); Korean names take particles
-(`한국에서`); Chinese, Japanese and Thai names match anywhere. Names of a country in a language its
-people do not speak are kept as weaker `foreign` mentions (short ones in non-Latin scripts are
-dropped: Korean `가나` is Ghana and a verb ending).
+a short suffix (`Azərbaycanda`, `Ελλάδας`, `Mexicans`; cues may not); Arabic-script and Ethiopic
+names may carry the clitics those languages attach (`بالجزائر`, `በኢትዮጵያ`); Korean names take
+particles (`한국에서`); Chinese, Japanese and Thai names match anywhere. Names of a country in a
+language its people do not speak are kept as weaker `foreign` mentions (short ones in non-Latin
+scripts are dropped: Korean `가나` is Ghana and a verb ending).
 Capitalised Latin names only match capitalised text (so `turkey` the bird is not Türkiye),
-unless the whole message is written in lower case.
+unless the whole message is written in lower case; names that are also words (`Nice`) need
+their capital even then. Hyphens count as spaces (`Eid al-Fitr` = `Eid al Fitr`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
 
 from manyshores.cultures import CultureRegistry
+from manyshores.detection.cues import CUE_KINDS, Cue
 from manyshores.detection.scripts import char_script
 
-MentionKind = Literal["name", "demonym", "city", "foreign"]
+MentionKind = Literal[
+    "name", "demonym", "city", "foreign", "landmark", "festival", "currency", "dish"
+]
 _KIND_RANK = {"name": 0, "demonym": 1, "city": 2, "foreign": 3}
+PLACE_KINDS = frozenset({"name", "demonym", "city", "foreign"})
+"""Mentions of a place itself (the rest are cues: festivals, dishes, currencies, landmarks)."""
 Boundary = Literal["word", "arabic", "ethiopic", "indic", "hangul", "anywhere"]
 
 MAX_SUFFIX = 4
@@ -32,6 +40,8 @@ MAX_SUFFIX = 4
 
 MIN_SURFACE = 4
 """Shorter names only match as whole words and only when written exactly (acronyms: UK, USA)."""
+MIN_CUE = 3
+"""Shorter cues are never matched (`yen`, `Eid` are; two letters are a code or a word)."""
 
 _ARABIC_PREFIXES = frozenset({"و", "ب", "ل", "ف", "ك", "لل", "بال", "وال", "فال", "كال", "وب",
                               "ول", "در", "به", "از"})  # fmt: skip
@@ -42,17 +52,25 @@ _HANGUL_PARTICLES = frozenset({"의", "에", "에서", "에서는", "에서의",
                                "를", "과", "와", "으로", "로", "도", "만", "까지", "사람", "사람들",
                                "사람들은", "사람들이", "사람들의", "인", "인들", "인들은", "인들이", "식",
                                "산", "의료", "처럼", "보다", "이나", "나", "에게", "에서도", "에도", "적",
-                               "적인", "정부", "문화", "요리", "음식"})  # fmt: skip
-"""What Korean attaches to a place name (particles, `사람` people, `식` style): `한국에서`."""
+                               "적인", "정부", "문화", "요리", "음식", "은요", "는요", "에서는요",
+                               "에는요", "에서요", "도요"})  # fmt: skip
+"""What Korean attaches to a place name (particles, `사람` people, `식` style): `한국에서`; with
+the polite `요` of a follow-up that names only the place (`북한은요?`)."""
 _HANGUL_COUNTRIES = frozenset({"일본", "독일", "인도", "호주", "대만", "이란", "케냐", "페루"})
 _INDIC = frozenset({"Bengali", "Devanagari", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu",
                     "Kannada", "Malayalam", "Sinhala", "Tibetan"})  # fmt: skip
 _ANYWHERE = frozenset({"Han", "Kana", "Thai", "Lao", "Khmer", "Myanmar"})
+_SENTENCE_END = frozenset(".!?。！？;:\n")
+_OPENERS = frozenset(" \t\"'“‘«(¿¡[-")
+_HYPHENS = {"-": " ", "\u2010": " ", "\u2011": " ", "’": "'"}
+_PLAIN_WORDS = "\u0590"
+"""Words whose letters all come before this code point (Latin, Greek, Cyrillic, Armenian) hold
+no name that starts inside them: the scan jumps over them."""
 
 
 @dataclass(frozen=True)
 class Mention:
-    """One place-like expression found in a text."""
+    """One place-like expression or cultural cue found in a text."""
 
     start: int
     """Offset of the first character in the text."""
@@ -63,15 +81,24 @@ class Mention:
     cultures: tuple[str, ...]
     """Culture ids it points at (several for shared names such as `Korea`)."""
     kind: MentionKind
-    """`name` (country or region), `demonym`, or `city`."""
+    """`name` (country or region), `demonym`, `city`, `foreign`, or a cue kind."""
     languages: tuple[str, ...] = ()
     """Languages in which this surface is a name of (one of) its cultures: a `foreign` name
     written in the message's own language (Spanish `Kenia`) is that language's word for the
     place, not a stray word of another language."""
+    masses: tuple[float, ...] = ()
+    """For a cue, each culture's share relative to the largest (aligned with `cultures`)."""
+    word_in: frozenset[str] = field(default_factory=frozenset)
+    """Languages in which the surface is an everyday word (cues only)."""
+    capital: bool = False
+    """Written with a capital letter."""
+    initial: bool = False
+    """At the start of a sentence (where any word has a capital)."""
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
+    # A tuple, not a dataclass: the index holds ~115,000 and is read back from the start-up
+    # cache, where a tuple unpickles several times faster.
     surface: str
     """Lower-cased form matched against lower-cased text."""
     cased: bool
@@ -82,6 +109,10 @@ class _Entry:
     cultures: tuple[str, ...]
     kind: MentionKind
     languages: tuple[str, ...] = ()
+    masses: tuple[float, ...] = ()
+    word_in: frozenset[str] = frozenset()
+    strict: bool = False
+    """Never matched in lower case, even when the whole message is (a name that is a word)."""
 
 
 def _lower(text: str) -> str:
@@ -90,7 +121,10 @@ def _lower(text: str) -> str:
     for ch in text:
         low = ch.lower()
         out.append(low if len(low) == 1 else ch)
-    return "".join(out).replace("’", "'")
+    return "".join(out).translate(_TRANSLATE)
+
+
+_TRANSLATE = str.maketrans(_HYPHENS)
 
 
 def _boundary(surface: str) -> Boundary:
@@ -112,10 +146,40 @@ def _boundary(surface: str) -> Boundary:
     return "word"
 
 
-class MentionIndex:
-    """Names, demonyms and cities of a registry's cultures, ready for scanning."""
+def _word_key(low: str) -> str:
+    """An entry's key: its first word, and for a longer name its first two (`san jose`: one key
+    for the hundreds of names starting `san`)."""
+    words = _words(low, 0, 2)
+    return " ".join(low[a:b] for a, b in words)
 
-    def __init__(self, registry: CultureRegistry, cultures: Iterable[str] | None = None) -> None:
+
+def _words(low: str, start: int, count: int) -> list[tuple[int, int]]:
+    """(start, end) of up to `count` runs of letters and digits from `start` on, stopping at a
+    gap of more than one character that is none (`u.s.` and `eid al fitr` are runs)."""
+    out: list[tuple[int, int]] = []
+    n = len(low)
+    i = start
+    while len(out) < count and i < n and low[i].isalnum():
+        j = i
+        while j < n and low[j].isalnum():
+            j += 1
+        out.append((i, j))
+        if j + 1 < n and low[j + 1].isalnum() and not low[j].isalnum():
+            i = j + 1
+        else:
+            break
+    return out
+
+
+class MentionIndex:
+    """Names, demonyms and cues of a registry's cultures, ready for scanning."""
+
+    def __init__(
+        self,
+        registry: CultureRegistry,
+        cultures: Iterable[str] | None = None,
+        cues: Iterable[Cue] = (),
+    ) -> None:
         allowed = set(cultures) if cultures is not None else None
         table: dict[str, dict[str, MentionKind]] = {}
         name_languages: dict[str, set[str]] = {}
@@ -142,21 +206,23 @@ class MentionIndex:
             for demonyms in c.demonyms.values():
                 for d in demonyms:
                     add(d, c.id, "demonym")
-            for city in c.cities:
-                add(city, c.id, "city")
         for surface in registry.not_places(names_only=True):
             table.pop(surface, None)
 
+        self._shared: dict[object, object] = {}
+        """Equal tuples and sets stored once (the index holds ~115,000 entries)."""
+        self._by_word: dict[str, list[_Entry]] = {}
+        """Latin-like entries by their first word (lower case)."""
+        self._by_prefix: dict[str, list[_Entry]] = {}
+        """Entries of other scripts by their first three (two-letter names: two) letters."""
+        self._symbols: dict[str, list[_Entry]] = {}
+        """Entries that start with a symbol (`₹`, `€`) by that symbol."""
+        strict = frozenset(_lower(x) for x in registry.curated_list("cased_names"))
         # Expressions that contain a name but are no place (`한국어` is the Korean language):
         # indexed with no culture, so as the longest match they swallow the name inside.
-        self._strict = frozenset(_lower(x) for x in registry.curated_list("cased_names"))
-        self._by_prefix: dict[str, list[_Entry]] = {}
         for surface in registry.not_places():
-            low = _lower(surface)
-            entry = _Entry(low, False, surface, _boundary(surface), (), "name")
-            self._by_prefix.setdefault(low[:3], []).append(entry)
-        # Inside a word only names that can follow letters are tried (Chinese, or an Arabic
-        # clitic before a name): most positions of a Latin text then cost one dict lookup.
+            self._put(_Entry(_lower(surface), False, surface, _boundary(surface), (), "name"))
+        names: set[str] = set()
         for surface, slot in table.items():
             boundary = _boundary(surface)
             latin_like = boundary == "word"
@@ -169,22 +235,75 @@ class MentionIndex:
                 continue  # Korean `가나` (Ghana) is also a verb ending; `수단` (Sudan) `means`
             cased = surface.isupper() or (latin_like and surface[:1].isupper())
             low = _lower(surface)
+            names.add(low)
             langs = tuple(sorted(name_languages.get(surface, ())))
-            entry = _Entry(low, cased, surface, boundary, tuple(sorted(slot)), kinds[0], langs)
-            self._by_prefix.setdefault(low[:3], []).append(entry)
-        for entries in self._by_prefix.values():
-            entries.sort(key=lambda e: -len(e.surface))
+            # Lower-case typists still mean places, except where the name is also a word
+            # (`turkey`) or only a name abroad (`chili`, `island`).
+            is_strict = low in strict or kinds[0] == "foreign"
+            self._put(_Entry(low, cased, surface, boundary, tuple(sorted(slot)), kinds[0],
+                             langs, strict=is_strict))  # fmt: skip
+        for cue in cues:
+            self._add_cue(cue, allowed, names)
+        for table in (self._by_word, self._by_prefix, self._symbols):
+            for key, entries in table.items():
+                table[key] = sorted(entries, key=lambda e: -len(e.surface))
+        # Inside a word only names that can follow letters are tried (Chinese, or an Arabic
+        # clitic before a name): most positions of a text then cost one dict lookup.
         self._inside: dict[str, list[_Entry]] = {}
         for key, entries in self._by_prefix.items():
             inside = [e for e in entries if e.boundary in ("anywhere", "arabic", "ethiopic")]
             if inside:
                 self._inside[key] = inside
+        self._shared.clear()
+
+    def _add_cue(self, cue: Cue, allowed: set[str] | None, names: set[str]) -> None:
+        surface = cue.surface.strip()
+        low = _lower(surface)
+        pairs = sorted((c, m) for c, m in cue.masses.items() if allowed is None or c in allowed)
+        if not pairs or low in names or not low.strip():
+            return
+        boundary = _boundary(surface)
+        if boundary == "word" and low[:1].isalnum():
+            letters = sum(ch.isalnum() for ch in low)
+            if letters < MIN_CUE or (
+                letters < MIN_SURFACE and cue.word_in and not surface[:1].isupper()
+            ):
+                return  # `won` is a word; `Van` (a city of half a million) keeps its capital
+        elif boundary not in ("word", "anywhere", "hangul") and len(low) < 3:
+            return
+        elif boundary in ("anywhere", "hangul") and len(low) < 2:
+            return
+        cased = surface.isupper() or (boundary == "word" and surface[:1].isupper())
+        self._put(_Entry(low, cased, surface, boundary, tuple(c for c, _ in pairs), cue.kind,
+                         (), tuple(m for _, m in pairs), cue.word_in, cue.strict))  # fmt: skip
+
+    def _put(self, entry: _Entry) -> None:
+        share = self._shared.setdefault
+        entry = entry._replace(
+            original=entry.original if entry.cased else "",
+            cultures=share(entry.cultures, entry.cultures),
+            languages=share(entry.languages, entry.languages),
+            masses=share(entry.masses, entry.masses),
+            word_in=share(entry.word_in, entry.word_in),
+        )
+        low = entry.surface
+        if not low[:1].isalnum():
+            self._symbols.setdefault(low[:1], []).append(entry)
+        elif entry.boundary == "word":
+            self._by_word.setdefault(_word_key(low), []).append(entry)
+        else:
+            self._by_prefix.setdefault(low[:3], []).append(entry)
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_prefix.values())
+        return sum(
+            len(v)
+            for table in (self._by_word, self._by_prefix, self._symbols)
+            for v in table.values()
+        )
 
-    def find(self, text: str) -> list[Mention]:
-        """Every mention in `text`, left to right, longest match first, non-overlapping."""
+    def find(self, text: str, kinds: frozenset[str] | None = None) -> list[Mention]:
+        """Every mention in `text`, left to right, longest match first, non-overlapping (of
+        `kinds` only, when given: the others are still matched, so they are not cut up)."""
         low = _lower(text)
         all_lower = not any(ch.isupper() for ch in text)
         n = len(low)
@@ -194,47 +313,91 @@ class MentionIndex:
         while i < n - 1:
             ch = low[i]
             if not ch.isalnum():
-                i += 1
-                word_start = i
-                continue
-            table = self._by_prefix if i == word_start else self._inside
-            # Names are keyed by their first three letters (two-letter names by both).
-            entries = table.get(low[i : i + 3])
-            if i + 2 < n:
-                short = table.get(low[i : i + 2])
-                if short:
-                    entries = [*(entries or []), *short]
-            match = None
-            if entries:
+                symbols = self._symbols.get(ch)
+                match = self._first(symbols, text, low, i, "", all_lower) if symbols else None
+                if match is None:
+                    i += 1
+                    word_start = i
+                    continue
+            else:
                 prefix = low[word_start:i]
-                for e in entries:
-                    if not _start_ok(e.boundary, prefix):
-                        continue
-                    if not low.startswith(e.surface, i):
-                        continue
-                    end = i + len(e.surface)
-                    if not _end_ok(e, low, end):
-                        continue
-                    if e.cased:
-                        if len(e.surface) < MIN_SURFACE or e.original.isupper():
-                            # Acronyms always as written: `US`, never `us`.
-                            if not text.startswith(e.original, i):
-                                continue
-                        elif not text[i].isupper() and not (
-                            all_lower and e.kind != "foreign" and e.surface not in self._strict
-                        ):
-                            # Lower-case typists still mean places, except where the name is
-                            # also a word (`turkey`) or only a name abroad (`chili`, `island`).
-                            continue
-                    match = Mention(i, end, text[i:end], e.cultures, e.kind, e.languages)
-                    break
+                match = None
+                if i == word_start:
+                    match = self._word_match(text, low, i, all_lower)
+                table = self._by_prefix if i == word_start else self._inside
+                entries = table.get(low[i : i + 3])
+                if i + 2 < n:
+                    short = table.get(low[i : i + 2])
+                    if short:
+                        entries = [*(entries or []), *short]
+                if entries:
+                    other = self._first(entries, text, low, i, prefix, all_lower)
+                    if other is not None and (match is None or other.end > match.end):
+                        match = other
             if match is not None:
-                if match.cultures:
+                if match.cultures and (kinds is None or match.kind in kinds):
                     found.append(match)
                 i = match.end
+            elif i == word_start and low[i] < _PLAIN_WORDS:
+                j = i + 1
+                while j < n and low[j].isalnum():
+                    j += 1
+                i = j if max(low[i:j]) < _PLAIN_WORDS else i + 1
             else:
                 i += 1
         return found
+
+    def _word_match(self, text: str, low: str, i: int, all_lower: bool) -> Mention | None:
+        """The longest Latin-like entry starting at the word that starts at `i`."""
+        words = _words(low, i, 2)
+        j = words[0][1]
+        keys = [low[i:cut] for cut in range(j, max(i, j - MAX_SUFFIX - 1), -1)]
+        if len(words) == 2:
+            # Longer names are keyed by two words; the second may carry an ending too.
+            a, b = words[1]
+            head = f"{low[i:j]} "
+            keys += [head + low[a:cut] for cut in range(b, max(a, b - MAX_SUFFIX - 1), -1)]
+        best: Mention | None = None
+        for key in keys:
+            entries = self._by_word.get(key)
+            if entries:
+                found = self._first(entries, text, low, i, "", all_lower)
+                if found is not None and (best is None or found.end > best.end):
+                    best = found
+        return best
+
+    def _first(
+        self, entries: list[_Entry], text: str, low: str, i: int, prefix: str, all_lower: bool
+    ) -> Mention | None:
+        """The first (longest) of `entries` that matches at `i`."""
+        for e in entries:
+            if not _start_ok(e.boundary, prefix) or not low.startswith(e.surface, i):
+                continue
+            end = i + len(e.surface)
+            if not _end_ok(e, low, end):
+                continue
+            if e.cased:
+                if len(e.surface) < MIN_SURFACE or e.original.isupper():
+                    # Acronyms always as written: `US`, never `us`.
+                    if not text.startswith(e.original, i):
+                        continue
+                elif not text[i].isupper() and not (all_lower and not e.strict):
+                    continue
+            elif e.strict and not text[i].isupper():
+                continue
+            return Mention(i, end, text[i:end], e.cultures, e.kind, e.languages, e.masses,
+                           e.word_in, text[i].isupper(), _initial(text, i))  # fmt: skip
+        return None
+
+
+def _initial(text: str, i: int) -> bool:
+    """True when position `i` starts a sentence (only openers and spaces before it)."""
+    j = i - 1
+    while j >= 0 and text[j] in _OPENERS:
+        if text[j] == "\n":
+            return True
+        j -= 1
+    return j < 0 or text[j] in _SENTENCE_END
 
 
 def _foreign_ok(surface: str) -> bool:
@@ -254,6 +417,8 @@ def _start_ok(boundary: Boundary, prefix: str) -> bool:
 
 
 def _end_ok(e: _Entry, low: str, end: int) -> bool:
+    if not e.surface[-1:].isalnum():
+        return True  # a symbol (`R$`, `€`) ends itself
     tail = 0
     while end + tail < len(low) and low[end + tail].isalpha():
         tail += 1
@@ -261,7 +426,7 @@ def _end_ok(e: _Entry, low: str, end: int) -> bool:
         return True
     if e.boundary == "hangul":
         return low[end : end + tail] in _HANGUL_PARTICLES
-    if e.kind == "city" or e.surface.isupper():
+    if e.kind in CUE_KINDS or e.surface.isupper():
         return False
     if e.boundary == "arabic":
         return low[end : end + tail] in _ARABIC_SUFFIXES

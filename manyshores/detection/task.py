@@ -11,12 +11,17 @@
 - `advice`: should I / how can I / any tips / recommend / is it rude to ...;
 - `open_qa`: any other question (a question mark in any script, or a question word);
 - `other`: everything else (greetings, statements, creative requests).
+
+Beside the name, `request` says what kind of reply is asked for (`detection.requests`): a short
+`fact`, or a text to `write`, `how` to do something or why, `advice`, a `compare`, or `multi`ple
+questions at once.
 """
 
 from __future__ import annotations
 
 import re
 
+from manyshores.detection.requests import request_kind
 from manyshores.state import TaskInfo, TaskName
 
 _LINE_OPTION = re.compile(
@@ -24,14 +29,38 @@ _LINE_OPTION = re.compile(
 )
 _INLINE_PAREN = re.compile(r"\(([A-Ja-j]|\d{1,2})\)\s*")
 _INLINE_BARE = re.compile(r"(?:(?<=\s)|^)([A-J])\)\s+")
-_CUE = re.compile(
+_CUE_WORDS = (
     r"(?:options?|choices?|choose(?:\s+one)?\s+(?:from|between|among)|pick\s+(?:one\s+)?from|"
     r"answer\s+with\s+(?:one\s+of|either)|one\s+of(?:\s+the\s+following)?|select\s+from|"
-    r"opciones|opções|choix|optionen|pilihan|选项|선택지)\s*[:：]\s*(?P<list>[^\n?!]+?)"
-    r"(?:[.?!](?:\s|$)|\n|$)",
+    r"opciones|opções|choix|optionen|pilihan|选项|선택지)\s*[:：]\s*"
+)
+_LIST = (
+    # A quoted option may hold the marks that otherwise end the list ("Why not?").
+    r"(?P<list>(?:\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»|„[^“”\n]*[“”]|「[^」\n]*」|[^\n?!])+?)"
+)
+_CUE = re.compile(
+    _CUE_WORDS + _LIST + r"(?:[.?!](?:\s|$)|\n|$)", re.IGNORECASE | re.MULTILINE
+)
+_CUE_NUMBERED = re.compile(
+    # A list numbered "1. Very, 2. Rather": the full stop after each number ends no sentence.
+    _CUE_WORDS
+    + r"(?=1\.\s)"
+    + _LIST
+    + r"(?:(?<![,;]\s\d)(?<![,;]\d)(?<![,;]\s\d\d)(?<!^\d)(?<![:：]\s\d)\.(?:\s|$)"
+    + r"|[?!](?:\s|$)|\n|$)",
     re.IGNORECASE | re.MULTILINE,
 )
 _SPLIT = re.compile(r"\s*(?:[,;/|、，；]|\bor\b|\bo\b|\bou\b|\boder\b|\batau\b)\s*", re.IGNORECASE)
+_WHOLE = re.compile(
+    r"(?P<quoted>\"[^\"\n]+\"|“[^”\n]+”|«[^»\n]+»|„[^“”\n]+[“”]|「[^」\n]+」"
+    r"|(?:(?<=^)|(?<=[\s,;/|:]))'[^'\n]+'(?=\s*(?:[,;/|]|$)))"
+    r"|(?P<thousands>\d{1,3}(?:,\d{3})+(?:\.\d+)?)"
+    r"|\d+(?:[:.\-/]\d+)+(?:\s?[ap]\.?m\.?)?"
+)
+"""Parts of an option list that are one option however they are punctuated: quoted text, and
+numbers with separators — thousands (1,000 / 1.000), decimals, times (08:00), dates (05/19,
+2024-05-19, 19.05.2024), ranges (2-3)."""
+_QUOTES = {'"': '"', "“": "”", "«": "»", "„": "“”", "「": "」", "'": "'"}
 
 _CLASSIFY = re.compile(
     r"\b(?:classify|classification|categori[sz]e|categor(?:y|ies)|label\s+(?:this|the|it)|"
@@ -71,7 +100,11 @@ _QUESTION_WORD = re.compile(
 _QUESTION_MARKS = ("?", "？", "؟", ";")  # `;` is the Greek question mark
 
 
-_ENUMERATOR = re.compile(r"^(?:\(?[A-Ja-j]\)|\(?\d{1,2}\)|\d{1,2}\s*[=:.-]|[A-Ja-j]\s*[=:.])\s*")
+_ENUMERATOR = re.compile(
+    r"^(?:\(?[A-Ja-j]\)|\(?\d{1,2}\)|\d{1,2}\s*(?:=|[:.-](?=\s+\D))|[A-Ja-j]\s*(?:=|[:.](?=\s)))\s*"
+)
+"""An enumerator before a listed option (`1 = `, `2. `, `b: `); never the start of the option
+itself: `08:00`, `1.000` and `2-3` carry no space after their separator."""
 
 
 _SENTENCE_AFTER_OPTION = re.compile(r"(?<=[?？؟!])\s+")
@@ -83,8 +116,34 @@ def _clean(option: str) -> str:
 
 
 def _clean_listed(option: str) -> str:
-    """An option from an inline list, without its enumerator (`1 = Very important`)."""
-    return _clean(_ENUMERATOR.sub("", option.strip()))
+    """An option from an inline list, without its enumerator (`1 = Very important`) and
+    without the quotes around it when it is quoted whole."""
+    raw = _ENUMERATOR.sub("", option.strip())
+    option = _clean(raw)
+    if re.search(r"\b[ap]\.m$", option, re.IGNORECASE) and raw.rstrip().endswith("."):
+        option += "."  # "8 a.m." keeps the full stop that belongs to it
+    close = _QUOTES.get(option[:1])
+    if close and len(option) > 1 and option[-1] in close:
+        option = option[1:-1].strip()
+    return option
+
+
+def split_listed(raw: str) -> list[str]:
+    """An inline option list split at its separators, keeping whole what `_WHOLE` finds: the
+    parts are set aside, the rest split, and the parts put back."""
+    kept: list[str] = []
+    # "100,200,300" with no space after any comma is more likely three options than a number.
+    spaced = bool(re.search(r"[,;]\s", raw)) or not re.search(r"\d,\d", raw)
+
+    def keep(m: re.Match[str]) -> str:
+        if m.group("thousands") and not spaced:
+            return m.group(0)
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    masked = _WHOLE.sub(keep, raw)
+    parts = _SPLIT.split(masked)
+    return [re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], p) for p in parts]
 
 
 def _line_options(text: str) -> tuple[str, list[str]] | None:
@@ -146,11 +205,13 @@ def _inline_options(text: str) -> tuple[str, list[str]] | None:
 
 
 def _cue_options(text: str) -> tuple[str, list[str]] | None:
-    m = _CUE.search(text)
+    m = _CUE_NUMBERED.search(text) or _CUE.search(text)
     if not m:
         return None
     raw = m.group("list").strip().rstrip(".?!")
-    options = [_clean_listed(o) for o in _SPLIT.split(raw) if _clean_listed(o)]
+    if re.search(r"\b[ap]\.m$", raw, re.IGNORECASE) and text[m.end("list") :].startswith("."):
+        raw += "."  # the list's last full stop belongs to its last option ("10 a.m.")
+    options = [o for o in (_clean_listed(o) for o in split_listed(raw)) if o]
     if len(options) < 2:
         return None
     return (text[: m.start()] + " " + text[m.end() :]).strip(), options
@@ -199,4 +260,9 @@ def detect_task(text: str) -> TaskInfo:
         name = "open_qa"
     else:
         name = "other"
-    return {"name": name, "question": question, "options": options}
+    return {
+        "name": name,
+        "question": question,
+        "options": options,
+        "request": request_kind(question, options),
+    }

@@ -10,14 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manyshores.errors import InvalidInputError
 
+if TYPE_CHECKING:
+    from manyshores.eval.skips import Skips
 
-def read_jsonl(path: Path, *, resume: bool = False) -> list[dict[str, Any]]:
+
+def read_jsonl(
+    path: Path, *, resume: bool = False, skips: Skips | None = None
+) -> list[dict[str, Any]]:
     """The objects of a JSONL file (blank lines skipped). With `resume`, a missing file is empty
-    and a torn last line is dropped."""
+    and a torn last line is dropped. With `skips`, a line that is not a JSON object is recorded
+    there and left out instead of stopping the read."""
     path = Path(path)
     if resume and not path.exists():
         return []
@@ -33,8 +39,14 @@ def read_jsonl(path: Path, *, resume: bool = False) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             if resume and i == len(numbered) - 1:
                 break  # the torn last line of an interrupted run
+            if skips is not None:
+                skips.add("not JSON", line=lineno)
+                continue
             raise InvalidInputError(f"{path}:{lineno}: not JSON: {exc}") from exc
         if not isinstance(row, dict):
+            if skips is not None:
+                skips.add("not a JSON object", line=lineno)
+                continue
             raise InvalidInputError(f"{path}:{lineno}: not a JSON object")
         out.append(row)
     return out

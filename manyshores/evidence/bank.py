@@ -7,16 +7,14 @@ same format. The bank never interprets the text: questions and answers are data.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from manyshores.blend_files import read_blend_dir
 from manyshores.errors import InvalidInputError
 from manyshores.paths import PACKAGE_BLEND
-
-"""The BLEnD rows shipped in the package."""
 
 EVAL_SHARE = 0.3
 """Share of question ids in the evaluation half (`manyshores data split-blend`'s default)."""
@@ -113,19 +111,11 @@ def parse_row(row: Any, where: str) -> BankQuestion:
 
 def read_rows(directory: Path) -> list[BankQuestion]:
     """Every row of every `*.json` file in `directory` (files in name order)."""
-    files = sorted(p for p in directory.glob("*.json") if p.is_file())
-    if not files:
-        raise InvalidInputError(f"{directory}: no BLEnD *.json files found")
-    out: list[BankQuestion] = []
-    for path in files:
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidInputError(f"{path}: not a BLEnD JSON file: {exc}") from exc
-        if not isinstance(rows, list):
-            raise InvalidInputError(f"{path}: not a BLEnD JSON file (expected a list of rows)")
-        out += [parse_row(r, f"{path}[{i}]") for i, r in enumerate(rows)]
-    return out
+    return [
+        parse_row(r, f"{path}[{i}]")
+        for path, rows in read_blend_dir(directory)
+        for i, r in enumerate(rows)
+    ]
 
 
 @dataclass

@@ -11,13 +11,8 @@ first used), the character n-gram indexes are built from the bank in a few ms pe
 
 from __future__ import annotations
 
-import functools
-import json
-import re
 import threading
-import unicodedata
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,17 +26,14 @@ from manyshores.evidence.candidates import (
     consensus_wording,
     gather,
 )
+from manyshores.evidence.culture_questions import CultureEvidence, bank_maps, embed_missing
+from manyshores.evidence.lead import decide
+from manyshores.evidence.match import MATCH_FEATURES, QuestionMatcher, group_of
 from manyshores.evidence.metric import (
-    answer_key,
-    answer_overlap,
-    answer_targets,
-    fit_answer_map,
-    fit_metric,
-    load_answer_map,
-    load_metric,
     project,
 )
 from manyshores.evidence.multilingual import MultilingualVectors, TranslationMap, available
+from manyshores.evidence.names import culture_names, looks_local
 from manyshores.evidence.ranker import RankerModel, RankerParams
 from manyshores.evidence.similarity import (
     PACKAGE_ANSWERS,
@@ -52,139 +44,19 @@ from manyshores.evidence.similarity import (
     strip_local_names,
     strip_names,
 )
+from manyshores.evidence.sources import source
 from manyshores.evidence.types import Candidate, Evidence
-from manyshores.paths import PACKAGE_BLEND, PACKAGE_EVIDENCE
+from manyshores.evidence.wording import WordingModel
+from manyshores.paths import PACKAGE_BLEND
 
 if TYPE_CHECKING:
     from manyshores.config import Settings
-    from manyshores.state import Source
+    from manyshores.evidence.options import OptionEvidence
 
 PSEUDO_TOP = 3
 """Best character matches whose English vectors stand in for a local-language question."""
 PSEUDO_TEMPERATURE = 0.05
 """Softmax temperature over those matches' character similarities."""
-SNIPPET_ANSWERS = 8
-"""Answers quoted in a source's snippet."""
-
-
-PACKAGE_NAMES = PACKAGE_EVIDENCE / "names.json"
-"""Culture → names stripped from its questions, saved with the question vectors (reading the
-culture registry costs seconds; a query must not)."""
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped_names() -> dict[str, list[str]]:
-    try:
-        raw = json.loads(PACKAGE_NAMES.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(c): [str(n) for n in names] for c, names in raw.items()}
-
-
-def culture_names(culture: str, data_name: str, *, registry: bool = False) -> list[str]:
-    """Names to strip from questions about `culture`: the data's own and the registry's (the
-    shipped list unless `registry`)."""
-    names = [data_name]
-    shipped = _shipped_names().get(culture)
-    if shipped is not None and not registry:
-        return sorted({*names, *shipped})
-    try:
-        from manyshores.cultures import get_registry
-
-        c = get_registry().get(culture)
-        for values in (c.names, c.demonyms):
-            for forms in values.values():
-                names += forms
-    except Exception:  # a culture the registry does not know: its data name is enough
-        pass
-    return sorted({n for n in names if len(n) > 1})
-
-
-def looks_local(text: str, language: str) -> bool | None:
-    """True/False when the script decides whether `text` is in `language`; None when it cannot
-    (Latin-script languages, or too few letters)."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 2 or language == "en":
-        return False if language == "en" else None
-    latin = sum(1 for c in letters if "LATIN" in unicodedata.name(c, ""))
-    if language in LATIN_LANGUAGES:
-        return None if latin / len(letters) > 0.5 else True
-    return latin / len(letters) < 0.5
-
-
-LATIN_LANGUAGES = frozenset({"en", "es", "id", "su", "az", "ha", "fr", "de", "pt", "sw", "tr"})
-"""Local languages written in Latin script: script alone cannot tell them from English."""
-
-
-def _embed_missing(known: dict[str, np.ndarray], texts: Collection[str]) -> dict[str, np.ndarray]:
-    """`known`, to which the vectors of those `texts` it lacks are added (embedded once: a bank
-    beyond the shipped one)."""
-    missing = sorted({t for t in texts if t not in known})
-    if missing:
-        known.update(zip(missing, embed_texts(missing), strict=True))
-    return known
-
-
-def id_vectors(bank: AnswerBank, vectors: dict[str, np.ndarray], ids: Sequence[str]) -> np.ndarray:
-    """One unit vector per id of `ids`: the mean of its cultures' name-stripped question vectors
-    (a question id is one question in every culture)."""
-    wanted = set(ids)
-    texts: dict[str, list[str]] = {}
-    for culture, qs in bank.questions.items():
-        names = culture_names(culture, qs[0].name)
-        for q in qs:
-            if q.id in wanted:
-                texts.setdefault(q.id, []).append(strip_names(q.en_question, names))
-    known = _embed_missing(vectors, [t for ts in texts.values() for t in ts])
-    x = np.stack([np.mean([known[t] for t in texts[i]], axis=0) for i in ids]).astype(np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
-
-
-def bank_maps(
-    bank: AnswerBank, vectors: dict[str, np.ndarray], answers: dict[str, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The question metric and the answer-type map for `bank`: the shipped ones when they were
-    fitted on this very bank, else fitted on `bank`'s answers now (seconds). A map fitted on
-    other questions would leave this bank's unseen ones out of its geometry, where they crowd
-    in as neighbours."""
-    fingerprint = bank.fingerprint()
-    metric = load_metric(bank=fingerprint)
-    answer_map = load_answer_map(bank=fingerprint)
-    if metric is not None and answer_map is not None:
-        return metric, answer_map
-    ids = sorted({q.id for qs in bank.questions.values() for q in qs})
-    rows = [q for qs in bank.questions.values() for q in qs]
-    keys = sorted({answer_key(a.en_answers, a.answers) for q in rows for a in q.annotations})
-    if not ids or not keys:  # nothing to learn from: MiniLM's own cosines
-        eye = np.eye(384, dtype=np.float32)  # MiniLM's width
-        return eye, eye
-    x = id_vectors(bank, vectors, ids)
-    known = _embed_missing(answers, keys)
-    answer_vectors = np.stack([np.asarray(known[k], dtype=np.float32) for k in keys])
-    return (
-        fit_metric(x, answer_overlap(bank, ids)),
-        fit_answer_map(x, answer_vectors, answer_targets(bank, ids, keys)),
-    )
-
-
-@dataclass
-class CultureEvidence:
-    """The searchable questions of one culture."""
-
-    questions: list[BankQuestion]
-    """Answered questions, in bank order."""
-    vectors: np.ndarray
-    """Unit MiniLM vectors of the English questions, place names stripped (rows)."""
-    mapped: np.ndarray
-    """The same through the question metric (`metric.project`): what questions are matched by."""
-    local: CharTfidf
-    """Character n-grams of the local-language questions, the culture's names taken out."""
-    english: CharTfidf
-    """Character n-grams of the English questions (decides the language of a Latin query)."""
-    names: list[str]
-    """Names of the culture, stripped from English questions before they are embedded."""
-    language: str
-    """The culture's local language (ISO 639-1)."""
 
 
 class EvidenceIndex:
@@ -199,6 +71,7 @@ class EvidenceIndex:
         answers: dict[str, np.ndarray] | None = None,
         metric: np.ndarray | None = None,
         answer_map: np.ndarray | None = None,
+        wording: WordingModel | None = None,
     ) -> None:
         self.bank = bank
         """The questions and answers searched."""
@@ -210,6 +83,10 @@ class EvidenceIndex:
         """The learnt question metric (`manyshores.evidence.metric`); None: MiniLM's cosine."""
         self.answer_map = answer_map
         """The learnt map from a question to the kind of answer it takes; None: MiniLM's."""
+        self.wording = wording if wording is not None else WordingModel.load()
+        """How replies are worded and how sure their lead is (`wording`); None: every reply
+        `related`, with the ranker's own chance as its confidence."""
+        self._matcher = QuestionMatcher(answer_map)
         self._cultures: dict[str, CultureEvidence] = {}
         self._counts = KeyCounts.build(bank.questions)
         self._counts_without: dict[frozenset[str], KeyCounts] = {}
@@ -271,7 +148,7 @@ class EvidenceIndex:
             return None
         names = culture_names(culture, qs[0].name)
         texts = [strip_names(q.en_question, names) for q in qs]
-        _embed_missing(self._vectors, texts)
+        embed_missing(self._vectors, texts)
         vectors = np.stack([self._vectors[t] for t in texts]).astype(np.float32)
         built = CultureEvidence(
             questions=qs,
@@ -377,7 +254,7 @@ class EvidenceIndex:
                     if q.language != "en":
                         rows.append((q.id, strip_local_names(q.question, names), english))
             found = e5.get({r[1] for r in rows})
-            minilm = _embed_missing(self._vectors, {r[2] for r in rows})
+            minilm = embed_missing(self._vectors, {r[2] for r in rows})
             tm = TranslationMap(
                 np.stack([found[r[1]] for r in rows]),
                 np.stack([minilm[r[2]] for r in rows]),
@@ -427,7 +304,7 @@ class EvidenceIndex:
 
     def answer_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Unit MiniLM vectors of English answers (shipped; others embedded once and kept)."""
-        _embed_missing(self._answers, texts)
+        embed_missing(self._answers, texts)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([np.asarray(self._answers[t], dtype=np.float32) for t in texts])
@@ -516,7 +393,9 @@ class EvidenceIndex:
         if self._culture(culture) is None:
             return Evidence([], [], False, 0.0, language or "en", [f"no answers for {culture}"])
         sims, lang, vec = self.match(question, culture, language, exclude_ids)
-        return self.rank_similar(culture, sims, lang, vec, exclude_ids=exclude_ids, k=k)
+        return self.rank_similar(
+            culture, sims, lang, vec, exclude_ids=exclude_ids, k=k, question=question
+        )
 
     def rank_similar(
         self,
@@ -529,8 +408,10 @@ class EvidenceIndex:
         k: int = 3,
         excluded_rows: Sequence[BankQuestion] = (),
         with_sources: bool = True,
+        question: str | None = None,
     ) -> Evidence:
-        """`rank` from precomputed similarities (fitting and evaluation reuse them)."""
+        """`rank` from precomputed similarities (fitting and evaluation reuse them). With the
+        asked `question`, the reply's wording and confidence are decided too (`lead`)."""
         p: RankerParams = self.model.params
         found = self._top(culture, sims, exclude_ids, p.neighbours)
         if not found:
@@ -551,7 +432,16 @@ class EvidenceIndex:
             excluded=excluded_rows,
         )
         probs = self.model.score(x)
-        order = np.argsort(-probs, kind="stable")[:k].tolist()
+        chances = self.model.chances(x)
+        group = group_of(language)
+        match, row = 0.0, None
+        if question is not None:
+            e5 = self._translation[1] if self._translation is not None else None
+            ce = self._cultures[culture]  # built by `_top` above
+            row = self._matcher.row(ce, culture, question, language, sims, exclude_ids, vector, e5)
+            match = self.wording.match_probability(row, group) if self.wording else 0.0
+        decided = decide(cands, probs, chances, self.wording, group, match)
+        order = decided.order[:k]
         local = language != "en"
         candidates = []
         for i in order:
@@ -568,6 +458,7 @@ class EvidenceIndex:
                     support=sum(n for n, _ in c.hits.values()),
                     refs=[qs[j].ref for j in cited],
                     question=qs[c.best].en_question,
+                    question_local=qs[c.best].question if qs[c.best].language != "en" else "",
                     similarity=round(ss[c.best], 4),
                     features={
                         name: round(float(v), 4)
@@ -584,8 +475,10 @@ class EvidenceIndex:
             f"closest question {qs[0].ref} similarity {ss[0]:.3f} "
             f"{'>=' if usable else '<'} {threshold:.3f} ({language})"
         ]
-        chances = self.model.chances(x) if p.min_lead_chance else None
-        if chances is not None and order:
+        if row is not None:
+            notes.append(f"closest question is the asked one: {match:.3f} ({decided.wording})")
+        if p.min_lead_chance and chances is not None and order and not decided.matched:
+            # A question people answered is evidence for itself whatever the trees think.
             lead = float(chances[order[0]])
             confident = lead >= p.min_lead_chance
             usable = usable and confident
@@ -593,27 +486,33 @@ class EvidenceIndex:
                 f"lead answer's chance {lead:.3f} "
                 f"{'>=' if confident else '<'} {p.min_lead_chance:.3f}"
             )
-        return Evidence(candidates, sources, usable, round(ss[0], 4), language, notes)
+        return Evidence(
+            candidates,
+            sources,
+            usable,
+            round(ss[0], 4),
+            language,
+            notes,
+            wording=decided.wording if usable else "none",
+            confidence=decided.confidence if usable else None,
+            match=match,
+            matched=qs[0].ref,
+            match_features=dict(zip(MATCH_FEATURES, [] if row is None else row.round(4).tolist())),
+        )
 
+    def score_options(
+        self,
+        question: str,
+        culture: str,
+        options: Sequence[str],
+        *,
+        language: str | None = None,
+        exclude_ids: Collection[str] = (),
+    ) -> OptionEvidence:
+        """Each option of an everyday question weighed against what `culture`'s people answered
+        to similar questions (`manyshores.evidence.options`)."""
+        from manyshores.evidence.options import score_options
 
-def source(q: BankQuestion, similarity: float, local: bool) -> Source:
-    """The state's `Source` for a cited row: the question and its answers with counts."""
-    from manyshores.state import Source
-
-    answers = [
-        f"{(a.answers[0] if local and a.answers else (a.en_answers or a.answers)[0])} ({a.count})"
-        for a in q.annotations[:SNIPPET_ANSWERS]
-    ]
-    text = q.question if local else q.en_question
-    return Source(
-        kind="memory",
-        ref=q.ref,
-        snippet=_clean(f"{text} — {'; '.join(answers)}"),
-        culture=q.culture,
-        score=round(float(similarity), 4),
-    )
-
-
-def _clean(text: str) -> str:
-    """One line of plain text (answers are data: no control characters reach the snippet)."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+        return score_options(
+            self, question, culture, options, language=language, exclude_ids=exclude_ids
+        )

@@ -361,6 +361,11 @@ def fit_trees(
         early_stopping=False,
         random_state=0,
     ).fit(x, y)
+    return trees_from_sklearn(model)
+
+
+def trees_from_sklearn(model: Any) -> TreeEnsemble:
+    """A fitted binary `HistGradientBoostingClassifier` as a `TreeEnsemble` (numpy scoring)."""
     roots: list[int] = []
     feature: list[int] = []
     threshold: list[float] = []

@@ -30,6 +30,8 @@ class Candidate:
     """Similarity of that source question to the asked one (0..1)."""
     features: dict[str, float] = field(default_factory=dict)
     """The ranker's inputs, for the trace (why this answer)."""
+    question_local: str = ""
+    """`question` in the culture's local language (empty when the bank has none)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,7 @@ class Candidate:
             "support": self.support,
             "refs": list(self.refs),
             "question": self.question,
+            "question_local": self.question_local,
             "similarity": round(self.similarity, 4),
         }
 
@@ -60,10 +63,25 @@ class Evidence:
     """Language the question was matched in (`en` or the culture's local language)."""
     notes: list[str] = field(default_factory=list)
     """Why it is (not) usable, for the trace."""
+    wording: str = "none"
+    """How the reply words it (`wording.Wording`): `answer` when the closest bank question is
+    the asked one, `related` when people answered another question, `none` when not usable."""
+    confidence: float | None = None
+    """Calibrated chance that the lead answer is right (None when not usable)."""
+    match: float = 0.0
+    """The match rule's probability that the closest bank question is the asked one."""
+    matched: str = ""
+    """Citation id of the closest bank question (what `match` is about)."""
+    match_features: dict[str, float] = field(default_factory=dict)
+    """What the match rule read, for the trace."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "usable": self.usable,
+            "wording": self.wording,
+            "confidence": self.confidence,
+            "match": round(self.match, 4),
+            "matched": self.matched,
             "similarity": round(self.similarity, 4),
             "language": self.language,
             "candidates": [c.to_json() for c in self.candidates],

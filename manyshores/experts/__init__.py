@@ -1,1 +1,2 @@
-"""Base model loading, culture experts (soft prompt, LoRA, persona), option scoring and training."""
+"""Culture experts over the one base model: kinds (soft prompt, LoRA, persona), the store and
+registry, routing, the committee, combining answers, task adapters, training, and vLLM."""

@@ -1,8 +1,10 @@
-"""Combining expert answers: routing, option mixtures, nearest-expert fallbacks, free text.
+"""Combining expert answers: option mixtures, the cultures' known answers, free text.
+
+Which experts answer is decided in `experts.routing`; this module only combines what they said.
 
 API for graph nodes:
-    route_experts(posterior, task, registry) -> list[ExpertChoice]
     aggregate_options(answers, ordinal=True) -> (probs, choice, disagreement)
+    known_answers_mixture(answers, floor) -> probs | None
     aggregate_text(answers) -> (text, disagreement)
 """
 
@@ -12,73 +14,10 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from manyshores.cultures import nearest_cultures
 from manyshores.survey.decision import argmax, expected_position_choice, mixture
 
 if TYPE_CHECKING:
-    from manyshores.experts.registry import ExpertRegistry
-    from manyshores.state import CulturePosterior, ExpertAnswer, ExpertChoice, TaskInfo
-
-EXPERT_MIN_CULTURE_P = 0.1
-"""Cultures below this posterior get no expert of their own."""
-EXPERT_MAX_CULTURES = 3
-"""At most this many cultures of the posterior are served."""
-
-
-def route_experts(
-    posterior: CulturePosterior,
-    task: TaskInfo | None,
-    registry: ExpertRegistry,
-    kind: str = "softprompt",
-) -> list[ExpertChoice]:
-    """Experts for the plausible cultures: their own expert, else their nearest cultures' experts
-    weighted by similarity, else a persona. Weights sum to 1."""
-    if posterior.get("unknown") or not posterior.get("cultures"):
-        return [
-            {
-                "id": "base",
-                "culture": "",
-                "kind": "base",
-                "weight": 1.0,
-                "reason": "no culture detected",
-            }
-        ]
-    picked = [c for c in posterior["cultures"] if c["p"] >= EXPERT_MIN_CULTURE_P][
-        :EXPERT_MAX_CULTURES
-    ]
-    picked = picked or posterior["cultures"][:1]
-    with_expert = registry.cultures(kind)
-    weights: dict[str, float] = {}
-    choices: dict[str, ExpertChoice] = {}
-    for c in picked:
-        own = registry.for_culture(c["id"], kind)
-        if own is not None:
-            targets = [(own.id, own.culture, c["p"], "posterior", own.kind)]
-        elif with_expert:
-            near = nearest_cultures(c["id"], with_expert)
-            total = sum(s for _, s in near) or 1.0
-            targets = []
-            for culture, s in near:
-                info = registry.for_culture(culture, kind)
-                assert info is not None
-                targets.append(
-                    (info.id, culture, c["p"] * s / total, f"nearest to {c['id']}", info.kind)
-                )
-        else:
-            targets = [
-                (f"persona:{c['id']}", c["id"], c["p"], "posterior (no trained expert)", "persona")
-            ]
-        for eid, culture, w, reason, k in targets:
-            weights[eid] = weights.get(eid, 0.0) + w
-            choices.setdefault(
-                eid, {"id": eid, "culture": culture, "kind": k, "weight": 0.0, "reason": reason}
-            )
-    total = sum(weights.values()) or 1.0
-    out = []
-    for eid, ch in choices.items():
-        ch["weight"] = weights[eid] / total
-        out.append(ch)
-    return sorted(out, key=lambda c: -c["weight"])
+    from manyshores.state import ExpertAnswer, KnownAnswers
 
 
 def entropy(p: list[float]) -> float:
@@ -109,6 +48,21 @@ def aggregate_options(
     )
     choice = expected_position_choice(probs) if ordinal else argmax(probs)
     return probs, choice, max(0.0, spread)
+
+
+def known_answers_mixture(answers: list[ExpertAnswer], floor: float | None) -> list[float] | None:
+    """The answers' cultures' known answers (`ExpertAnswer.survey_memory`) mixed by answer
+    weight, as `survey.decision.memory_lookup` mixes cultures; None when no culture's answers
+    are known, or when the closest known question is less similar than `floor` (the question
+    is then no survey question)."""
+    found: list[tuple[KnownAnswers, float]] = []
+    for answer in answers:
+        known = answer.get("survey_memory")
+        if known is not None:
+            found.append((known, answer["weight"]))
+    if not found or (floor is not None and max(k["similarity"] for k, _ in found) < floor):
+        return None
+    return mixture([k["probs"] for k, _ in found], [w for _, w in found])
 
 
 def _words(text: str) -> set[str]:

@@ -1,10 +1,25 @@
-"""Picking experts by culture posterior *and* task, for the graph's route node.
+"""Which experts answer a turn: one decision, with its path and its reason.
 
-    route = route_task_experts(registry, {"MEX": 0.8, "ESP": 0.2}, "everyday_qa")
-    route.level        # "task" | "culture" | "committee"
-    route.expert_ids   # experts to run; with level "committee" the weights combine their answers
+    decision = route(posterior, task, RegistryPicker(lambda: registry), has_evidence=False)
+    decision.path      # "evidence" | "survey_memory" | "experts" | "task_adapter" | "general"
+    decision.experts   # the choices the expert step runs (each carries the path)
+    decision.reason    # one line for the trace
 
-Order of preference (CultureManager's router, extended with this project's fallbacks):
+The rules, in order:
+1. an open question with people's answers to it → `evidence` (the reply cites them, no expert);
+2. an open question in a language the base model's text is not shown in → `general` with no
+   expert (nothing is generated); likewise a request that is not a short fact (`TaskInfo.request`:
+   a text to write, advice, a comparison…) when no model that writes such text is configured
+   (`writes_requests`: the reply says it cannot do this well);
+3. no culture in play (`state.culture_in_play`) → `general`: the bare base model, culture-neutral;
+4. an open question → the culture's task adapter for the detected task (`task_adapter`), else
+   `general` for that culture: a persona's text is never presented as the culture's own;
+5. an option question → the plausible cultures' experts (`route_experts`); when the calibration
+   gives them no weight, `survey_memory`: the cultures' known answers stand in for them whenever
+   memory knows the question, and the experts run only when it does not.
+
+`route_task_experts` is CultureManager's router by posterior *and* task, extended with this
+project's fallbacks:
 1. a confident culture (top p >= `min_p`) with a task adapter for the task → that adapter;
 2. a confident culture with no task adapter → the culture's general expert (soft prompt first,
    then any other expert of that culture without a task);
@@ -16,17 +31,196 @@ Order of preference (CultureManager's router, extended with this project's fallb
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from manyshores.cultures import nearest_cultures
+from manyshores.experts.committee import BASE_ID
 from manyshores.experts.kinds import capabilities
+from manyshores.state import culture_in_play
 
 if TYPE_CHECKING:
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.experts.types import ExpertInfo
+    from manyshores.state import CulturePosterior, ExpertChoice, RoutePath, TaskInfo
 
 RouteLevel = Literal["task", "culture", "committee"]
+
+EXPERT_MIN_CULTURE_P = 0.1
+"""Cultures below this posterior get no expert of their own."""
+EXPERT_MAX_CULTURES = 3
+"""At most this many cultures of the posterior are served."""
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """How one turn is answered."""
+
+    path: RoutePath
+    """Which way the turn goes (see `state.RoutePath`)."""
+    experts: list[ExpertChoice]
+    """The choices the expert step runs, each carrying `path`; empty when no model text is
+    needed (evidence) or none would be shown."""
+    reason: str
+    """Why, in one line."""
+
+
+class ExpertPicker(Protocol):
+    """The experts `route` can choose from (a registry's, or a test's)."""
+
+    def task_adapter(self, posterior: CulturePosterior, task: TaskInfo) -> ExpertChoice | None:
+        """The confident culture's adapter for the task, as the only expert, or None."""
+        ...
+
+    def committee(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
+        """The plausible cultures' experts for an option question (weights sum to 1)."""
+        ...
+
+    def memory_decides(self) -> bool:
+        """Whether survey memory alone decides whenever it knows the question (the calibration
+        gives the experts no weight)."""
+        ...
+
+
+def general_choice(culture: str, reason: str) -> ExpertChoice:
+    """The bare base model, answering in general terms (its text is shown as general)."""
+    return {
+        "id": BASE_ID,
+        "culture": culture,
+        "kind": "base",
+        "weight": 1.0,
+        "reason": reason,
+        "path": "general",
+    }
+
+
+def _decision(path: RoutePath, experts: list[ExpertChoice], reason: str) -> RouteDecision:
+    """The decision, with its path stamped on every choice (the expert step reads it there)."""
+    stamped: list[ExpertChoice] = []
+    for choice in experts:
+        one: ExpertChoice = {**choice}
+        one["path"] = path
+        stamped.append(one)
+    return RouteDecision(path, stamped, reason)
+
+
+def route(
+    posterior: CulturePosterior,
+    task: TaskInfo,
+    picker: ExpertPicker,
+    *,
+    has_evidence: bool = False,
+    language: str | None = None,
+    general_languages: Collection[str] = ("*",),
+    writes_requests: bool = False,
+) -> RouteDecision:
+    """Decide how the turn is answered; see the module docstring for the rules.
+
+    `has_evidence`: people's answers to this open question were found; `general_languages`: the
+    languages the base model's general text is shown in (`*`: all); `writes_requests`: a model
+    that writes texts, advice and comparisons well is configured (a chat model)."""
+    if not task["options"]:
+        if has_evidence:
+            return _decision("evidence", [], "people's answers to the question: cited, no model")
+        request = task.get("request", "fact")
+        if request != "fact" and not writes_requests:
+            why = f"a {request} request the base model cannot do well: none is generated"
+            return _decision("general", [], why)
+        if "*" not in general_languages and language not in general_languages:
+            shown = language or "an unknown language"
+            why = f"the base model's text is not shown in {shown}: none is generated"
+            return _decision("general", [], why)
+    if not culture_in_play(posterior):
+        why = "no culture in the message: general"
+        return _decision("general", [general_choice("", why)], why)
+    if not task["options"]:
+        adapter = picker.task_adapter(posterior, task)
+        if adapter is not None:
+            return _decision("task_adapter", [adapter], adapter["reason"])
+        # No evidence for this culture: a general answer, shown as such, not a persona's text
+        # presented as the culture's own.
+        why = "no evidence: general answer"
+        return _decision("general", [general_choice(posterior["cultures"][0]["id"], why)], why)
+    experts = picker.committee(posterior, task)
+    if picker.memory_decides():
+        why = "the experts carry no weight: survey memory answers when it knows the question"
+        return _decision("survey_memory", experts, why)
+    return _decision("experts", experts, f"{len(experts)} experts of the plausible cultures")
+
+
+class RegistryPicker:
+    """The experts of the registry, as `route` asks for them; the registry is built only when a
+    rule needs it (a general answer or an evidence reply never waits for it)."""
+
+    def __init__(self, registry: Callable[[], ExpertRegistry]) -> None:
+        self._registry = registry
+
+    def task_adapter(self, posterior: CulturePosterior, task: TaskInfo) -> ExpertChoice | None:
+        dist = {c["id"]: c["p"] for c in posterior["cultures"]}
+        found = route_task_experts(self._registry(), dist, task["name"])
+        if found.level != "task":
+            return None  # a general expert or a committee: not for an open question
+        culture = max(dist, key=lambda c: dist[c])
+        return {
+            "id": found.expert_ids[0],
+            "culture": culture,
+            "kind": "lora",
+            "weight": 1.0,
+            "reason": f"task adapter: {found.reason}",
+        }
+
+    def committee(self, posterior: CulturePosterior, task: TaskInfo) -> list[ExpertChoice]:
+        return route_experts(posterior, task, self._registry())
+
+    def memory_decides(self) -> bool:
+        return not self._registry().calibration().needs_experts(memory_answered=True)
+
+
+def route_experts(
+    posterior: CulturePosterior,
+    task: TaskInfo | None,
+    registry: ExpertRegistry,
+    kind: str = "softprompt",
+) -> list[ExpertChoice]:
+    """Experts for the plausible cultures: their own expert, else their nearest cultures' experts
+    weighted by similarity, else a persona. Weights sum to 1; none for an empty posterior."""
+    picked = [c for c in posterior["cultures"] if c["p"] >= EXPERT_MIN_CULTURE_P][
+        :EXPERT_MAX_CULTURES
+    ]
+    picked = picked or posterior["cultures"][:1]
+    with_expert = registry.cultures(kind)
+    weights: dict[str, float] = {}
+    choices: dict[str, ExpertChoice] = {}
+    for c in picked:
+        own = registry.for_culture(c["id"], kind)
+        if own is not None:
+            targets = [(own.id, own.culture, c["p"], "posterior", own.kind)]
+        elif with_expert:
+            near = nearest_cultures(c["id"], with_expert)
+            total = sum(s for _, s in near) or 1.0
+            targets = []
+            for culture, s in near:
+                info = registry.for_culture(culture, kind)
+                assert info is not None
+                targets.append(
+                    (info.id, culture, c["p"] * s / total, f"nearest to {c['id']}", info.kind)
+                )
+        else:
+            targets = [
+                (f"persona:{c['id']}", c["id"], c["p"], "posterior (no trained expert)", "persona")
+            ]
+        for eid, culture, w, reason, k in targets:
+            weights[eid] = weights.get(eid, 0.0) + w
+            choices.setdefault(
+                eid, {"id": eid, "culture": culture, "kind": k, "weight": 0.0, "reason": reason}
+            )
+    total = sum(weights.values()) or 1.0
+    out = []
+    for eid, ch in choices.items():
+        ch["weight"] = weights[eid] / total
+        out.append(ch)
+    return sorted(out, key=lambda c: -c["weight"])
 
 
 @dataclass

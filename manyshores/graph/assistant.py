@@ -76,6 +76,9 @@ class TurnResult:
             "answer": self.answer,
             "short": self.values.get("short", ""),
             "answers": list(self.values.get("answers") or []),
+            # How the lead is stated (`answer` / `related` / `none`) and its calibrated chance.
+            "wording": self.values.get("wording") or "none",
+            "confidence": self.values.get("confidence"),
             "choice": self.values.get("choice"),
             "thread_id": self.thread_id,
             "cultures": [{"id": c["id"], "p": round(float(c["p"]), 4)} for c in self.cultures],
@@ -189,13 +192,14 @@ class CultureAssistant:
         user_id: str | None,
         confirm_culture: bool,
         user_culture: str | None = None,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
         check_message_text(text)  # before anything is checkpointed: a refusal loses nothing
         detector = self.components.get_detector()
         if culture is not None:
             culture = detector.normalize(culture)
         payload: dict[str, Any] = {
-            "messages": [HumanMessage(content=text)],
+            "messages": [HumanMessage(content=text, id=message_id)],
             "culture_override": culture,
             "user_id": user_id,
             "confirm_culture": confirm_culture,
@@ -253,13 +257,24 @@ class CultureAssistant:
         user_id: str | None = None,
         confirm_culture: bool = False,
         user_culture: str | None = None,
+        message_id: str | None = None,
     ) -> Iterator[StepEvent]:
-        """Run one turn, yielding an event as each node finishes."""
+        """Run one turn, yielding an event as each node finishes.
+
+        `message_id` becomes the id of the stored user message (a caller finds the turn again
+        by it, e.g. to answer a retried request from the checkpoints instead of running it twice).
+        """
         thread_id = thread_id or uuid.uuid4().hex
         config = self._config(thread_id)
-        payload = self._turn_input(text, culture, user_id, confirm_culture, user_culture)
+        payload = self._turn_input(
+            text, culture, user_id, confirm_culture, user_culture, message_id
+        )
         self._finish_pending(config)
         yield from self._run(payload, config, thread_id)
+
+    def finish_pending(self, thread_id: str) -> None:
+        """Complete the thread's turn cut off mid-way (a crash, a killed process), if any."""
+        self._finish_pending(self._config(thread_id))
 
     def _run(
         self,

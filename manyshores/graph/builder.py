@@ -12,6 +12,7 @@ from langgraph.graph import END, START, StateGraph
 
 from manyshores import telemetry
 from manyshores.components import Components
+from manyshores.graph.spans import NODE_SPANS
 from manyshores.graph.trace import read_view, wrote_view
 from manyshores.nodes.aggregate import make_aggregate
 from manyshores.nodes.detect import make_detect
@@ -27,7 +28,10 @@ NODE_ORDER = ("detect", "retrieve", "route", "expert", "aggregate", "respond")
 def _timed(name: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     """Wrap a node so it records its duration, what it read and what it wrote in the state:
     traces read only checkpoints, and a turn needs no checkpoint per step. The same record
-    becomes an OpenTelemetry span when export is on (`manyshores.telemetry`)."""
+    becomes an OpenTelemetry span when export is on (`manyshores.telemetry`, as the node's
+    entry in `spans.NODE_SPANS` says)."""
+
+    span = NODE_SPANS.get(name, telemetry.CHAIN)
 
     # `config` in the signature makes LangGraph pass the run's config (the thread id).
     def node(state: Any, config: RunnableConfig) -> dict[str, Any]:
@@ -42,7 +46,7 @@ def _timed(name: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[..., dict
             failed = {"node": name, "seconds": seconds, "turn": state.get("turn", 0)}
             failed["read"] = read_view(state, name)
             telemetry.record_node(
-                name, state, {}, failed, config, start_ns, telemetry.now_ns(), exc
+                name, state, {}, failed, config, start_ns, telemetry.now_ns(), exc, spec=span
             )
             raise
         seconds = round(time.perf_counter() - start, 6)
@@ -55,7 +59,9 @@ def _timed(name: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[..., dict
             "wrote": wrote_view(update),
         }
         update["steps"] = [record]
-        telemetry.record_node(name, state, update, record, config, start_ns, telemetry.now_ns())
+        telemetry.record_node(
+            name, state, update, record, config, start_ns, telemetry.now_ns(), spec=span
+        )
         return update
 
     node.__name__ = name

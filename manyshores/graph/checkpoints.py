@@ -10,8 +10,14 @@ from typing import TYPE_CHECKING, Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from manyshores.errors import InvalidInputError
+from manyshores.timing import phase
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
+
     from manyshores.config import Settings
 
 
@@ -29,6 +35,31 @@ def open_settings_checkpointer(settings: Settings) -> Any:
     return open_checkpointer(settings.checkpoint_path, settings.checkpoint_timeout_s)
 
 
+class TimedSqliteSaver(SqliteSaver):
+    """`SqliteSaver` whose writes are the `checkpoint` phase of `manyshores.timing` (nothing is
+    recorded unless a benchmark listens)."""
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        with phase("checkpoint"):
+            return super().put(config, checkpoint, metadata, new_versions)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        with phase("checkpoint"):
+            super().put_writes(config, writes, task_id, task_path)
+
+
 def open_checkpointer(path: Path, timeout_s: float = 10.0) -> SqliteSaver:
     """A `SqliteSaver` on `path` that waits up to `timeout_s` for a lock held elsewhere.
 
@@ -42,7 +73,7 @@ def open_checkpointer(path: Path, timeout_s: float = 10.0) -> SqliteSaver:
         # In WAL mode, NORMAL loses nothing when the process dies (only on power loss), and
         # saves an fsync per checkpoint.
         conn.execute("PRAGMA synchronous=NORMAL")
-        saver = SqliteSaver(conn)
+        saver = TimedSqliteSaver(conn)
         saver.setup()
     except sqlite3.DatabaseError as exc:
         raise InvalidInputError(

@@ -180,6 +180,10 @@ class TurnSummary:
     """Experts consulted, with their router weight when recorded."""
     answer: str
     """The answer given (the reply's short form when the record has one)."""
+    wording: str | None
+    """How the reply stated its lead: `answer`, `related` or `none` (None in older records)."""
+    confidence: float | None
+    """Calibrated chance that the lead is right (None without an evidence lead)."""
     sources: list[str]
     """Passages or web pages the answer drew on: `kind ref (score)`."""
     notes: list[str]
@@ -224,6 +228,10 @@ def _evidence_line(record: Any) -> str:
     text = best.get("english") or best.get("text") or "?"
     score = best.get("score")
     tail = f" ({score:.2f})" if isinstance(score, (int, float)) else ""
+    wording, confidence = record.get("wording"), record.get("confidence")
+    if wording:  # how the reply stated it, and how sure the lead is
+        sure = f", confidence {confidence:.2f}" if isinstance(confidence, (int, float)) else ""
+        tail += f" [{wording}{sure}]"
     return f"evidence {record['culture']}: {shorten(str(text), 40)}{tail}"
 
 
@@ -264,7 +272,8 @@ def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
                 for a in wrote.get("expert", {}).get("expert_answers") or []
             ]
         respond = wrote.get("respond", {})
-        answer = _first(respond, "short") or _first(wrote.get("aggregate", {}), "answer")
+        aggregate = wrote.get("aggregate", {})
+        answer = _first(respond, "short") or _first(aggregate, "answer")
         if answer is None and respond.get("messages"):
             answer = _content(respond["messages"][-1])
         sources = [_source_line(s) for s in wrote.get("retrieve", {}).get("sources") or []]
@@ -280,6 +289,8 @@ def summarize_turns(steps: list[TraceStep]) -> list[TurnSummary]:
                 task=task.get("name") if isinstance(task, dict) else task,
                 experts=experts,
                 answer=_content(answer),
+                wording=aggregate.get("wording"),
+                confidence=aggregate.get("confidence"),
                 sources=sources,
                 notes=[n for w in wrote.values() for n in w.get("notes") or [] if n != NEW_TURN],
                 nodes=[(s.index, s.node, s.seconds) for s in turn_steps],

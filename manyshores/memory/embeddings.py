@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from manyshores.errors import ModelLoadError
 from manyshores.quiet_loading import no_loading_bar
+from manyshores.timing import phase
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -73,35 +74,42 @@ def load_embedder() -> OnnxMiniLMEncoder | MiniLMEncoder | SentenceTransformer:
     global _cached
     with _lock:
         if _cached is None:
-            # The model is local; make sure nothing in the HF stack tries the hub anyway.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            from manyshores.config import get_settings
-
-            settings = get_settings()
-            if settings.embedding_runtime != "torch":
-                _cached = _onnx_encoder(settings)
-                if _cached is not None:
-                    return _cached
-            from manyshores.threads import configure_threads
-
-            configure_threads(settings)
-            from manyshores.memory.minilm import MiniLMEncoder
-
-            try:
-                # The same vectors as sentence-transformers, without its imports (seconds of
-                # every cold start): see `memory/minilm.py`.
-                _cached = MiniLMEncoder(embedder_path())
-            except ValueError:
-                from sentence_transformers import SentenceTransformer
-
-                with no_loading_bar():
-                    _cached = SentenceTransformer(embedder_path(), device="cpu")
+            with phase("load"):
+                _cached = _load()
         return _cached
+
+
+def _load() -> OnnxMiniLMEncoder | MiniLMEncoder | SentenceTransformer:
+    # The model is local; make sure nothing in the HF stack tries the hub anyway.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from manyshores.config import get_settings
+
+    settings = get_settings()
+    if settings.embedding_runtime != "torch":
+        onnx = _onnx_encoder(settings)
+        if onnx is not None:
+            return onnx
+    from manyshores.threads import configure_threads
+
+    configure_threads(settings)
+    from manyshores.memory.minilm import MiniLMEncoder
+
+    try:
+        # The same vectors as sentence-transformers, without its imports (seconds of every
+        # cold start): see `memory/minilm.py`.
+        return MiniLMEncoder(embedder_path())
+    except ValueError:
+        from sentence_transformers import SentenceTransformer
+
+        with no_loading_bar():
+            return SentenceTransformer(embedder_path(), device="cpu")
 
 
 def embed(texts: list[str]) -> list[list[float]]:
     """Normalised embeddings, one per text."""
-    vectors = load_embedder().encode(
-        texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
+    model = load_embedder()
+    with phase("embedding"):
+        vectors = model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
     return [v.tolist() for v in vectors]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from manyshores.blend_files import read_blend_dir
 from manyshores.cultures import iso_name
 from manyshores.errors import InvalidInputError
 from manyshores.passages import MAX_GROUP, SNIPPET_CHARS, Document
@@ -176,23 +177,6 @@ def blend_documents(row: dict[str, Any], file_name: str) -> list[Document]:
             Document(text, culture, f"{source}:{lang}", kind="blend", lang=lang, question_id=qid)
         )
     return docs
-
-
-def blend_files(directory: Path) -> list[Path]:
-    files = sorted(p for p in directory.glob("*.json") if p.is_file())
-    if not files:
-        raise InvalidInputError(f"{directory}: no BLEnD *.json files found")
-    return files
-
-
-def _read_blend(path: Path) -> list[dict[str, Any]]:
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"{path}: not a BLEnD JSON file: {exc}") from exc
-    if not isinstance(rows, list):
-        raise InvalidInputError(f"{path}: not a BLEnD JSON file (expected a list of rows)")
-    return rows
 
 
 def group_questions(
@@ -379,7 +363,7 @@ def load_blend(
     questions in one passage. With `groups`, the older passages of up to MAX_GROUP related
     questions with each question's top answers.
     """
-    files = [(path, _read_blend(path)) for path in blend_files(directory)]
+    files = read_blend_dir(directory)
     if question_ids is not None:
         keep = set(question_ids)
         files = [(p, [r for r in rows if str(r["id"]) in keep]) for p, rows in files]

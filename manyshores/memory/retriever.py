@@ -18,6 +18,7 @@ from manyshores.errors import RetrievalError
 from manyshores.memory.knowledge_base import KnowledgeBase
 from manyshores.passages import Passage
 from manyshores.state import CulturePosterior, Source
+from manyshores.timing import phase
 from manyshores.web.search import WebSearcher
 
 MAX_WEB_QUERY_CHARS = 380
@@ -97,13 +98,14 @@ class CulturalRetriever:
         self, text: str, posterior: CulturePosterior | None
     ) -> tuple[list[Source], list[str]]:
         """Sources (memory first, then web) and trace notes for one turn."""
-        notes: list[str] = []
-        passages, note = self.memory(text, posterior)
-        if note:
-            notes.append(note)
-        if self.use_web:
-            web, note = self.web_search(text, posterior)
-            passages += web
+        with phase("retrieval"):
+            notes: list[str] = []
+            passages, note = self.memory(text, posterior)
             if note:
                 notes.append(note)
-        return [p.to_source() for p in passages], notes
+            if self.use_web:
+                web, note = self.web_search(text, posterior)
+                passages += web
+                if note:
+                    notes.append(note)
+            return [p.to_source() for p in passages], notes

@@ -1,7 +1,8 @@
 """aggregate: decide the turn's answer and compose the reply a person reads.
 
-- An option question: the committee's distribution; the reply leads with the most likely option
-  and says how the rest spread; `choice` keeps the expected-position option for the metrics.
+- An option question (`nodes.options`): survey shares when survey memory answered, worded as
+  the culture's answers to similar survey questions; an everyday question's options weighed
+  against the culture's evidence, in words; with no culture, the answer depends on one.
 - An open question with evidence: the best-ranked human answers, each cited, no model text.
 - An open question without: say there is no information, then the model's general answer,
   cleaned (no loops, whole sentences) and labelled as general.
@@ -13,14 +14,16 @@ from typing import Any
 
 from manyshores.answers.compose import (
     CitedAnswer,
+    EvidencePart,
     Reply,
     culture_label,
     evidence_reply,
     no_evidence_reply,
-    survey_reply,
 )
+from manyshores.answers.requests import limit_sentence, request_reply
 from manyshores.components import Components
 from manyshores.nodes.general_answer import reply_culture, usable_model_text
+from manyshores.nodes.options import answer_options
 from manyshores.state import CultureState, EvidenceRecord, Source
 
 
@@ -32,8 +35,10 @@ def _cites(refs: list[str], sources: list[Source]) -> tuple[int, ...]:
 def compose_evidence(
     records: list[EvidenceRecord], sources: list[Source], lang: str
 ) -> tuple[Reply, list[EvidenceRecord]]:
-    """The evidence reply and the records with each shown candidate marked `used`."""
-    parts: list[tuple[str, list[CitedAnswer]]] = []
+    """The evidence reply, each culture's paragraph worded by what was matched (`answer`: the
+    bank question is the asked one; `related`: named, in the reply's language where the bank
+    has it), and the records with each shown candidate marked `used`."""
+    parts: list[EvidencePart] = []
     marked: list[EvidenceRecord] = []
     for record in records:
         shown = 0
@@ -43,14 +48,23 @@ def compose_evidence(
             candidates.append({**c, "used": use})
             shown += int(use)
         marked.append({**record, "candidates": candidates})
-        answers = [
-            CitedAnswer(str(c["text"]), _cites(list(c["refs"]), sources))
-            for c in candidates
-            if c["used"]
-        ]
-        if answers:
-            parts.append((culture_label(record["culture"], lang), answers))
+        used = [c for c in candidates if c["used"]]
+        if used:
+            answers = [CitedAnswer(str(c["text"]), _cites(list(c["refs"]), sources)) for c in used]
+            local = lang != "en" and record.get("language") == lang
+            question = str((local and used[0].get("question_local")) or used[0]["question"])
+            wording = str(record.get("wording") or "related")
+            name = culture_label(record["culture"], lang)
+            parts.append(EvidencePart(name, answers, wording, question))
     return evidence_reply(parts, lang), marked
+
+
+def lead_judgement(records: list[EvidenceRecord]) -> tuple[str, float | None]:
+    """(wording, confidence) of the reply's lead: its first culture with a shown answer."""
+    for record in records:
+        if any(c.get("used") for c in record["candidates"]):
+            return str(record.get("wording") or "related"), record.get("confidence")
+    return "none", None
 
 
 def make_aggregate(components: Components) -> Any:
@@ -59,40 +73,49 @@ def make_aggregate(components: Components) -> Any:
         task = state["task"]
         lang = state.get("language") or "en"
         records = state.get("evidence", [])
+        request = task.get("request", "fact")
         if not task["options"] and any(r["usable"] for r in records):
+            if request != "fact":  # not a short fact: people's answers are only related to it
+                records = [{**r, "wording": "related"} for r in records]
             reply, marked = compose_evidence(records, state.get("sources", []), lang)
+            if request != "fact":
+                reply = request_reply(request, reply, lang)
+            wording, confidence = lead_judgement(marked)
             return {
                 "answer": reply.text,
                 "short": reply.short,
                 "answers": reply.answers,
+                "wording": wording if request == "fact" else "related",
+                "confidence": confidence,
                 "evidence": marked,
                 "option_probs": [],
                 "choice": None,
                 "disagreement": 0.0,
                 "notes": [f"answered from evidence: {len(reply.answers)} cited answers"],
             }
+        if task["options"]:
+            return answer_options(state, components, lang)
         text, probs, choice, disagreement, notes = components.get_experts().aggregate(answers, task)
         if not state.get("experts"):
             notes = []  # none was chosen: the reply below says why
         general = any(a["expert_id"] == "base" for a in answers) or not answers
         name = reply_culture(state, lang)
-        if task["options"] and probs:
-            reply = survey_reply(name or "", task["options"], probs, lang)
-        else:
-            # The same text and rules as what `expert` streamed, so the reply extends it.
-            cleaned, why = usable_model_text(
-                text, state.get("query") or state["text"], lang, components
-            )
-            if why:
-                notes = [*notes, f"general answer dropped: {why}"]
-            if general or not cleaned:
-                reply = no_evidence_reply(name, cleaned or None, lang)
-            else:  # a culture's trained task adapter: its answer, cleaned
-                reply = Reply(text=cleaned, short="", answers=[])
+        # The same text and rules as what `expert` streamed, so the reply extends it.
+        cleaned, why = usable_model_text(text, state.get("query") or state["text"], lang, components)
+        if why:
+            notes = [*notes, f"general answer dropped: {why}"]
+        if general or not cleaned:
+            reply = no_evidence_reply(name, cleaned or None, lang)
+            if request != "fact" and not answers:  # no model was asked to write it
+                reply = Reply(text=f"{limit_sentence(request, lang)}\n{reply.text}")
+        else:  # a culture's trained task adapter: its answer, cleaned
+            reply = Reply(text=cleaned, short="", answers=[])
         return {
             "answer": reply.text,
             "short": reply.short,
             "answers": reply.answers,
+            "wording": "none",  # no evidence lead (a survey or general reply)
+            "confidence": None,
             "option_probs": probs,
             "choice": choice,
             "disagreement": disagreement,

@@ -60,38 +60,16 @@ def conversation(
     return out[-(2 * keep_turns - 1) :]
 
 
-FOLLOW_UP_WORDS = 5
-"""A message of at most this many words after an earlier question is read as a follow-up
-("What about in Greece?", "And for lunch?"); a longer one carries its own topic."""
-
-
-def standalone_question(
-    messages: list[AnyMessage], text: str, question_of: Any = None, limit: int = 2000
-) -> str:
-    """The question this turn answers, readable on its own.
-
-    "What about in Greece?" after "What do people in Nigeria eat for breakfast?" asks about
-    breakfast: a short message is read together with the previous user question (without that
-    question's answer options, when `question_of` strips them). The culture comes from
-    detection, which weighs the current message's place names above earlier ones; this only
-    carries the topic over.
-    """
-    earlier = [m for m in messages if m.type == "human"][:-1]
-    if not earlier or len(text.split()) > FOLLOW_UP_WORDS:
-        return text
-    previous = message_text(earlier[-1]).strip()[:limit]
-    if question_of is not None and previous:
-        previous = question_of(previous)
-    return f"{previous}\n{text}" if previous else text
-
-
-MIN_LANGUAGE_CONFIDENCE = 0.3
-"""Below this the identifier's guess is not trusted and the thread's language carries on."""
+MIN_REPLY_LANGUAGE_CONFIDENCE = 0.3
+"""The identifier's confidence a message's language needs to become the reply's language;
+below it the thread's language carries on. (Lower than `general_answer`'s bar for dropping an
+answer written in another language: a wrong guess here costs one reply's language, which the
+next message sets again; there it costs the answer.)"""
 
 
 def reply_language(detector: Any, text: str, previous: str | None) -> str:
     """The language to answer in: the message's own, else the thread's so far, else English."""
     found = detector.language_of(text)
-    if found is not None and found[1] >= MIN_LANGUAGE_CONFIDENCE:
+    if found is not None and found[1] >= MIN_REPLY_LANGUAGE_CONFIDENCE:
         return str(found[0])
     return previous or "en"

@@ -11,11 +11,12 @@ from typing import Any
 from langgraph.types import interrupt
 
 from manyshores.components import Components
+from manyshores.detection.follow_up import conversation_query
 from manyshores.nodes.common import (
     capped_messages,
     last_user_text,
+    message_text,
     reply_language,
-    standalone_question,
     truncate_message,
 )
 from manyshores.state import NEW_TURN, CultureState
@@ -52,11 +53,14 @@ def make_detect(components: Components) -> Any:
                 messages, explicit=explicit, profile=profile, history=history
             )
             notes.append(f"culture confirmed by the user: {explicit}")
-        query = standalone_question(
-            state["messages"], text, lambda t: detector.detect_task(t)["question"]
+        # A follow-up replaces the place or the topic it names in the question it follows.
+        earlier = [message_text(m) for m in messages if m.type == "human"][:-1]
+        follow_up = conversation_query(
+            earlier, text, detector.places_in, lambda t: detector.detect_task(t)["question"]
         )
-        if query != text:
-            notes.append(f"follow-up read with the previous question: {query[:160]!r}")
+        query = follow_up.query
+        if follow_up.kind != "own":
+            notes.append(f"follow-up ({follow_up.kind}) read as: {query[:160]!r}")
         return {
             "text": text,
             "query": query,

@@ -2,9 +2,10 @@
 
 `expert` streams a lone generating expert's words and `aggregate` composes the final reply from
 the same text. Both go through `ModelText`, so what was shown while generating is never taken
-back: text is cleaned sentence by sentence (`CleanStream`), and whether the model's text is
-shown at all (the language it is written in, a question repeated back) is decided on the first
-words of its first sentence, which both see alike.
+back: text is cleaned sentence by sentence (`CleanStream`: markup copied from the prompt, such
+as citation markers and source ids, taken out first; then loops and half sentences), and whether
+the model's text is shown at all (the language it is written in, a question repeated back) is
+decided on the first words of its first sentence, which both see alike.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from manyshores.answers.hygiene import (
     end_at_sentence,
 )
 from manyshores.components import Components
-from manyshores.nodes.route import culture_in_play
+from manyshores.state import culture_in_play
 
-MIN_LANGUAGE_CONFIDENCE = 0.5
-"""A general answer the identifier confidently places in another language than the question's
-is dropped (the 135M model often answers in English whatever it is asked in)."""
+MIN_WRONG_LANGUAGE_CONFIDENCE = 0.5
+"""A general answer the identifier places, with at least this confidence, in another language
+than the question's is dropped (the 135M model often answers in English whatever it is asked
+in). Higher than `common.MIN_REPLY_LANGUAGE_CONFIDENCE`: dropping loses the answer."""
 
 _MARK = "\x00"
 
@@ -69,7 +71,10 @@ class ModelText:
             return ""
         shown = self._gate(self.stream.finish(), final=True)
         if not self.text and self.why is None:
-            self.why = "empty"
+            # A reply that was all markup (`[1] (culture: MEX; source: …)`) says why in the trace.
+            self.why = (
+                "only markup copied from the prompt" if self.stream.markup_removed else "empty"
+            )
         return shown
 
     def _gate(self, new: str, final: bool) -> str:
@@ -91,7 +96,7 @@ class ModelText:
         if echoes(sentence, self.question):
             return "it repeats the question"
         said = self.components.get_detector().language_of(sentence)
-        if said is not None and said[0] != self.lang and said[1] >= MIN_LANGUAGE_CONFIDENCE:
+        if said is not None and said[0] != self.lang and said[1] >= MIN_WRONG_LANGUAGE_CONFIDENCE:
             return f"written in {said[0]}, asked in {self.lang}"
         return None
 

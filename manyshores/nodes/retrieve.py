@@ -44,6 +44,10 @@ def make_retrieve(components: Components) -> Any:
                         "similarity": found.similarity,
                         "candidates": [c.to_json() for c in found.candidates],
                         "notes": list(found.notes),
+                        "wording": found.wording,
+                        "confidence": found.confidence,
+                        "match": round(found.match, 4),
+                        "language": found.language,
                     }
                 )
                 if found.usable:

@@ -1,4 +1,4 @@
-"""route: pick the experts for this turn, then fan out one `Send` per batch of experts.
+"""route: decide how this turn is answered, then fan out one `Send` per batch of experts.
 
 Experts that can share work run together in one `Send` (all soft prompts reuse one KV cache of
 the shared prompt; LoRA adapters share one mixed batch); a persona changes the prompt itself,
@@ -12,48 +12,20 @@ from typing import Any
 from langgraph.types import Send
 
 from manyshores.components import Components, mixes_in_one_batch
-from manyshores.state import CulturePosterior, CultureState, ExpertChoice
-
-NEUTRAL_BELOW_P = 0.2
-"""When no culture reaches this probability (an English message with no cue spreads over every
-English-speaking country), the answer is culture-neutral rather than one arbitrary culture's."""
-
-
-def culture_in_play(posterior: CulturePosterior) -> bool:
-    """True when some culture is plausible enough to answer for."""
-    if posterior.get("unknown") or not posterior.get("cultures"):
-        return False
-    return posterior["cultures"][0]["p"] >= NEUTRAL_BELOW_P
-
-
-def general_choice(culture: str, reason: str) -> ExpertChoice:
-    """The bare base model, answering in general terms (its text is shown as general)."""
-    return {"id": "base", "culture": culture, "kind": "base", "weight": 1.0, "reason": reason}
+from manyshores.state import CultureState, ExpertChoice
 
 
 def make_route(components: Components) -> Any:
     def route(state: CultureState) -> dict[str, Any]:
-        posterior, task = state["posterior"], state["task"]
-        allowed = components.settings.general_answer_languages
-        if not task["options"]:
-            if any(r["usable"] for r in state.get("evidence", [])):
-                # Evidence-first: the reply is composed from people's answers, no model text.
-                return {"experts": []}
-            if "*" not in allowed and state.get("language") not in allowed:
-                # The base model's text would not be shown in this language: generate none.
-                return {"experts": []}
-            if not culture_in_play(posterior):
-                return {"experts": [general_choice("", "no culture in the message: general")]}
-        elif not culture_in_play(posterior):
-            return {"experts": [general_choice("", "no culture in the message: general")]}
-        experts = components.get_experts().route(posterior, task)
-        if not task["options"]:
-            # No evidence for this culture: a general answer, shown as such, not a persona's
-            # text presented as the culture's own (a task adapter still answers if trained).
-            experts = [e for e in experts if e["reason"].startswith("task adapter")] or [
-                general_choice(posterior["cultures"][0]["id"], "no evidence: general answer")
-            ]
-        return {"experts": experts}
+        # The rules (evidence first, general answers, task adapters, survey memory, experts)
+        # are the expert backend's one decision (`experts.routing.route`).
+        decision = components.get_experts().route(
+            state["posterior"],
+            state["task"],
+            has_evidence=any(r["usable"] for r in state.get("evidence", [])),
+            language=state.get("language"),
+        )
+        return {"experts": decision.experts}
 
     return route
 

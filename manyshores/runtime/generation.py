@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from manyshores.timing import count, phase
+from manyshores.runtime.greedy import greedy_stream
+from manyshores.timing import note_prompt, phase
 
 if TYPE_CHECKING:
     from manyshores.runtime.base_model import BaseModel
@@ -33,7 +34,9 @@ def chat_input_ids(base: BaseModel, messages: list[dict[str, str]], reserve: int
     limit = getattr(base.model.config, "max_position_embeddings", None)
     if limit and ids.shape[1] > limit - reserve:
         ids = ids[:, ids.shape[1] - (limit - reserve) :]
-    return ids.to(base.device)
+    ids = ids.to(base.device)
+    note_prompt(ids[0])
+    return ids
 
 
 KV = list[tuple[Any, Any]]
@@ -144,14 +147,8 @@ def decode_stream(
     import torch
     from transformers import DynamicCache
 
-    from manyshores.budget import current
-
     model: Any = base.model
-    budget = current()
     stops = stop_ids(base)
-    tokens: list[int] = []
-    emitted = ""
-    ended = 0  # 1 when an end token was generated (it counts as a generated token)
     with torch.inference_mode():
         with phase("prefill"):
             found = _prefixes.longest(model, ids)
@@ -177,43 +174,31 @@ def decode_stream(
                 logits_to_keep=1,
             )
         fed = list(ids)  # the tokens whose keys and values the cache holds
-        for step in range(max_new_tokens):
-            token = int(out.logits[0, -1].argmax())
-            if token in stops:
-                ended = 1
-                break
-            tokens.append(token)
-            text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
-            piece = new_characters(text, emitted)
-            if piece:
-                emitted = text
-                yield piece
-            if step == max_new_tokens - 1 or (budget is not None and budget.spent()):
-                break
-            with phase("decode"):
-                out = model(
-                    input_ids=torch.tensor([[token]], device=base.device),
-                    past_key_values=out.past_key_values,
-                    use_cache=True,
-                    logits_to_keep=1,
-                )
+
+        def feed(token: int) -> None:
+            nonlocal out
+            out = model(
+                input_ids=torch.tensor([[token]], device=base.device),
+                past_key_values=out.past_key_values,
+                use_cache=True,
+                logits_to_keep=1,
+            )
             fed.append(token)
-        # The next turn of this conversation starts with this prompt and answer.
-        _prefixes.put(model, tuple(fed), [(x.keys, x.values) for x in out.past_key_values.layers])
-    count("generated", len(tokens))
-    if counts is not None:
-        counts.append(len(tokens) + ended)
-    text = str(base.tokenizer.decode(tokens, skip_special_tokens=True))
-    if len(text) > len(emitted):
-        yield text[len(emitted) :]
 
+        def keep() -> None:
+            # The next turn of this conversation starts with this prompt and answer.
+            layers = out.past_key_values.layers
+            _prefixes.put(model, tuple(fed), [(x.keys, x.values) for x in layers])
 
-def new_characters(text: str, emitted: str) -> str:
-    """What `text` (the decoded answer so far) adds to the `emitted` part, once whole: a
-    multi-byte character split over tokens decodes to U+FFFD until its last token arrives."""
-    if len(text) > len(emitted) and not text.endswith("\ufffd"):
-        return text[len(emitted) :]
-    return ""
+        yield from greedy_stream(
+            lambda: int(out.logits[0, -1].argmax()),
+            stops.__contains__,
+            lambda tokens: str(base.tokenizer.decode(tokens, skip_special_tokens=True)),
+            feed,
+            max_new_tokens,
+            finish=keep,
+            counts=counts,
+        )
 
 
 def stream_text(

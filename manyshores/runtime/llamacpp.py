@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from manyshores.errors import ModelLoadError
-from manyshores.timing import count, phase
+from manyshores.runtime.greedy import greedy_stream
+from manyshores.timing import note_prompt, phase
 
 INSTALL_HINT = "`pip install -e '.[fast]'` (a prebuilt wheel: seconds)"
 
@@ -142,7 +143,10 @@ class LlamaCppText:
                 text += "\nassistant:"
             ids = [int(t) for t in self.vocab.tokenize(text, False, True)]
         limit = self.n_ctx - max(reserve, 1)
-        return ids[-limit:] if len(ids) > limit else ids
+        ids = ids[-limit:] if len(ids) > limit else ids
+        # The GGUF's vocabulary is the tokenizer's: these ids replay on transformers too.
+        note_prompt(ids)
+        return ids
 
     def prompt_tokens(self, messages: list[dict[str, str]], reserve: int = 0) -> int:
         return len(self.prompt_ids(messages, reserve))
@@ -199,42 +203,24 @@ class LlamaCppText:
         """Greedy decoding of prompt `ids` (the caller holds the lock), yielding whole characters
         as they come; stops at an end token, after `max_new_tokens`, or when the turn's time
         budget is spent. The first `fixed` tokens are kept as a sequence of their own."""
-        from manyshores.budget import current
-        from manyshores.runtime.generation import new_characters
-
-        budget = current()
         with phase("prefill"):
             start = self._start(ids, fixed)
             self._eval(ids[start:], start)
-        tokens: list[int] = []
-        emitted = ""
-        ended = 0
-        pos = len(ids)
-        for step in range(max_new_tokens):
-            token = int(self.sampler.sample(self.ctx, -1))
-            if self.vocab.is_eog(token):
-                ended = 1
-                break
-            tokens.append(token)
-            text = self._text(tokens)
-            piece = new_characters(text, emitted)
-            if piece:
-                emitted = text
-                yield piece
-            if step == max_new_tokens - 1 or (budget is not None and budget.spent()):
-                break
-            with phase("decode"):
-                self._decode([token], pos)
+
+        def feed(token: int) -> None:
+            self._decode([token], len(self._work))
             self._work.append(token)
-            pos += 1
-        # The next turn of this conversation starts with this prompt and answer.
-        self._keep(len(self._work))
-        count("generated", len(tokens))
-        if counts is not None:
-            counts.append(len(tokens) + ended)
-        text = self._text(tokens)
-        if len(text) > len(emitted):
-            yield text[len(emitted) :]
+
+        yield from greedy_stream(
+            lambda: int(self.sampler.sample(self.ctx, -1)),
+            self.vocab.is_eog,
+            self._text,
+            feed,
+            max_new_tokens,
+            # The next turn of this conversation starts with this prompt and answer.
+            finish=lambda: self._keep(len(self._work)),
+            counts=counts,
+        )
 
     def _text(self, tokens: list[int]) -> str:
         return str(self.vocab.detokenize(tokens, unparse_special=False))

@@ -1,13 +1,15 @@
 """The FastAPI app: OpenAI's chat-completions API over one warm `CultureAssistant`.
 
     POST /v1/chat/completions   stream or not; `metadata.thread_id` (or the X-Manyshores-Thread
-                                header) continues a conversation, `user` names the profile
+                                header) continues a conversation, `user` names the profile,
+                                `metadata.request_id` (or Idempotency-Key) makes a retry safe
     GET  /v1/models             the one model served
     GET  /v1/threads/{id}       the thread's stored messages (what `bench serve` checks)
-    GET  /healthz               liveness and queue depth (no key needed)
+    GET  /healthz               liveness and queue depth (no key needed); 503 while draining
 
-Order of checks on a completion: API key (401), body size (413), request shape (400), queue
-room (429) — all before any model work.
+Order of checks on a completion: draining (503), API key (401), body size (413), request shape
+(400), queue room (429) — all before any model work. A key belongs to a tenant, whose thread
+ids and profiles are its own (`serve.tenants`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -26,9 +29,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 import manyshores.serve.protocol as protocol
 from manyshores.errors import CheckpointStoreError, InvalidInputError, ManyshoresError
-from manyshores.graph.assistant import CultureAssistant, check_thread_id
-from manyshores.memory.postgres import is_outage, outage_error
-from manyshores.serve.config import THREAD_HEADER, ServeConfig
+from manyshores.graph.assistant import CultureAssistant
+from manyshores.memory.postgres import is_outage, is_postgres_url, outage_error
+from manyshores.serve.config import (
+    IDEMPOTENCY_HEADER,
+    REPLICA_HEADER,
+    THREAD_HEADER,
+    ServeConfig,
+)
+from manyshores.serve.locks import ThreadLocks
 from manyshores.serve.runner import (
     Finished,
     QueueFullError,
@@ -37,8 +46,15 @@ from manyshores.serve.runner import (
     TurnRunner,
     TurnTimeoutError,
 )
+from manyshores.serve.stored import MAX_REQUEST_ID, RequestConflictError, message_id
+from manyshores.serve.tenants import Caller, key_tenants, quote, request_hash
 
 log = logging.getLogger("manyshores.serve")
+
+MAX_ERROR_CHARS = 400
+"""Error messages are cut to this length: whatever they quote, a client gets a short line."""
+MAX_CULTURE_CHARS = 100
+MAX_USER_CHARS = 200
 
 
 class HTTPError(Exception):
@@ -53,6 +69,10 @@ class HTTPError(Exception):
         self.headers = headers or {}
 
 
+def _short(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 3] + "..."
+
+
 def _as_http(exc: BaseException, settings_url: str | None) -> HTTPError:
     """Map a turn's failure to a status and a message a client can act on."""
     if isinstance(exc, HTTPError):
@@ -63,21 +83,25 @@ def _as_http(exc: BaseException, settings_url: str | None) -> HTTPError:
         )
     if isinstance(exc, TurnTimeoutError):
         return HTTPError(504, str(exc), "timeout")
+    if isinstance(exc, RequestConflictError):
+        return HTTPError(409, str(exc), "invalid_request_error")
     if isinstance(exc, InvalidInputError):
-        return HTTPError(400, str(exc), "invalid_request_error")
+        return HTTPError(400, _short(str(exc)), "invalid_request_error")
     if is_outage(exc):
         exc = outage_error(exc, settings_url)
     if isinstance(exc, CheckpointStoreError):
-        return HTTPError(503, str(exc), "service_unavailable", {"Retry-After": "5"})
+        return HTTPError(503, _short(str(exc)), "service_unavailable", {"Retry-After": "5"})
     if isinstance(exc, ManyshoresError):
-        return HTTPError(500, str(exc), "server_error")
+        return HTTPError(500, _short(str(exc)), "server_error")
     log.exception("unexpected error in a turn", exc_info=exc)
-    return HTTPError(500, f"internal error: {type(exc).__name__}: {exc}", "server_error")
+    return HTTPError(500, _short(f"internal error: {type(exc).__name__}: {exc}"), "server_error")
 
 
-def _error_response(err: HTTPError) -> JSONResponse:
+def _error_response(err: HTTPError, extra: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
-        protocol.error_body(str(err), err.kind), status_code=err.status, headers=err.headers
+        protocol.error_body(str(err), err.kind),
+        status_code=err.status,
+        headers={**err.headers, **(extra or {})},
     )
 
 
@@ -85,9 +109,17 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
     """The HTTP app over a built assistant (its base model loads on the first turn unless
     the caller warmed it)."""
     config = config or ServeConfig()
-    runner = TurnRunner(assistant, config.max_queue, config.workers)
+    try:
+        tenants = key_tenants(config.api_keys)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
     db_url = assistant.components.settings.checkpoint_url
     backend = "postgres" if db_url else "sqlite"
+    # Replicas on one PostgreSQL share each conversation's lock there; SQLite serves one.
+    locks = ThreadLocks(db_url if db_url and is_postgres_url(db_url) else None)
+    runner = TurnRunner(assistant, config.max_queue, config.workers, locks)
+    draining = threading.Event()
+    replica = {REPLICA_HEADER: config.replica}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,26 +129,33 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
     app = FastAPI(title="manyshores", lifespan=lifespan)
     app.state.runner = runner
     app.state.config = config
+    app.state.draining = draining
+    """Set on SIGTERM (`serve.process`): health checks fail, new turns are refused."""
 
     @app.exception_handler(HTTPError)
     async def on_http_error(request: Request, exc: HTTPError) -> JSONResponse:
-        return _error_response(exc)
+        return _error_response(exc, replica)
 
-    def authorize(request: Request) -> None:
-        if not config.api_keys:
-            return
+    def authorize(request: Request) -> Caller:
+        if not tenants:
+            return Caller()
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        ok = scheme.lower() == "bearer" and any(
-            hmac.compare_digest(token.strip().encode(), key.encode()) for key in config.api_keys
-        )
-        if not ok:
+        found = None
+        if scheme.lower() == "bearer":
+            # Every key compared (no early exit): the time taken says nothing about which
+            # key was close.
+            for key, tenant in tenants.items():
+                if hmac.compare_digest(token.strip().encode(), key.encode()):
+                    found = tenant
+        if found is None:
             raise HTTPError(
                 401,
                 "missing or invalid API key: send 'Authorization: Bearer <key>'",
                 "invalid_api_key",
                 {"WWW-Authenticate": "Bearer"},
             )
+        return Caller(found)
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -135,14 +174,18 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
         return bytes(body)
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        return {
-            "status": "ok",
+    async def healthz() -> JSONResponse:
+        status = "draining" if draining.is_set() else "ok"
+        body = {
+            "status": status,
             "model": config.model_name,
             "backend": backend,
+            "replica": config.replica,
             "pending": runner.pending,
             "max_queue": config.max_queue,
         }
+        # 503 while draining: the balancer stops sending new requests here at once.
+        return JSONResponse(body, status_code=503 if draining.is_set() else 200, headers=replica)
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
@@ -155,34 +198,49 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
         }
 
     @app.get("/v1/threads/{thread_id}")
-    async def thread(thread_id: str, request: Request) -> dict[str, Any]:
-        authorize(request)
+    async def thread(thread_id: str, request: Request) -> JSONResponse:
+        caller = authorize(request)
         try:
-            check_thread_id(thread_id)
-            values = await runner.call(_thread_values, assistant, thread_id, thread_id=thread_id)
+            thread_id = _thread_id(thread_id, caller)
+            stored = caller.thread(thread_id)
+            values = await runner.call(
+                _thread_values,
+                assistant,
+                stored,
+                thread_id=stored,
+                timeout_s=config.request_timeout_s,
+            )
         except Exception as exc:
             raise _as_http(exc, db_url) from exc
         if values is None:
-            raise HTTPError(404, f"no thread '{thread_id}'", "not_found")
-        return values
+            raise HTTPError(404, f"no thread {quote(thread_id)}", "not_found")
+        return JSONResponse({**values, "thread_id": thread_id}, headers=replica)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
-        authorize(request)
+        if draining.is_set():
+            raise HTTPError(
+                503,
+                f"replica {config.replica} is shutting down: send the request again "
+                "(another replica answers it)",
+                "service_unavailable",
+                {"Retry-After": "1"},
+            )
+        caller = authorize(request)
         body = await read_body(request)
         try:
             chat = protocol.parse_request(body)
-            turn = _turn_request(chat, request)
+            turn, client_thread = _turn_request(chat, request, caller)
             events = runner.start(turn, config.request_timeout_s)
         except Exception as exc:
             raise _as_http(exc, db_url) from exc
         cid = protocol.completion_id()
         model = chat.model or config.model_name
-        headers = {THREAD_HEADER: turn.thread_id}
+        headers = {THREAD_HEADER: client_thread, **replica}
         if chat.stream:
             include_usage = bool((chat.stream_options or {}).get("include_usage"))
             return StreamingResponse(
-                _sse(events, cid, model, include_usage, db_url),
+                _sse(events, cid, model, include_usage, db_url, client_thread),
                 media_type="text/event-stream",
                 headers={**headers, "Cache-Control": "no-cache"},
             )
@@ -200,7 +258,7 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
                 cid,
                 model,
                 result.answer,
-                result.to_json(),
+                _extra(finished, client_thread),
                 protocol.usage(finished.prompt_tokens, finished.completion_tokens),
             ),
             headers=headers,
@@ -209,20 +267,72 @@ def create_app(assistant: CultureAssistant, config: ServeConfig | None = None) -
     return app
 
 
-def _turn_request(chat: protocol.ChatRequest, request: Request) -> TurnRequest:
+def _thread_id(value: object, caller: Caller) -> str:
+    """The client's thread id, checked; errors quote only its first characters."""
+    text = str(value)
+    limit = caller.max_thread_id
+    if not text or len(text) > limit or not text.isprintable():
+        raise InvalidInputError(f"invalid thread id {quote(text)}: 1-{limit} printable characters")
+    return text
+
+
+def _request_id(chat: protocol.ChatRequest, request: Request) -> str | None:
+    value = (chat.metadata or {}).get("request_id") or request.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    text = str(value)
+    if not text.strip() or len(text) > MAX_REQUEST_ID or not text.isprintable():
+        raise InvalidInputError(
+            f"invalid request id {quote(text)}: 1-{MAX_REQUEST_ID} printable characters"
+        )
+    return text
+
+
+def _turn_request(
+    chat: protocol.ChatRequest, request: Request, caller: Caller
+) -> tuple[TurnRequest, str]:
+    """The turn to run, and the thread id the client knows it by."""
+    from manyshores.content import check_message_text
+
+    text = check_message_text(protocol.turn_text(chat))  # refused before it takes a queue place
     metadata = chat.metadata or {}
-    thread_id = metadata.get("thread_id") or request.headers.get(THREAD_HEADER)
-    thread_id = check_thread_id(str(thread_id)) if thread_id else uuid.uuid4().hex
+    request_id = _request_id(chat, request)
+    given = metadata.get("thread_id") or request.headers.get(THREAD_HEADER)
+    if given:
+        thread_id = _thread_id(given, caller)
+    elif request_id is not None:
+        # A retried request without a thread must land in the thread its first try made.
+        thread_id = request_hash(caller.tenant or "", "new-thread", request_id)
+    else:
+        thread_id = uuid.uuid4().hex
     culture = metadata.get("culture")
+    if culture is not None and len(str(culture)) > MAX_CULTURE_CHARS:
+        raise InvalidInputError(f"unknown culture {quote(culture)}: too long to be a culture")
     user = chat.user.strip() if chat.user is not None else None
     if chat.user is not None and not user:
         raise InvalidInputError("'user' must not be empty when given")
-    return TurnRequest(
-        text=protocol.turn_text(chat),
-        thread_id=thread_id,
-        user_id=user,
+    if user is not None and (len(user) > MAX_USER_CHARS or not user.isprintable()):
+        raise InvalidInputError(
+            f"invalid user {quote(user)}: 1-{MAX_USER_CHARS} printable characters"
+        )
+    stored = caller.thread(thread_id)
+    turn = TurnRequest(
+        text=text,
+        thread_id=stored,
+        user_id=caller.user(user) if user else None,
         culture=str(culture) if culture else None,
+        message_id=message_id(stored, request_id) if request_id is not None else None,
     )
+    return turn, thread_id
+
+
+def _extra(finished: Finished, client_thread: str) -> dict[str, Any]:
+    """The `manyshores` object, naming the thread as the client does (not as stored)."""
+    extra = finished.result.to_json()
+    extra["thread_id"] = client_thread
+    if finished.replayed:
+        extra["replayed"] = True
+    return extra
 
 
 def _thread_values(assistant: CultureAssistant, thread_id: str) -> dict[str, Any] | None:
@@ -252,6 +362,7 @@ async def _sse(
     model: str,
     include_usage: bool,
     db_url: str | None,
+    client_thread: str,
 ) -> AsyncIterator[str]:
     """OpenAI's stream: a role chunk, content deltas, a closing chunk carrying `manyshores`,
     optionally a usage chunk, then `[DONE]`. A failure after the stream began is sent as an
@@ -285,7 +396,9 @@ async def _sse(
             elif not answer.startswith(streamed):
                 log.warning("streamed text differs from the stored answer in %s", cid)
             yield _sse_line(
-                protocol.chunk(cid, model, created, {}, "stop", manyshores=item.result.to_json())
+                protocol.chunk(
+                    cid, model, created, {}, "stop", manyshores=_extra(item, client_thread)
+                )
             )
             if include_usage:
                 final = protocol.chunk(

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from manyshores.errors import InvalidInputError
+from manyshores.serve.tenants import quote
 
 
 class ChatMessage(BaseModel):
@@ -37,7 +38,8 @@ class ChatRequest(BaseModel):
     user: str | None = None
     """Long-term profile user id."""
     metadata: dict[str, Any] | None = None
-    """`thread_id` continues a conversation; `culture` forces the culture of this turn."""
+    """`thread_id` continues a conversation; `culture` forces the culture of this turn;
+    `request_id` makes a retry of this request return its stored turn."""
     stream_options: dict[str, Any] | None = None
 
 
@@ -62,7 +64,8 @@ def message_text(message: ChatMessage) -> str:
     for part in content:
         if part.get("type") != "text":
             raise InvalidInputError(
-                f"message content part of type {part.get('type')!r} is not supported: text only"
+                f"message content part of type {quote(part.get('type'))} is not supported: "
+                "text only"
             )
         texts.append(str(part.get("text", "")))
     return "".join(texts)
@@ -76,7 +79,7 @@ def turn_text(request: ChatRequest) -> str:
     """
     last = request.messages[-1]
     if last.role != "user":
-        raise InvalidInputError(f"the last message must have role 'user', not {last.role!r}")
+        raise InvalidInputError(f"the last message must have role 'user', not {quote(last.role)}")
     return message_text(last)
 
 

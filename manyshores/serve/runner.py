@@ -4,26 +4,35 @@ With the in-process engine every turn runs on a single worker thread, one after 
 base model, its KV caches and the experts' adapters are then only ever touched by one turn at a
 time (the graph's own expert fan-out still batches a committee inside a turn). With a serving
 engine (vLLM) the model work happens in the engine, which batches it across requests, so turns
-of different conversations run on `workers` threads at once; turns of one conversation still
-never interleave (a lock per thread id). Requests beyond `max_queue` turns running or waiting
-are refused at once (429) instead of piling up.
+of different conversations run on `workers` threads at once. Turns of one conversation never
+interleave: each turn, and each read of a thread, holds the thread's lock (`serve.locks`: in
+this process, and on PostgreSQL an advisory lock that replicas share). Requests beyond
+`max_queue` turns running or waiting are refused at once (429) instead of piling up.
+
+A turn that carries a request id stores its message under an id made from it; when a retry of
+that request arrives, the stored turn is answered again instead of running twice
+(`serve.stored`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import math
 import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from manyshores.graph.assistant import CultureAssistant, TurnResult
+from manyshores.serve.locks import LockWaitTimeout, ThreadLocks
+from manyshores.serve.stored import find_turn
+
+log = logging.getLogger("manyshores.serve")
 
 
 class QueueFullError(Exception):
@@ -45,11 +54,14 @@ class TurnRequest:
     text: str
     """The user's new message."""
     thread_id: str
-    """The conversation it continues (or starts)."""
+    """The conversation it continues (or starts), as stored (within its tenant)."""
     user_id: str | None = None
-    """Long-term profile user id."""
+    """Long-term profile user id, as stored."""
     culture: str | None = None
     """Culture forced for this turn; None: detected."""
+    message_id: str | None = None
+    """Id the user message is stored under, made from the request id: a retry of the request
+    finds its turn by it. None: a fresh id (no request id was sent)."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +81,20 @@ class Finished:
     """Tokens of the user's message."""
     completion_tokens: int
     """Tokens of the answer."""
+    replayed: bool = False
+    """The request had been answered before (a retry): this is the stored turn, not run again."""
 
 
 class TurnRunner:
     """Runs turns of one `CultureAssistant` on one worker thread, at most `max_queue` at once."""
 
-    def __init__(self, assistant: CultureAssistant, max_queue: int, workers: int = 1) -> None:
+    def __init__(
+        self,
+        assistant: CultureAssistant,
+        max_queue: int,
+        workers: int = 1,
+        locks: ThreadLocks | None = None,
+    ) -> None:
         if max_queue < 1:
             raise ValueError("max_queue must be at least 1")
         if workers < 1:
@@ -85,8 +105,9 @@ class TurnRunner:
         self._executor = ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="manyshores-model"
         )
+        self.locks = locks or ThreadLocks()
+        """Each thread's lock: in this process, and across replicas on PostgreSQL."""
         self._lock = threading.Lock()
-        self._threads: dict[str, tuple[threading.Lock, int]] = {}
         self._pending = 0
         self._seconds: deque[float] = deque(maxlen=32)
 
@@ -112,33 +133,23 @@ class TurnRunner:
         typical = statistics.median(self._seconds) if self._seconds else 5.0
         return max(1, math.ceil(typical * self._pending))
 
-    @contextlib.contextmanager
-    def _thread(self, thread_id: str | None) -> Iterator[None]:
-        """Hold `thread_id`'s lock (nothing to hold with one worker, or without an id)."""
-        if self.workers == 1 or thread_id is None:
-            yield
-            return
-        with self._lock:
-            lock, users = self._threads.get(thread_id, (threading.Lock(), 0))
-            self._threads[thread_id] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._lock:
-                lock, users = self._threads[thread_id]
-                if users == 1:
-                    del self._threads[thread_id]
-                else:
-                    self._threads[thread_id] = (lock, users - 1)
-
-    def call(self, fn: Any, *args: Any, thread_id: str | None = None) -> asyncio.Future[Any]:
-        """Run `fn(*args)` on a model worker, after the turns already queued (reads of a
-        thread's state go here too, with its `thread_id`, so they never see a turn half-way)."""
+    def call(
+        self, fn: Any, *args: Any, thread_id: str | None = None, timeout_s: float = 300.0
+    ) -> asyncio.Future[Any]:
+        """Run `fn(*args)` on a model worker, after the turns already queued; with a
+        `thread_id`, under that thread's lock (shared), so a read never sees a turn half-way,
+        here or on another replica."""
 
         def run() -> Any:
-            with self._thread(thread_id):
+            if thread_id is None:
                 return fn(*args)
+            try:
+                with self.locks.hold(thread_id, time.monotonic() + timeout_s, read=True):
+                    return fn(*args)
+            except LockWaitTimeout:
+                raise TurnTimeoutError(
+                    f"the conversation stayed busy for {timeout_s:g} s"
+                ) from None
 
         return asyncio.get_running_loop().run_in_executor(self._executor, run)
 
@@ -159,8 +170,22 @@ class TurnRunner:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def work() -> None:
-            with self._thread(request.thread_id):
-                _work()
+            held = False
+            try:
+                with self.locks.hold(request.thread_id, deadline):
+                    held = True
+                    _work()  # answers the request and releases its queue place itself
+            except LockWaitTimeout:
+                # Another turn of this conversation ran past the deadline: this one never
+                # started, so it is cleanly absent from the thread.
+                put(TurnTimeoutError("timed out waiting for the conversation's previous turn"))
+                self._release(None)
+            except BaseException as exc:
+                if held:  # letting go of the lock failed: closing its session released it
+                    log.warning("releasing the lock of a thread failed: %s", exc)
+                    return
+                put(exc)  # the lock's database is unreachable: nothing ran
+                self._release(None)
 
         def _work() -> None:
             started = None
@@ -170,12 +195,27 @@ class TurnRunner:
                     put(TurnTimeoutError("timed out waiting for the model"))
                     return
                 started = time.perf_counter()
+                if request.message_id is not None:
+                    stored = find_turn(
+                        self.assistant, request.thread_id, request.message_id, request.text
+                    )
+                    if stored is not None:
+                        put(
+                            Finished(
+                                stored,
+                                self._count(request.text),
+                                self._count(stored.answer),
+                                replayed=True,
+                            )
+                        )
+                        return
                 steps: list[str] = []
                 for event in self.assistant.stream(
                     request.text,
                     thread_id=request.thread_id,
                     culture=request.culture,
                     user_id=request.user_id,
+                    message_id=request.message_id,
                 ):
                     if event.node == "token":
                         put(Token(str(event.update.get("text", ""))))

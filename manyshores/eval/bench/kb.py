@@ -8,7 +8,6 @@ with their culture as the filter, so latency includes the embedding of the query
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import random
@@ -18,10 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from manyshores.blend_files import blend_rows
 from manyshores.config import Settings
+from manyshores.memory.digests import DIGEST_KINDS
 from manyshores.memory.embeddings import embed
 from manyshores.memory.ingest import load_blend
-from manyshores.memory.knowledge_base import DIGEST_KINDS, KnowledgeBase, query_text
+from manyshores.memory.knowledge_base import KnowledgeBase
+from manyshores.memory.passage_selection import query_text
 from manyshores.passages import Document
 
 _CULTURES = [
@@ -79,11 +81,7 @@ def _queries(blend_dir: Path | None, n: int, seed: int = 1) -> list[tuple[str, s
     rng = random.Random(seed)
     if blend_dir is None:
         return [(f"What about {rng.choice(_TOPICS)}?", rng.choice(_CULTURES)) for _ in range(n)]
-    rows = [
-        (row["en_question"], row["culture"])
-        for path in sorted(blend_dir.glob("*.json"))
-        for row in json.loads(path.read_text(encoding="utf-8"))
-    ]
+    rows = [(row["en_question"], row["culture"]) for row in blend_rows(blend_dir)]
     return rng.sample(rows, min(n, len(rows)))
 
 

@@ -10,9 +10,11 @@ converted, timed to its first token):
 
 Each turn reports its wall time, its time to the first streamed token (the whole turn when
 nothing streams), generated tokens/s (decode rate after the first token), the path it took, the
-time per node and per phase (`manyshores.timing`). In the same run, turn by turn, the same
-prompt tokens go through llama.cpp (`llama-cpp-python` on the shipped GGUF) when it is installed,
-so the tokens/s ratio is measured side by side under the same machine load.
+time per node and per phase. The phases, and the prompt a generating turn decoded from, are
+marked by the production code itself (`manyshores.timing`); the benchmark only listens. In the
+same run, turn by turn, the same prompt tokens go through llama.cpp (`llama-cpp-python` on the
+shipped GGUF) when it is installed, so the tokens/s ratio is measured side by side under the
+same machine load.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from manyshores.eval.metrics.stats import percentile
+
 QUESTIONS = {
     "open": "I'm from Kenya. What do families usually eat for breakfast?",
     "general": "Explain in a few sentences how to fix a bicycle chain that keeps slipping.",
@@ -39,11 +43,6 @@ QUESTIONS = {
 KINDS = ("open", "general", "survey", "followup")
 MAX_NEW_TOKENS = 60
 """About the length of a short spoken answer; the target rates are for ~60 new tokens."""
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 @dataclass
@@ -86,93 +85,14 @@ def _node_ms(values: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-class PromptCapture:
-    """Keeps the last prompt token ids the base model was asked to continue (for llama.cpp)."""
-
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-
-    def install(self) -> None:
-        from manyshores.runtime import generation
-
-        inner = generation.chat_input_ids
-
-        def capture(*args: Any, **kwargs: Any) -> Any:
-            ids = inner(*args, **kwargs)
-            self.ids = [int(t) for t in ids[0].tolist()]
-            return ids
-
-        generation.chat_input_ids = capture  # type: ignore[assignment]
-        from manyshores.runtime.llamacpp import LlamaCppText
-
-        prompt = LlamaCppText.prompt_ids
-
-        def capture_llama(
-            runtime: Any, messages: list[dict[str, str]], reserve: int = 0
-        ) -> list[int]:
-            # The GGUF's vocabulary is the tokenizer's: its ids replay on transformers too.
-            # (Counting a prompt's tokens renders the same chat: the ids are the same.)
-            self.ids = prompt(runtime, messages, reserve)
-            return self.ids
-
-        LlamaCppText.prompt_ids = capture_llama  # type: ignore[method-assign,assignment]
-
-
-def wrap_phase(obj: Any, method: str, name: str) -> None:
-    """Record every call of `obj.method` as phase `name`."""
-    from manyshores.timing import phase
-
-    inner = getattr(obj, method)
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        with phase(name):
-            return inner(*args, **kwargs)
-
-    setattr(obj, method, timed)
-
-
-def instrument(assistant: Any) -> PromptCapture:
-    """Phases the code does not mark itself: retrieval, embedding, checkpoint writes, loading."""
-    from manyshores.memory import embeddings
-
-    components = assistant.components
-    wrap_phase(assistant.checkpointer, "put", "checkpoint")
-    wrap_phase(assistant.checkpointer, "put_writes", "checkpoint")
-    wrap_phase(components, "_get", "load")  # builds on first use; a dict read after that
-    load = embeddings.load_embedder
-
-    def load_embedder() -> Any:
-        from manyshores.timing import phase
-
-        with phase("load"):
-            model = load()
-        if not getattr(model, "_bench_wrapped", False):
-            wrap_phase(model, "encode", "embedding")
-            model._bench_wrapped = True  # type: ignore[assignment,union-attr]
-        return model
-
-    embeddings.load_embedder = load_embedder  # type: ignore[assignment]
-    capture = PromptCapture()
-    capture.install()
-    return capture
-
-
-def run_turn(
-    assistant: Any, text: str, thread_id: str, capture: PromptCapture | None = None
-) -> TurnSample:
+def run_turn(assistant: Any, text: str, thread_id: str) -> TurnSample:
     """One streamed turn, timed from the call to its first token and to its end."""
     from manyshores.timing import PhaseRecorder, recording
 
     recorder = PhaseRecorder()
-    if capture is not None:
-        capture.ids = []
     steps: list[str] = []
     first: float | None = None
     with recording(recorder):
-        wrapped_retriever = assistant.components.get_retriever()
-        if not getattr(wrapped_retriever, "_bench_wrapped", False):
-            wrap_phase(wrapped_retriever, "retrieve", "retrieval")
-            wrapped_retriever._bench_wrapped = True
         start = time.perf_counter()
         for event in assistant.stream(text, thread_id=thread_id):
             if event.node == "token" and first is None and event.update.get("text"):
@@ -194,7 +114,7 @@ def run_turn(
         path=turn_path(result.values, tokens),
         nodes_ms=_node_ms(result.values),
         phases_ms=phases,
-        prompt_ids=list(capture.ids) if capture is not None else [],
+        prompt_ids=list(recorder.prompt_ids),
     )
 
 
@@ -352,7 +272,6 @@ def cold_child(text: str) -> None:
             from manyshores.graph.assistant import CultureAssistant
 
             assistant = CultureAssistant(components)
-            instrument(assistant)
             first: float | None = None
             for event in assistant.stream(text, thread_id="cold"):
                 if event.node == "token" and first is None:
@@ -416,7 +335,6 @@ def run_turn_bench(
             max_new_tokens=MAX_NEW_TOKENS,
         )
         assistant = CultureAssistant(Components(settings=settings))
-        capture = instrument(assistant)
         from manyshores.threads import thread_count
 
         threads = thread_count(settings)  # what the model loads will use; llama.cpp too
@@ -434,7 +352,7 @@ def run_turn_bench(
         for i in range(repeats):
             for kind in KINDS:
                 thread = f"{'open' if kind == 'followup' else kind}-{i}"
-                sample = run_turn(assistant, QUESTIONS[kind], thread, capture)
+                sample = run_turn(assistant, QUESTIONS[kind], thread)
                 samples[kind].append(sample)
                 if sample.tokens > 1 and sample.decode_s > 0:
                     ours_rates.append((sample.tokens - 1) / sample.decode_s)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from manyshores.blend_files import read_blend_dir
 from manyshores.errors import InvalidInputError
-from manyshores.memory.ingest import blend_files
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,7 @@ def load_questions(
     """Questions with at least one human answer, per culture in file order (`limit` per culture)."""
     wanted = {c.upper() for c in cultures} if cultures else None
     out: list[BlendQuestion] = []
-    for path in blend_files(data_dir):
-        rows = json.loads(path.read_text(encoding="utf-8"))
+    for _, rows in read_blend_dir(data_dir):
         taken = 0
         for row in rows:
             if wanted is not None and str(row["culture"]).upper() not in wanted:

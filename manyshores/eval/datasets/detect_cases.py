@@ -25,13 +25,13 @@ question never appears in both.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from manyshores.blend_files import blend_rows
 from manyshores.cultures import CultureRegistry, get_registry
 from manyshores.detection.mentions import MentionIndex
 
@@ -130,16 +130,6 @@ _DISPLAY = {"NGA": "Northern Nigeria"}
 def split_of(question_id: str) -> str:
     """`dev` or `test`, stable per question id (about half each)."""
     return "dev" if int(hashlib.md5(question_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
-
-
-def blend_rows(blend_dir: Path) -> list[dict[str, Any]]:
-    """Every BLEnD row of the 16 cultures (`id`, `culture`, `language`, `question`, ...)."""
-    rows: list[dict[str, Any]] = []
-    for path in sorted(Path(blend_dir).glob("*.json")):
-        rows.extend(json.loads(path.read_text(encoding="utf-8")))
-    if not rows:
-        raise FileNotFoundError(f"no BLEnD files (*.json) in {blend_dir}")
-    return rows
 
 
 class PlaceRemover:

@@ -14,7 +14,8 @@ question id to `exclude_question_ids` (which also drops grouped passages contain
 same as ingesting only the other questions.
 
 Output lines `{"system", "culture", "id", "answer"}`, appended (re-running skips lines already
-written); scored by `metrics.blend.score_blend_predictions`.
+written); scored by `metrics.blend.score_blend_predictions`. A question that cannot be asked (a
+blank local question) is skipped and counted under `skipped` in the report.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from manyshores.errors import InvalidInputError
 from manyshores.eval.datasets.blend import BlendQuestion, load_questions
 from manyshores.eval.jsonl import read_jsonl
 from manyshores.eval.metrics.blend import score_blend_predictions
+from manyshores.eval.skips import Skips, unaskable
 from manyshores.experts.prompts import task_messages
 
 __all__ = ["SYSTEMS", "BlendQuestion", "load_questions", "run_blend", "system_request"]
@@ -94,9 +96,20 @@ def run_blend(
     """Answer every question with every system into `out` (resumable); return the report.
 
     Questions sharing a system and an expert are answered `batch_size` at a time. A system whose
-    adapter is missing for a culture is skipped there and listed under `missing_adapters`.
+    adapter is missing for a culture is skipped there and listed under `missing_adapters`; a
+    question that cannot be asked is listed under `skipped`.
     """
     from tqdm import tqdm
+
+    skips = Skips()
+    askable = []
+    for q in questions:
+        why = unaskable(q.question)
+        if why is None:
+            askable.append(q)
+        else:
+            skips.add(why, culture=q.culture, id=q.id)
+    questions = askable
 
     done = {(p["system"], p["culture"], p["id"]) for p in read_jsonl(out, resume=True)}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -129,4 +142,5 @@ def run_blend(
                     bar.update(len(chunk))
     report = score_blend_predictions(read_jsonl(out, resume=True), questions)
     report["missing_adapters"] = {s: sorted(c) for s, c in missing.items()}
+    report["skipped"] = skips.report()
     return report

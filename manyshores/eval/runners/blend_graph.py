@@ -4,9 +4,10 @@ Each question goes, as a user message in a new thread with no culture given, thr
 default graph exactly as `manyshores ask` answers it, once in English and once in the
 culture's own language. A line per question and language:
 `{"system": "graph", "culture", "id", "language": "en"|"local", "answer", "short", "answers",
-"sources", "seconds"}`. The report scores the lead answer (`short`) and any of the reply's
+"wording", "confidence", "sources", "seconds"}`. The report scores the lead answer (`short`) and any of the reply's
 answers (at most three) the BLEnD way, and checks every reply: loops, the question's
-language, broken characters, sentence ends.
+language, broken characters, sentence ends. A question with no form in a language, or one that
+cannot be asked (blank, binary), is skipped and counted, never a reason to stop the run.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from manyshores.answers.evidence_phrases import evidence_phrases_for
 from manyshores.answers.hygiene import SENTENCE_END, has_loop
 from manyshores.eval.datasets.blend import BlendQuestion
 from manyshores.eval.jsonl import read_jsonl
 from manyshores.eval.metrics.blend import is_correct
+from manyshores.eval.metrics.confidence import Judged, wording_report
+from manyshores.eval.skips import Skips, unaskable
 
 if TYPE_CHECKING:
     from manyshores.components import Components, Retriever
@@ -49,9 +53,12 @@ def run_graph(
     out: Path,
     *,
     progress: bool = True,
-) -> None:
-    """Answer every question in every language into `out` (resumable: done lines are kept)."""
+) -> dict[str, Any]:
+    """Answer every question in every language into `out` (resumable: done lines are kept);
+    return what was skipped (`Skips.report`)."""
     from tqdm import tqdm
+
+    from manyshores.errors import InvalidInputError
 
     done = {
         (p["culture"], p["id"], p.get("language", "en"))
@@ -59,12 +66,16 @@ def run_graph(
         if p.get("system") == "graph"
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    todo = [
-        (q, lang)
-        for q in questions
-        for lang in languages
-        if (q.culture, q.id, lang) not in done and question_text(q, lang)
-    ]
+    skips = Skips()
+    todo = []
+    for q in questions:
+        for lang in languages:
+            text = question_text(q, lang)
+            why = "no question in this language" if text is None else unaskable(text)
+            if why is not None:
+                skips.add(why, culture=q.culture, id=q.id, language=lang)
+            elif (q.culture, q.id, lang) not in done:
+                todo.append((q, lang))
     with (
         out.open("a", encoding="utf-8") as fh,
         tqdm(total=len(todo), disable=not progress, desc="eval blend graph") as bar,
@@ -73,7 +84,12 @@ def run_graph(
             text = question_text(q, lang)
             assert text is not None
             start = time.perf_counter()
-            result = answer(text)
+            try:
+                result = answer(text)
+            except InvalidInputError as exc:  # the graph refused it: a bad item, not a bad run
+                skips.add(str(exc), culture=q.culture, id=q.id, language=lang)
+                bar.update(1)
+                continue
             row = {
                 "system": "graph",
                 "culture": q.culture,
@@ -82,6 +98,8 @@ def run_graph(
                 "answer": result.get("answer", ""),
                 "short": result.get("short", ""),
                 "answers": list(result.get("answers") or [])[:3],
+                "wording": result.get("wording") or "none",
+                "confidence": result.get("confidence"),
                 "sources": len(result.get("sources") or []),
                 "seconds": round(time.perf_counter() - start, 3),
                 "cultures": [c["id"] for c in result.get("cultures", [])[:3]],
@@ -89,6 +107,7 @@ def run_graph(
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()
             bar.update(1)
+    return skips.report()
 
 
 def ends_sentence(text: str) -> bool:
@@ -110,6 +129,7 @@ def score_graph(
     )
     checks: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     seconds: dict[str, list[float]] = defaultdict(list)
+    judged: dict[str, list[Judged]] = defaultdict(list)  # per part of the evaluation half
     for p in preds:
         if p.get("system") != "graph":
             continue
@@ -125,6 +145,12 @@ def score_graph(
             cell = cells[lang][metric][q.culture]
             cell[0] += int(hit)
             cell[1] += 1
+        lead_right = bool(p.get("short")) and is_correct(str(p["short"]), q.answers)
+        mark = evidence_phrases_for(languages_of(reply) or "en").quotes[0]
+        j = Judged(lang, str(p.get("wording") or "none"), p.get("confidence"), lead_right,
+                   named=any(m in reply for m in (mark, "“", "«", "「", "„")))  # fmt: skip
+        judged["all"].append(j)
+        judged[part_of(q.id)].append(j)
         c = checks[lang]
         c["replies"] += 1
         c["loops"] += int(has_loop(reply))
@@ -159,7 +185,18 @@ def score_graph(
         entry["language_identified"] = c["language_known"]
         entry["seconds_p50"] = times[len(times) // 2] if times else None
         report[lang] = entry
+    # Wording and confidence, over the whole run and over each part of the evaluation half
+    # (`fit_wording` tunes on one, never reads the other).
+    report["wording"] = {part: wording_report(rows) for part, rows in sorted(judged.items())}
     return report
+
+
+def part_of(qid: str) -> str:
+    """`tune` or `held-out`: the evaluation half's parts (`fit_wording.TUNE_FOLDS`)."""
+    from manyshores.evidence.bank import fold_of
+    from manyshores.evidence.fit_wording import TUNE_FOLDS
+
+    return "tune" if fold_of(qid, TUNE_FOLDS) == 0 else "held-out"
 
 
 # --------------------------------------------------------------------------- leak-free set-up

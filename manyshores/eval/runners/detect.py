@@ -3,7 +3,9 @@
 Input lines: `{"id", "messages": [{"role", "content"}, ...], "label": [ids] (optional),
 "kind": str (optional), "expect": "culture"|"ambiguous"|"unknown_or_ambiguous" (optional)}`.
 Output lines (one per input, in order): `{"id", "cultures": [{"id", "p"}, ...] (descending,
-at most 10), "ambiguous", "unknown", "task"}`.
+at most 10), "ambiguous", "unknown", "task"}`, or `{"id", "skipped": why}` for a case that cannot
+be asked (no messages, no user message, a blank or binary one): counted under `skipped` in the
+report, left out of every metric.
 
 Metrics per kind (and `all`): top-1 accuracy, top-3 recall (share of label ids in the top 3),
 `all_in_top3`, ambiguity precision/recall (gold: `expect` is `ambiguous` or
@@ -19,8 +21,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from manyshores.content import content_text
 from manyshores.detection.detector import CultureDetector
 from manyshores.eval.jsonl import read_jsonl, write_jsonl
+from manyshores.eval.skips import Skips, unaskable
 
 CONFIDENT = 0.8
 """A wrong top culture at or above this probability counts as confidently wrong."""
@@ -35,14 +39,44 @@ TARGETS = {
 """The issue's acceptance criteria on the dev set (16 BLEnD cultures as candidates)."""
 
 
+def case_problem(case: Any) -> str | None:
+    """Why a case cannot be asked, or None when it can."""
+    if not isinstance(case, dict):
+        return "not a JSON object"
+    messages = case.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "no messages"
+    if not all(
+        isinstance(m, dict)
+        and isinstance(m.get("role"), str)
+        and isinstance(m.get("content"), str | list)
+        for m in messages
+    ):
+        return "a message without a role and content"
+    label = case.get("label")
+    if label is not None and not (
+        isinstance(label, list) and all(isinstance(c, str) for c in label)
+    ):
+        return "a label that is not a list of culture ids"
+    users = [content_text(m["content"]) for m in messages if m["role"] == "user"]
+    if not users:
+        return "no user message"
+    return unaskable(users[-1])
+
+
 def predict(
     detector: CultureDetector, cases: Sequence[dict[str, Any]], candidates: list[str] | None
 ) -> tuple[list[dict[str, Any]], list[float]]:
-    """One prediction per case (the output line format) and the seconds each took."""
+    """One prediction per case (the output line format) and the seconds each took (none for a
+    skipped case)."""
     preds: list[dict[str, Any]] = []
     seconds: list[float] = []
     for case in cases:
-        messages = case.get("messages") or []
+        problem = case_problem(case)
+        if problem is not None:
+            preds.append({"id": case.get("id"), "skipped": problem})
+            continue
+        messages = case["messages"]
         start = time.perf_counter()
         posterior = detector.detect(messages, candidates=candidates)
         last_user = next(
@@ -130,10 +164,19 @@ def _shared_ok(case: dict[str, Any], pred: dict[str, Any]) -> bool:
 
 
 def report(
-    cases: Sequence[dict[str, Any]], preds: Sequence[dict[str, Any]], seconds: Sequence[float]
+    cases: Sequence[dict[str, Any]],
+    preds: Sequence[dict[str, Any]],
+    seconds: Sequence[float],
+    unreadable: Skips | None = None,
 ) -> dict[str, Any]:
-    """Per-kind metrics, the acceptance criteria with pass/fail, and latency."""
-    pairs = list(zip(cases, preds, strict=True))
+    """Per-kind metrics, the acceptance criteria with pass/fail, and latency; skipped cases
+    (and the `unreadable` lines of the case file) are counted apart."""
+    skips = Skips(list(unreadable.items) if unreadable else [])
+    for line, pred in enumerate(preds, 1):
+        if "skipped" in pred:
+            skips.add(str(pred["skipped"]), id=pred.get("id"), case=line)
+    pairs = [(c, p) for c, p in zip(cases, preds, strict=True) if "skipped" not in p]
+    cases = [c for c, _ in pairs]
     kinds = sorted({str(c.get("kind", "all")) for c in cases})
     by_kind = {k: _metrics([(c, p) for c, p in pairs if c.get("kind", "all") == k]) for k in kinds}
     overall = _metrics(pairs)
@@ -171,6 +214,7 @@ def report(
     ms = sorted(s * 1000 for s in seconds)
     return {
         "n": len(cases),
+        "skipped": skips.report(),
         "overall": overall,
         "by_kind": by_kind,
         "criteria": criteria,
@@ -191,14 +235,16 @@ def evaluate_file(
     cultures: Iterable[str] | None = None,
     detector: CultureDetector | None = None,
 ) -> dict[str, Any]:
-    """Predict every case of `data`, write `out` (JSONL) and return the report."""
-    cases = read_jsonl(data)
+    """Predict every case of `data`, write `out` (JSONL) and return the report. A line of
+    `data` that is not a JSON object is skipped too (counted, with its line number)."""
+    unreadable = Skips()
+    cases = read_jsonl(data, skips=unreadable)
     detector = detector or CultureDetector.from_settings()
     detector.load()
     candidates = list(cultures) if cultures is not None else None
     preds, seconds = predict(detector, cases, candidates)
     write_jsonl(preds, out)
-    result = report(cases, preds, seconds)
+    result = report(cases, preds, seconds, unreadable)
     result["data"] = str(data)
     result["cultures"] = candidates or "registry"
     return result

@@ -6,7 +6,8 @@ evaluation half is split into that many folds by id instead, each asked of a ban
 shipped id: how a question outside the data meets the shipped bank. Scored as BLEnD does
 (`eval.blend.is_correct` against every local and English human answer of the row): the lead
 answer, any of the top three, and in the same run the baseline — the top human answer of the
-most similar training question of the same culture.
+most similar training question of the same culture. A row that cannot be asked in a language (a
+blank local question) or scored (no human answer) is skipped and counted per language.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from manyshores.eval.skips import Skips, unaskable
 from manyshores.evidence.bank import AnswerBank, BankQuestion, fold_of, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
 from manyshores.evidence.ranker import RankerModel
@@ -49,9 +51,15 @@ def evaluate_evidence(
     cultures: Sequence[str] | None = None,
     folds: int = 0,
     progress: Callable[[int], None] | None = None,
+    part: str = "all",
 ) -> dict[str, Any]:
     """Per language: per culture and mean over cultures of each of `METRICS` (`model`: the
-    shipped ranker unless given; `folds`: see `evaluation_plans`)."""
+    shipped ranker unless given; `folds`: see `evaluation_plans`), and how the replies were
+    worded and calibrated (`metrics.confidence.wording_report`). `part`: `tune` or `held-out`
+    asks only that part of the evaluation half (`blend_graph.part_of`), `all` every row."""
+    from manyshores.eval.metrics.confidence import Judged, wording_report
+    from manyshores.eval.runners.blend_graph import part_of
+
     full = AnswerBank.from_dir(data_dir)
     all_ids = {q.id for qs in full.questions.values() for q in qs}
     # Each bank gets the question metric and answer-type map of exactly its ids (seconds).
@@ -63,16 +71,27 @@ def evaluate_evidence(
     report: dict[str, Any] = {"languages": {}}
     started = time.perf_counter()
     n_queries = 0
+    judged: list[Judged] = []
     for lang in languages:
         hits: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+        skips = Skips()
         for culture in full.cultures():
             if wanted is not None and culture not in wanted:
                 continue
-            rows = [(ix, q) for ix, ids in plans for q in full.questions[culture] if q.id in ids]
+            rows = [
+                (ix, q)
+                for ix, ids in plans
+                for q in full.questions[culture]
+                if q.id in ids and part in ("all", part_of(q.id))
+            ]
             for index, q in rows:
                 text = q.en_question if lang == "en" else q.question
                 asked = "en" if lang == "en" else q.language
                 answers = row_answers(q)
+                why = unaskable(text) or (None if answers else "no human answer")
+                if why is not None:
+                    skips.add(why, culture=culture, id=q.id)
+                    continue
                 ev = index.rank(text, culture, language=asked, k=3)
                 n_queries += 1
                 cell = hits[culture]
@@ -80,6 +99,8 @@ def evaluate_evidence(
                     bool(ev.candidates) and is_correct(ev.candidates[0].text, answers)
                 )
                 cell["top3"].append(any(is_correct(c.text, answers) for c in ev.candidates[:3]))
+                named = ev.wording != "related" or bool(ev.candidates[0].question)
+                judged.append(Judged(lang, ev.wording, ev.confidence, cell["lead"][-1], named))
                 cell["usable"].append(ev.usable)
                 nearest = index.neighbours(text, culture, language=asked, n=1)
                 base = ""
@@ -101,7 +122,10 @@ def evaluate_evidence(
             "mean": mean,
             "min_lead": min((p["lead"] for p in per.values()), default=0.0),
             "per_culture": per,
+            "skipped": skips.report(),
         }
+    report["wording"] = wording_report(judged)
+    report["part"] = part
     report["bank_questions"] = [len(all_ids - asked) for _, asked in plans]
     report["ms_per_query"] = round(1000 * (time.perf_counter() - started) / max(n_queries, 1), 2)
     ranker = plans[0][0].model

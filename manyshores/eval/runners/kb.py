@@ -14,7 +14,6 @@ folds' questions only, as the real base is built without the held-back ones.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import tempfile
 import zlib
@@ -23,10 +22,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from manyshores.blend_files import blend_rows, read_blend_dir
 from manyshores.config import Settings
 from manyshores.errors import InvalidInputError
 from manyshores.eval.jsonl import read_jsonl
-from manyshores.memory.ingest import blend_files, load_blend
+from manyshores.memory.ingest import load_blend
 from manyshores.memory.knowledge_base import KnowledgeBase
 from manyshores.passages import Document
 
@@ -77,17 +77,16 @@ def evaluate_rows(
 def blend_queries(blend_dir: Path, *, local_language: bool = False) -> list[dict[str, Any]]:
     """Eval input from BLEnD files: one line per culture and question."""
     rows: list[dict[str, Any]] = []
-    for path in blend_files(blend_dir):
-        for row in json.loads(path.read_text(encoding="utf-8")):
-            text = row["question"] if local_language else row["en_question"]
-            rows.append(
-                {
-                    "id": f"{row['culture']}:{row['id']}",
-                    "qid": row["id"],
-                    "culture": row["culture"],
-                    "text": text,
-                }
-            )
+    for row in blend_rows(blend_dir):
+        text = row["question"] if local_language else row["en_question"]
+        rows.append(
+            {
+                "id": f"{row['culture']}:{row['id']}",
+                "qid": row["id"],
+                "culture": row["culture"],
+                "text": text,
+            }
+        )
     return rows
 
 
@@ -110,9 +109,8 @@ def _answer_matchers(row: dict[str, Any]) -> list[re.Pattern[str]]:
 def score_blend(preds: Iterable[dict[str, Any]], blend_dir: Path) -> dict[str, Any]:
     """Per-culture share of questions whose hits contain a human answer; plus the mean."""
     answers: dict[str, list[re.Pattern[str]]] = {}
-    for path in blend_files(blend_dir):
-        for row in json.loads(path.read_text(encoding="utf-8")):
-            answers[f"{row['culture']}:{row['id']}"] = _answer_matchers(row)
+    for row in blend_rows(blend_dir):
+        answers[f"{row['culture']}:{row['id']}"] = _answer_matchers(row)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for pred in preds:
         pats = answers.get(str(pred["id"]))
@@ -187,8 +185,7 @@ def blend_answer_ceiling(blend_dir: Path) -> dict[str, Any]:
     `score_blend`) anywhere in the other questions' annotations of that culture: no base built
     from the files can do better for a question it has no passage of its own for."""
     per: dict[str, float] = {}
-    for path in blend_files(blend_dir):
-        rows = json.loads(path.read_text(encoding="utf-8"))
+    for _, rows in read_blend_dir(blend_dir):
         answers = {
             str(r["id"]): "\n".join(
                 str(a)

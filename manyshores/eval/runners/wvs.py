@@ -5,7 +5,9 @@ for all cultures, culture named after it), `softprompt` (the culture's own exper
 without one get their nearest experts), `memory` (no LLM: the culture's known answers to similar
 questions), `experts` (the committee mixed with survey memory), `graph` (the whole graph from a
 user message naming the country). Every system answers with the option nearest its distribution's
-expected position (options are ordinal).
+expected position (options are ordinal). A (country, question) pair that cannot be asked or
+scored (a question missing from the questions file, blank text, shares that do not fit its
+options) is skipped and counted in `WvsEvaluator.skipped`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.cultures import nearest_cultures
 from manyshores.errors import InvalidInputError
+from manyshores.eval.skips import Skips, bad_shares, unaskable
 from manyshores.experts.persona.model import culture_name
 from manyshores.survey.decision import (
     Calibration,
@@ -49,6 +52,8 @@ class WvsEvaluator:
     """Known answers (the train split)."""
     calibration: Calibration = field(default_factory=Calibration)
     """The `experts` combination (the expert set's, `ExpertRegistry.calibration()`)."""
+    skipped: Skips = field(default_factory=Skips)
+    """The pairs the last `predict` could not ask or score, with why."""
 
     def expert_choices(self, culture: str) -> list[ExpertChoice]:
         """The culture's own soft-prompt expert, else its nearest cultures' experts."""
@@ -125,13 +130,17 @@ class WvsEvaluator:
                 "with `python -m manyshores.experts.train_defaults --joint`"
             )
         graph = _graph_runner() if "graph" in systems else None
+        self.skipped = Skips()
         by_q: dict[str, list[str]] = {}
         for country, answers in data.items():
-            for qid in answers:
-                if qid not in questions:
-                    raise InvalidInputError(
-                        f"question {qid} of {country} is not in the questions file"
-                    )
+            if not isinstance(answers, dict):
+                self.skipped.add("not a {question: shares} object", country=country)
+                continue
+            for qid, shares in answers.items():
+                why = _problem(questions.get(qid), shares)
+                if why is not None:
+                    self.skipped.add(why, country=country, qid=qid)
+                    continue
                 by_q.setdefault(qid, []).append(country)
         records: list[dict[str, Any]] = []
         for n, (qid, countries) in enumerate(sorted(by_q.items()), 1):
@@ -233,6 +242,15 @@ class WvsEvaluator:
             for (s, c), p in out.items()
             if s in systems
         ]
+
+
+def _problem(q: SurveyQuestion | None, shares: object) -> str | None:
+    """Why a (country, question) pair cannot be asked or scored, or None when it can."""
+    if q is None:
+        return "question not in the questions file"
+    if len(q.options) < 2 or not all(isinstance(o, str) and o.strip() for o in q.options):
+        return "fewer than two options, or a blank one"
+    return unaskable(q.question) or bad_shares(shares, len(q.options))
 
 
 def _graph_runner() -> Callable[[str, SurveyQuestion], tuple[list[float], int]]:

@@ -1,0 +1,105 @@
+"""Fit the everyday-option weights (`evidence.options.WEIGHTS`): `manyshores eval blend-mc --fit`.
+
+Fitting data never includes the held-out part. Multiple choice is built (`build_mc`) from
+- the training half of the ids, in `FIT_FOLDS` folds by id: each fold's items asked of a bank
+  of the other training ids (no evaluation id in it), so an item's own question is never in the
+  bank, as for a new question;
+- the tuning part of the evaluation half (fold 0), asked of the bank of every training id.
+
+The weights are fitted on the training-half items and scored on the tuning part (how they carry
+to new ids), then refitted on both: those are the weights to ship.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from manyshores.eval.datasets.blend_mc import TUNING_FOLD, McItem, build_mc
+from manyshores.evidence.bank import AnswerBank, fold_of, is_eval_id
+from manyshores.evidence.index import EvidenceIndex
+from manyshores.evidence.options import FEATURES, WEIGHTS, option_features
+from manyshores.evidence.ranker import fit_weights
+
+FIT_FOLDS = 4
+"""Folds of the training half (by id)."""
+
+
+def fitting_sets(full: AnswerBank) -> list[tuple[str, set[str], list[McItem]]]:
+    """(name, bank ids, items) of every fitting set (see the module docstring)."""
+    ids = {q.id for qs in full.questions.values() for q in qs}
+    evaluation = {i for i in ids if is_eval_id(i)}
+    training = ids - evaluation
+    sets = []
+    for f in range(FIT_FOLDS):
+        part = {i for i in training if fold_of(i, FIT_FOLDS) == f}
+        sets.append((f"train{f}", training - part, build_mc(full, part)))
+    tuning = {i for i in evaluation if fold_of(i, 2) == TUNING_FOLD}
+    sets.append(("tuning", training, build_mc(full, tuning)))
+    return sets
+
+
+def feature_groups(
+    full: AnswerBank, progress: Callable[[str], None] | None = None
+) -> dict[str, list[tuple[McItem, np.ndarray]]]:
+    """Per fitting set, each item with its options' features (options × `FEATURES`)."""
+    out: dict[str, list[tuple[McItem, np.ndarray]]] = {}
+    for name, bank_ids, items in fitting_sets(full):
+        index = EvidenceIndex.for_bank(full.restricted(bank_ids))
+        rows = []
+        for it in items:
+            found = option_features(index, it.question, it.culture, list(it.options))
+            if found is not None:
+                rows.append((it, found[0]))
+        out[name] = rows
+        if progress is not None:
+            progress(f"{name}: {len(rows)} items")
+    return out
+
+
+def accuracy(rows: Sequence[tuple[McItem, np.ndarray]], weights: Sequence[float]) -> dict[str, Any]:
+    """Share of items whose highest-scored option is the right one, overall and per culture."""
+    w = np.asarray(weights, dtype=np.float64)
+    per: dict[str, list[int]] = defaultdict(list)
+    for it, x in rows:
+        z = x @ w
+        per[it.culture].append(int(int(np.argmax(z)) == it.answer))
+    acc = {c: round(sum(v) / len(v), 4) for c, v in sorted(per.items())}
+    flat = [h for v in per.values() for h in v]
+    return {
+        "accuracy": round(sum(flat) / max(len(flat), 1), 4),
+        "min_culture": min(acc.values()) if acc else 0.0,
+        "per_culture": acc,
+    }
+
+
+def fit_option_weights(
+    data_dir: Path, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """The fitted weights and what they score (see the module docstring)."""
+    groups = feature_groups(AnswerBank.from_dir(data_dir), progress)
+    training = [r for name, rows in groups.items() if name != "tuning" for r in rows]
+    tuning = groups["tuning"]
+
+    def fit(rows: Sequence[tuple[McItem, np.ndarray]]) -> np.ndarray:
+        return fit_weights(
+            [(x, np.arange(len(x)) == it.answer) for it, x in rows], l2=0.001, iterations=600
+        )
+
+    on_training = fit(training)
+    final = fit([*training, *tuning])
+    return {
+        "features": list(FEATURES),
+        "shipped": {"weights": list(WEIGHTS), "tuning": accuracy(tuning, WEIGHTS)},
+        "fitted_on_training_half": {
+            "weights": [round(float(v), 4) for v in on_training],
+            "training_half": accuracy(training, on_training)["accuracy"],
+            "tuning": accuracy(tuning, on_training),
+        },
+        "fitted_on_both": {"weights": [round(float(v), 4) for v in final]},
+        "items": {name: len(rows) for name, rows in groups.items()},
+    }

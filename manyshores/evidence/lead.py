@@ -1,0 +1,71 @@
+"""Which answer leads an evidence reply, how the reply is worded, and how sure the lead is.
+
+When the closest bank question is the asked one (`wording.WordingModel.is_match`), its own
+answers lead in the order people gave them, most given first: the ranker learnt on questions
+that were never in the bank, so it has not learnt to trust a question's own answers, and leads
+with a neighbour's answer that more annotators share elsewhere ("kebab" for the longest night of
+the year in Iran, whose own top answer is "pomegranate"). The ranker keeps its lead only when
+its confidence in it beats the own answer's by `WordingModel.override`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from manyshores.evidence.candidates import Gathered
+from manyshores.evidence.wording import Wording, WordingModel
+
+
+@dataclass
+class Lead:
+    """The decision on one ranked question."""
+
+    order: list[int]
+    """Candidate indices, best first (all of them)."""
+    wording: Wording
+    """`answer` or `related` (`none` is decided by usability, outside)."""
+    confidence: float
+    """Calibrated chance that `order[0]` is right."""
+    matched: bool
+    """The closest bank question is the asked one."""
+
+
+def own_answers(cands: Sequence[Gathered]) -> list[int]:
+    """Candidates given to the closest question (neighbour 0), most given there first."""
+    own = [i for i, c in enumerate(cands) if 0 in c.hits]
+    return sorted(own, key=lambda i: (cands[i].hits[0][1], -cands[i].hits[0][0], i))
+
+
+def decide(
+    cands: Sequence[Gathered],
+    probs: np.ndarray,
+    chances: np.ndarray | None,
+    model: WordingModel | None,
+    group: str,
+    match: float,
+) -> Lead:
+    """The order, wording and confidence of one question's candidates (`probs`: the ranker's
+    softmax scores; `chances`: its per-candidate chances, None for the linear fallback;
+    `match`: the match rule's probability that the closest question is the asked one)."""
+    ranked = np.argsort(-probs, kind="stable").tolist()
+    sure = chances if chances is not None else probs
+
+    def calibrated(i: int, same: float | None = None) -> float:
+        if model is None:
+            return round(float(sure[i]), 4)
+        return model.confidence(float(sure[i]), group, same)
+
+    matched = model is not None and model.is_match(match, group)
+    own = own_answers(cands) if matched else []
+    if not own:
+        return Lead(ranked, "related", calibrated(ranked[0]), matched)
+    assert model is not None
+    top = ranked[0]
+    if top not in own and calibrated(top) - calibrated(own[0]) >= model.override:
+        # The ranker is confident otherwise: its lead stays, worded as what it is.
+        return Lead(ranked, "related", calibrated(top), matched)
+    rest = [i for i in ranked if i not in own]
+    return Lead([*own, *rest], "answer", calibrated(own[0], match), matched)

@@ -1,0 +1,151 @@
+"""aggregate's option branch: what an option question is answered with, and in which words.
+
+- No culture in play: the answer depends on one; the reply asks which (no shares, no pick).
+- Survey memory answered (the question is close to a known World Values Survey question): its
+  shares, worded as the culture's answers to similar survey questions.
+- Otherwise an everyday question: each option scored against the culture's evidence (people's
+  answers to similar questions, `EvidenceSource.score_options`), in words ("most likely", "also
+  possible"), with what people said that the lead rests on, cited.
+- Neither survey nor evidence: no information, then the experts' pick marked as a guess.
+
+The experts' distribution and `choice` stay in the state unchanged wherever the reply does not
+rest on the evidence, so the survey metrics read what they always read.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from manyshores.answers.compose import Reply, culture_label, no_evidence_reply, survey_reply
+from manyshores.answers.option_reply import (
+    OptionLead,
+    culture_needed_reply,
+    estimate_reply,
+    option_reply,
+)
+from manyshores.components import Components
+from manyshores.components.expert_backend import SURVEY_MEMORY_ID
+from manyshores.state import CultureState, EvidenceRecord, ExpertAnswer, Source, culture_in_play
+
+EXPERT_WEIGHT = 0.0
+"""Exponent of the experts' distribution in the product with the evidence's, for everyday
+options. Measured on the tuning part of BLEnD multiple choice (`manyshores eval blend-mc`,
+docs/evidence.md): the shipped survey experts do not tell everyday options apart, and any
+weight above 0 lowered accuracy, so they do not count."""
+
+
+def from_survey_memory(answers: list[ExpertAnswer]) -> bool:
+    """True when the distribution is survey memory's alone: the cultures' known shares."""
+    return bool(answers) and all(a["expert_id"] == SURVEY_MEMORY_ID for a in answers)
+
+
+def _combined(evidence: list[float], experts: list[float]) -> list[float]:
+    if EXPERT_WEIGHT <= 0 or len(experts) != len(evidence):
+        return list(evidence)
+    logs = [math.log(max(e, 1e-9)) + EXPERT_WEIGHT * math.log(max(x, 1e-9))
+            for e, x in zip(evidence, experts, strict=True)]  # fmt: skip
+    top = max(logs)
+    exp = [math.exp(v - top) for v in logs]
+    return [v / sum(exp) for v in exp]
+
+
+def _reply_fields(reply: Reply) -> dict[str, Any]:
+    return {"answer": reply.text, "short": reply.short, "answers": reply.answers}
+
+
+def answer_options(state: CultureState, components: Components, lang: str) -> dict[str, Any]:
+    """The update of aggregate for an option question (see the module docstring)."""
+    task = state["task"]
+    options = task["options"]
+    answers = state.get("expert_answers", [])
+    _, probs, choice, disagreement, notes = components.get_experts().aggregate(answers, task)
+    if not state.get("experts"):
+        notes = []  # none was chosen: the reply below says why
+    kept: dict[str, Any] = {
+        "option_probs": probs,
+        "choice": choice,
+        "disagreement": disagreement,
+        "wording": "none",
+        "confidence": None,
+    }
+    posterior = state["posterior"]
+    if not culture_in_play(posterior):
+        note = "no culture in play: the answer depends on one (no shares, no pick)"
+        return {**kept, **_reply_fields(culture_needed_reply(lang)), "notes": [*notes, note]}
+    culture = posterior["cultures"][0]["id"]
+    name = culture_label(culture, lang)
+    if probs and from_survey_memory(answers):
+        reply = survey_reply(name, options, probs, lang, basis="similar")
+        return {**kept, **_reply_fields(reply), "notes": notes}
+    question = task["question"].strip() or state.get("query") or state["text"]
+    found = components.get_evidence().score_options(question, culture, options, language=lang)
+    if not found.informative:
+        reply = (
+            estimate_reply(name, options, probs, lang)
+            if probs
+            else no_evidence_reply(name, None, lang)
+        )
+        return {**kept, **_reply_fields(reply), "notes": [*notes, *found.notes]}
+    final = _combined(found.probs, probs)
+    best = max(range(len(final)), key=lambda i: (final[i], -i))
+    sources = _with_sources(found.sources, state.get("sources", []))
+    basis = found.bases[best]
+    lead = None
+    if basis is not None:
+        cite = next((i for i, s in enumerate(sources, start=1) if s["ref"] == basis.ref), None)
+        lead = OptionLead(basis.question, basis.answer, basis.same, cite)
+    reply = option_reply(name, options, final, lead, lang)
+    record = _record(culture, found, final, reply.answers, options)
+    return {
+        **_reply_fields(reply),
+        "option_probs": final,
+        "choice": best,
+        "disagreement": disagreement,
+        "wording": "related",  # people answered other questions, which the reply names
+        "confidence": round(final[best], 4),
+        "evidence": [record],
+        "sources": sources,
+        "notes": [*notes, *found.notes],
+    }
+
+
+def _with_sources(found: list[Source], retrieved: list[Source]) -> list[Source]:
+    """The rows the options were matched to, then the retrieved passages not among them."""
+    refs = {s["ref"] for s in found}
+    return [*found, *(s for s in retrieved if s["ref"] not in refs)]
+
+
+def _record(
+    culture: str, found: Any, probs: list[float], shown: list[str], options: list[str]
+) -> EvidenceRecord:
+    """The trace's view: the options as candidates, most likely first, each with the answer
+    people gave that it was matched to."""
+    order = sorted(range(len(options)), key=lambda i: (-probs[i], i))
+    candidates = []
+    for i in order:
+        b = found.bases[i]
+        candidates.append(
+            {
+                "text": options[i],
+                "english": options[i],
+                "score": round(probs[i], 4),
+                "support": 0,
+                "refs": [b.ref] if b else [],
+                "question": b.question if b else "",
+                "similarity": round(b.similarity, 4) if b else 0.0,
+                "said": b.answer if b else "",
+                "same": bool(b and b.same),
+                "features": found.features[i] if found.features else {},
+                "used": options[i] in shown,
+            }
+        )
+    return {
+        "culture": culture,
+        "usable": True,
+        "similarity": round(found.similarity, 4),
+        "candidates": candidates,
+        "notes": list(found.notes),
+        "wording": "related",
+        "confidence": round(probs[order[0]], 4),
+    }
