@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from manyshores.detection.follow_up import FollowUp, conversation_query
 from manyshores.errors import InvalidInputError
 from manyshores.experts.routing import RouteDecision, route
 from manyshores.state import (
@@ -74,6 +75,9 @@ class FakeDetector:
             for word in self.mentions
             for m in re.finditer(re.escape(word), text)
         ]
+
+    def read_follow_up(self, earlier: list[str], text: str) -> FollowUp:
+        return conversation_query(earlier, text, self.places_in)
 
     def normalize(self, culture: str) -> str:
         known = set(self.mentions.values())

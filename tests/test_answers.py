@@ -155,6 +155,10 @@ def test_a_related_reply_names_the_question_people_answered():
         "Other answers to related questions: 08:00 [2]."
     )
     assert reply.short == "09:00" and reply.answers == ["09:00", "08:00"]
+    # A lead that was not that question's most given answer is not said to be.
+    one = evidence_reply([EvidencePart("Spain", answers, "related", question, first=False)], "en")
+    assert "one answer people there gave was 09:00 [1]." in one.text
+    assert "most often" not in one.text
     # Without a question to name, a reply can only say what people answered.
     assert evidence_reply([EvidencePart("Spain", answers, "related")], "en").text.startswith(
         "People in Spain answered this question: 09:00 [1]."
@@ -168,10 +172,14 @@ def test_every_reply_language_words_both_cases_as_whole_sentences(lang):
     answers = [CitedAnswer("tamales", (1,)), CitedAnswer("pozole", (2,))]
     answer = evidence_reply([EvidencePart(name, answers, "answer")], lang).text
     related = evidence_reply([EvidencePart(name, answers, "related", "¿Qué se come?")], lang).text
+    one = evidence_reply(
+        [EvidencePart(name, answers, "related", "¿Qué se come?", first=False)], lang
+    ).text
+    assert one != related and "¿Qué se come?" in one
     assert answer.startswith(p.answer.split("{")[0]) and name in answer
     assert f"{p.quotes[0]}¿Qué se come?{p.quotes[1]}" in related and name in related
     assert answer != related
-    for text in (answer, related):
+    for text in (answer, related, one):
         assert "tamales [1]" in text and "pozole [2]" in text
         assert "{" not in text and not has_loop(text)
         assert text.rstrip()[-1] in ".。।።"

@@ -10,6 +10,7 @@ from manyshores.cultures import get_registry
 from manyshores.detection import CultureDetector, detect_task
 from manyshores.detection.language import LanguageIdentifier
 from manyshores.detection.mentions import MentionIndex
+from manyshores.detection.prebuilt import shared_index
 from manyshores.detection.scripts import dominant_script
 from manyshores.errors import InvalidInputError
 
@@ -19,7 +20,8 @@ BLEND = ["DZA", "IN-AS", "AZE", "CHN", "ETH", "GRC", "IDN", "IRN", "MEX", "PRK",
 
 @pytest.fixture(scope="module")
 def index() -> MentionIndex:
-    return MentionIndex(get_registry())
+    # The full index: names, demonyms and the cues (cities among them).
+    return shared_index(get_registry())
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,22 @@ from tests.graph_fixtures import tiny_assistant
 CHAINS = [
     # (messages, [(kind, words the question must hold, words it must not hold)] per follow-up)
     (
-        ["I am from Greece. What do people eat at Easter?", "What about breakfast?", "And in Spain?"],
-        [("topic", ["eat", "breakfast"], ["Easter"]), ("place", ["breakfast", "Spain"], ["Easter"])],
+        [
+            "I am from Greece. What do people eat at Easter?",
+            "What about breakfast?",
+            "And in Spain?",
+        ],
+        [
+            ("topic", ["eat", "breakfast"], ["Easter"]),
+            ("place", ["breakfast", "Spain"], ["Easter"]),
+        ],
     ),
     (
-        ["What do people in Nigeria usually eat for breakfast?", "What about in Greece?", "And for lunch?"],
+        [
+            "What do people in Nigeria usually eat for breakfast?",
+            "What about in Greece?",
+            "And for lunch?",
+        ],
         [
             ("place", ["breakfast", "Greece"], ["Nigeria"]),
             ("topic", ["lunch", "Greece", "eat"], ["breakfast", "Nigeria"]),
@@ -31,11 +42,21 @@ CHAINS = [
     ),
     (
         ["한국에서는 설날에 무엇을 먹나요?", "추석에는요?", "북한은요?"],
-        [("topic", ["추석", "한국", "먹나요"], ["설날"]), ("place", ["추석", "북한"], ["한국", "설날"])],
+        [
+            ("topic", ["추석", "한국", "먹나요"], ["설날"]),
+            ("place", ["추석", "북한"], ["한국", "설날"]),
+        ],
     ),
     (
-        ["Apa makanan khas Lebaran di Indonesia?", "Bagaimana dengan Natal?", "Kalau di Jawa Barat?"],
-        [("topic", ["Natal", "makanan"], ["Lebaran"]), ("place", ["Natal", "Jawa Barat"], ["Lebaran"])],
+        [
+            "Apa makanan khas Lebaran di Indonesia?",
+            "Bagaimana dengan Idul Adha?",
+            "Kalau di Jawa Barat?",
+        ],
+        [
+            ("topic", ["Idul Adha", "makanan"], ["Lebaran"]),
+            ("place", ["Idul Adha", "Jawa Barat"], ["Lebaran"]),
+        ],
     ),
     (
         ["When do people eat dinner in the UK?", "And lunch?", "In the US?"],
@@ -68,6 +89,8 @@ def test_what_is_not_a_follow_up(places_in):
     joined = standalone_query(first, "Is it expensive?", places_in)
     assert joined.kind == "joined" and joined.query == f"{first}\nIs it expensive?"
     assert standalone_query(None, "What about breakfast?", places_in).kind == "own"
+    korean = "한국에서는 설날에 무엇을 먹나요?"
+    assert standalone_query(korean, "맛있나요?", places_in).kind == "joined"  # "is it tasty?"
     # Options of an earlier question stay with it.
     read = conversation_query(
         ["How important is family? Options: Very, Rather"],
@@ -86,7 +109,11 @@ def assistant(tiny_base, tmp_path_factory):
 GRAPH_CHAINS = [
     (
         "en",
-        ["I am from Greece. What do people eat at Easter?", "What about breakfast?", "And in Spain?"],
+        [
+            "I am from Greece. What do people eat at Easter?",
+            "What about breakfast?",
+            "And in Spain?",
+        ],
         ["GRC", "GRC", "ESP"],
         [None, "breakfast", "breakfast"],
         "Easter",

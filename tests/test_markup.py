@@ -136,3 +136,46 @@ def test_markup_is_removed_alike_streamed_or_at_once(text):
         assert "".join(shown).strip() == at_once
     assert not LEAKS.search(at_once)
     assert ".." not in at_once and " ." not in at_once and "  " not in at_once
+
+
+def test_a_general_answer_streams_and_composes_without_markup(tmp_path):
+    """Through the graph: the model's copied markup is never streamed nor in the reply."""
+    from dataclasses import dataclass
+
+    from manyshores.config import Settings
+    from manyshores.graph.assistant import CultureAssistant
+    from manyshores.graph.checkpoints import open_checkpointer
+    from tests.fakes import FakeExpertBackend, fake_components
+
+    said = (
+        "At Christmas [1] (culture: JPN; source: 7f242e41a3859d507d6c4222f2222) families eat "
+        "fried chicken and strawberry cake [2]. The answer is: [1]\n\nThe"
+    )
+
+    @dataclass
+    class CopyingBackend(FakeExpertBackend):
+        def answer(self, choices, *, text, task, sources, conversation, on_token=None):
+            out = super().answer(
+                choices, text=text, task=task, sources=sources, conversation=conversation
+            )
+            for i in range(0, len(said), 3):  # streamed a few characters at a time
+                if on_token is not None:
+                    on_token(said[i : i + 3])
+            return [{**a, "text": said} for a in out]
+
+    settings = Settings(home=tmp_path, tavily_api_key=None)
+    components = fake_components(settings=settings, experts=CopyingBackend())
+    assistant = CultureAssistant(components, open_checkpointer(tmp_path / "c.sqlite", 5.0))
+    streamed, steps = [], []
+    question = "I'm from Japan. What do we eat at Christmas?"
+    for event in assistant.stream(question, thread_id="mk"):
+        if event.node == "token":
+            streamed.append(event.update["text"])
+        elif event.is_step:
+            steps.append(event.node)
+    answer = assistant.result("mk", steps).answer
+    shown = "".join(streamed)
+    assert "fried chicken" in shown and answer.startswith(shown.rstrip())
+    general = answer.splitlines()[1]
+    assert general.endswith("families eat fried chicken and strawberry cake.")
+    assert not LEAKS.search(answer) and "The answer is" not in answer, answer

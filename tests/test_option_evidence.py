@@ -72,7 +72,10 @@ def test_no_evidence_is_said_not_guessed(package_index) -> None:
 
 def test_a_local_language_question_gets_local_answers(package_index) -> None:
     found = package_index.score_options(
-        "한국에서 설날에 주로 먹는 음식은 무엇입니까?", "KOR", ["떡국", "pizza", "tacos"], language="ko"
+        "한국에서 설날에 주로 먹는 음식은 무엇입니까?",
+        "KOR",
+        ["떡국", "pizza", "tacos"],
+        language="ko",
     )
     assert found.informative
     best = max(range(3), key=found.probs.__getitem__)

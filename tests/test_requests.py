@@ -150,3 +150,19 @@ def test_a_configured_chat_model_is_asked_to_write():
     assert [e["id"] for e in written.experts] == ["base"]
     fact = detect_task("What do people in South Korea give at weddings?")
     assert [e["id"] for e in route(posterior, fact, Picker()).experts] == ["base"]  # type: ignore[arg-type]
+
+
+def test_eval_requests_command(test_data, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from manyshores.cli.main import app
+
+    out = tmp_path / "requests.json"
+    args = ["eval", "requests", "--blend", str(test_data / "blend"), "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["bank"]["fact_share"]["all"] >= 0.98 and report["bank"]["n"]["all"] > 100
+    assert report["requests"]["accuracy"]["all"]["all"] >= 0.95

@@ -41,30 +41,33 @@ def test_files_key_follows_the_contents(tmp_path):
 def test_registry_and_index_read_back_equal_a_fresh_build(monkeypatch):
     from manyshores import cultures
     from manyshores.cultures import registry as culture_registry
-    from manyshores.detection import detector
+    from manyshores.detection import detector, prebuilt
     from manyshores.detection.mentions import MentionIndex
 
     monkeypatch.setattr(culture_registry, "_registry", None)
-    first = detector.shared_registry()  # built, or read from this home's start-up cache
+    first = prebuilt.shared_registry()  # built, or read from this home's start-up cache
     monkeypatch.setattr(culture_registry, "_registry", None)
-    cached = detector.shared_registry()  # read back now
+    cached = prebuilt.shared_registry()  # read back now
     assert cached is not first and cultures.get_registry() is cached  # the process-wide one
-    index = detector._indexes.get(cached)
+    index = prebuilt._indexes.get(cached)
     assert isinstance(index, MentionIndex)  # it came with the registry
-    assert detector._shared_index(cached) is index
+    assert prebuilt.shared_index(cached) is index
     fresh = cultures.CultureRegistry()
     assert cached.ids() == fresh.ids()
     assert cached.normalize("Deutschland") == fresh.normalize("Deutschland") == "DEU"
-    text = "Was essen Familien in Kenia und in Nairobi zum Frühstück, und was die Japaner?"
-    found = sorted((m.start, m.end, tuple(m.cultures)) for m in index.find(text))
-    again = sorted((m.start, m.end, tuple(m.cultures)) for m in MentionIndex(fresh).find(text))
-    assert found == again and found
+    # Names, cities (GeoNames), festivals (holidays), dishes (the bank): as a fresh build finds.
+    text = "Was essen Familien in Kenia und in Nairobi zu Diwali, und was essen Japaner? Bougatsa?"
+    found = sorted((m.start, m.end, m.kind, tuple(m.cultures)) for m in index.find(text))
+    built = prebuilt.build_index(fresh)
+    again = sorted((m.start, m.end, m.kind, tuple(m.cultures)) for m in built.find(text))
+    assert found == again
+    assert {kind for _, _, kind, _ in found} == {"foreign", "city", "festival", "demonym", "dish"}
     posterior = detector.CultureDetector(registry=cached).detect("What do people in Kenya eat?")
     assert posterior["cultures"][0]["id"] == "KEN"
     # A registry built before the detector needed one is kept (one registry per process).
     monkeypatch.setattr(culture_registry, "_registry", None)
     own = cultures.get_registry()
-    assert detector.shared_registry() is own
+    assert prebuilt.shared_registry() is own
 
 
 def test_language_model_read_back_ranks_as_the_shipped_file():

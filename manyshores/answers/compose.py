@@ -95,6 +95,8 @@ class EvidencePart:
     question: str = ""
     """The question people answered (`related`), in the reply's language where the bank has
     it."""
+    first: bool = True
+    """The lead was that question's most given answer (else it was one of its answers)."""
 
 
 _INSTRUCTION = re.compile(r"\s*[(（][^()（）]*(?:[(（][^()（）]*[)）][^()（）]*)*[)）]\s*$")
@@ -126,7 +128,8 @@ def evidence_reply(parts: Sequence[EvidencePart], lang: str | None) -> Reply:
             follow = p.others
         else:
             quoted = f"{p.quotes[0]}{shown_question(part.question)}{p.quotes[1]}"
-            text = p.related.format(culture=part.culture, question=quoted, answer=_cited(lead))
+            template = p.related if part.first else p.related_one
+            text = template.format(culture=part.culture, question=quoted, answer=_cited(lead))
             follow = p.also
         if others:
             text += " " + follow.format(answers=listed)

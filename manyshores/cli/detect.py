@@ -147,6 +147,34 @@ def build_detect_set(
     typer.echo(f"{n} cases written to {out}: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
 
 
+@eval_app.command("build-cue-set")
+def build_cue_set(
+    blend: Path = typer.Option(
+        DEFAULT_BLEND, "--blend", help="BLEnD directory (one JSON per culture)."
+    ),
+    out_dir: Path = typer.Option(
+        PACKAGE_DETECT, "--out-dir", help="Where to write cues_tune.jsonl and cues_held.jsonl."
+    ),
+    per_culture: int = typer.Option(6, "--per-culture", help="Topic switches per culture."),
+) -> None:
+    """Build the cue sets: the hand-written cases (festivals, dishes, landmarks, institutions,
+    currencies, cities, the own culture, shared languages) and topic switches after three turns
+    from BLEnD, each split into a tuning and a held-out part."""
+    from collections import Counter
+
+    from manyshores.eval.datasets.cue_cases import build_cue_sets
+    from manyshores.eval.jsonl import write_jsonl
+
+    if not blend.is_dir():
+        raise InvalidInputError(f"BLEnD directory not found: {blend}")
+    for part, cases in build_cue_sets(blend, per_culture).items():
+        path = out_dir / f"cues_{part}.jsonl"
+        n = write_jsonl(cases, path)
+        kinds = Counter(c["kind"] for c in cases)
+        typer.echo(f"{part}: {n} cases written to {path}: "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))  # fmt: skip
+
+
 @bench_app.command("detect")
 def bench_detect(
     data: Path | None = typer.Option(

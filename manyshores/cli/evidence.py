@@ -53,7 +53,7 @@ def eval_evidence(
     if reliability is not None:
         from manyshores.eval.metrics.confidence import plot_reliability
 
-        title = f"Evidence replies, evaluation half ({part}): confidence against accuracy"
+        title = f"Evidence leads, evaluation half ({part}): confidence against accuracy"
         plot_reliability(report["wording"], reliability, title)
     text = json.dumps(report, indent=1, ensure_ascii=False)
     if out:

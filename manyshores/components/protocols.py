@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import AnyMessage
 
     from manyshores.config import Settings
-    from manyshores.detection.follow_up import Place
+    from manyshores.detection.follow_up import FollowUp
     from manyshores.evidence.options import OptionEvidence
     from manyshores.evidence.types import Evidence
     from manyshores.experts.routing import RouteDecision
@@ -48,8 +48,9 @@ class Detector(Protocol):
         """The text with place names and demonyms replaced by neutral words."""
         ...
 
-    def places_in(self, text: str) -> Sequence[Place]:
-        """The places `text` names, left to right (`start`, `end`, `surface` of each)."""
+    def read_follow_up(self, earlier: Sequence[str], text: str) -> FollowUp:
+        """The question `text` asks after the user's `earlier` messages (oldest first): a short
+        follow-up replaces the place or the topic it names and keeps the rest."""
         ...
 
     def normalize(self, culture: str) -> str:

@@ -54,6 +54,7 @@ from typing import Any
 from manyshores.config import Settings, get_settings
 from manyshores.cultures import CultureRegistry
 from manyshores.detection.conversation import by_distance, messages_of
+from manyshores.detection.follow_up import FollowUp, conversation_query
 from manyshores.detection.language import LanguageGuess, LanguageIdentifier
 from manyshores.detection.mentions import PLACE_KINDS, Mention, MentionIndex
 from manyshores.detection.own import own_culture, speaker_word
@@ -169,6 +170,13 @@ class CultureDetector:
         names a new place)."""
         scanned = text if len(text) <= _SCAN_CHARS else text[:_SCAN_CHARS]
         return self.index.find(scanned, PLACE_KINDS)
+
+    def read_follow_up(self, earlier: Sequence[str], text: str) -> FollowUp:
+        """The question `text` asks after the user's `earlier` messages (oldest first): a short
+        follow-up replaces the place or topic it names and keeps the rest (`follow_up`)."""
+        return conversation_query(
+            earlier, text, self.places_in, lambda t: self.detect_task(t)["question"]
+        )
 
     def without_places(self, text: str) -> str:
         """The text with its place names and demonyms replaced by neutral words, so a model asked

@@ -36,9 +36,20 @@ def _words(text: str) -> frozenset[str]:
 class Place(Protocol):
     """A place named in a text (`detection.mentions.Mention`)."""
 
-    start: int
-    end: int
-    surface: str
+    @property
+    def start(self) -> int:
+        """Offset of its first character."""
+        ...
+
+    @property
+    def end(self) -> int:
+        """Offset after its last character."""
+        ...
+
+    @property
+    def surface(self) -> str:
+        """The text as written."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ _FRAME = _words(
 
 _WORD = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_KO_ENDING = re.compile(r"(?:이|이에|이예)?요$|[?.!？]+$")
+_KO_ENDING = re.compile(r"(?:(?:이|이에|이예)?요)?[?.!？]*$")
 _KO_PARTICLES = (
     "에서는", "에서도", "에서", "에는", "에도", "에", "으로는", "으로", "로는", "로", "은", "는",
     "이", "가", "을", "를", "의", "도", "와", "과", "때는", "때",
@@ -226,7 +237,11 @@ def standalone_query(
     rest = text[opened.end() :] if opened else text
     places = list(places_in(rest))
     topic_words = _topic_tokens(_without(rest, places), korean)
-    framed = bool(opened) or korean or not _starts_a_question(rest)
+    if korean:  # "추석에는요?", "떡국이요?" (a noun) or a place; not "맛있나요?" (a verb)
+        last = rest.split()[-1].rstrip("?.!？") if rest.split() else ""
+        framed = bool(opened or places or _ko_split(last)[1] or last.endswith("이요"))
+    else:
+        framed = bool(opened) or not _starts_a_question(rest)
     if not framed:
         return FollowUp(f"{previous}\n{text}", "joined")
     old_places = list(places_in(previous))

@@ -19,9 +19,9 @@ their capital even then. Hyphens count as spaces (`Eid al-Fitr` = `Eid al Fitr`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, cast
 
 from manyshores.cultures import CultureRegistry
 from manyshores.detection.cues import CUE_KINDS, Cue
@@ -88,7 +88,7 @@ class Mention:
     place, not a stray word of another language."""
     masses: tuple[float, ...] = ()
     """For a cue, each culture's share relative to the largest (aligned with `cultures`)."""
-    word_in: frozenset[str] = field(default_factory=frozenset)
+    word_in: tuple[str, ...] = ()
     """Languages in which the surface is an everyday word (cues only)."""
     capital: bool = False
     """Written with a capital letter."""
@@ -97,8 +97,10 @@ class Mention:
 
 
 class _Entry(NamedTuple):
-    # A tuple, not a dataclass: the index holds ~115,000 and is read back from the start-up
-    # cache, where a tuple unpickles several times faster.
+    # A tuple of strings, numbers and tuples, not a dataclass: the index holds ~115,000, read
+    # back from the start-up cache, where a tuple unpickles several times faster; and the
+    # garbage collector stops tracking such tuples, so its full passes do not walk the index
+    # (they cost milliseconds of some messages when it did).
     surface: str
     """Lower-cased form matched against lower-cased text."""
     cased: bool
@@ -110,7 +112,7 @@ class _Entry(NamedTuple):
     kind: MentionKind
     languages: tuple[str, ...] = ()
     masses: tuple[float, ...] = ()
-    word_in: frozenset[str] = frozenset()
+    word_in: tuple[str, ...] = ()
     strict: bool = False
     """Never matched in lower case, even when the whole message is (a name that is a word)."""
 
@@ -211,11 +213,11 @@ class MentionIndex:
 
         self._shared: dict[object, object] = {}
         """Equal tuples and sets stored once (the index holds ~115,000 entries)."""
-        self._by_word: dict[str, list[_Entry]] = {}
+        self._by_word: dict[str, Sequence[_Entry]] = {}
         """Latin-like entries by their first word (lower case)."""
-        self._by_prefix: dict[str, list[_Entry]] = {}
+        self._by_prefix: dict[str, Sequence[_Entry]] = {}
         """Entries of other scripts by their first three (two-letter names: two) letters."""
-        self._symbols: dict[str, list[_Entry]] = {}
+        self._symbols: dict[str, Sequence[_Entry]] = {}
         """Entries that start with a symbol (`₹`, `€`) by that symbol."""
         strict = frozenset(_lower(x) for x in registry.curated_list("cased_names"))
         # Expressions that contain a name but are no place (`한국어` is the Korean language):
@@ -223,6 +225,8 @@ class MentionIndex:
         for surface in registry.not_places():
             self._put(_Entry(_lower(surface), False, surface, _boundary(surface), (), "name"))
         names: set[str] = set()
+        foreign: dict[str, _Entry] = {}
+        """Names only used abroad, which a cue of the same spelling joins (`Granada`)."""
         for surface, slot in table.items():
             boundary = _boundary(surface)
             latin_like = boundary == "word"
@@ -235,47 +239,57 @@ class MentionIndex:
                 continue  # Korean `가나` (Ghana) is also a verb ending; `수단` (Sudan) `means`
             cased = surface.isupper() or (latin_like and surface[:1].isupper())
             low = _lower(surface)
-            names.add(low)
             langs = tuple(sorted(name_languages.get(surface, ())))
             # Lower-case typists still mean places, except where the name is also a word
             # (`turkey`) or only a name abroad (`chili`, `island`).
             is_strict = low in strict or kinds[0] == "foreign"
-            self._put(_Entry(low, cased, surface, boundary, tuple(sorted(slot)), kinds[0],
-                             langs, strict=is_strict))  # fmt: skip
+            entry = _Entry(low, cased, surface, boundary, tuple(sorted(slot)), kinds[0], langs,
+                           strict=is_strict)  # fmt: skip
+            if kinds[0] == "foreign":
+                foreign[low] = entry
+            else:
+                names.add(low)
+                self._put(entry)
         for cue in cues:
-            self._add_cue(cue, allowed, names)
+            self._add_cue(cue, allowed, names, foreign)
+        for entry in foreign.values():
+            self._put(entry)
         for table in (self._by_word, self._by_prefix, self._symbols):
             for key, entries in table.items():
-                table[key] = sorted(entries, key=lambda e: -len(e.surface))
+                table[key] = tuple(sorted(entries, key=lambda e: -len(e.surface)))
         # Inside a word only names that can follow letters are tried (Chinese, or an Arabic
         # clitic before a name): most positions of a text then cost one dict lookup.
-        self._inside: dict[str, list[_Entry]] = {}
+        self._inside: dict[str, Sequence[_Entry]] = {}
         for key, entries in self._by_prefix.items():
-            inside = [e for e in entries if e.boundary in ("anywhere", "arabic", "ethiopic")]
+            inside = tuple(e for e in entries if e.boundary in ("anywhere", "arabic", "ethiopic"))
             if inside:
                 self._inside[key] = inside
         self._shared.clear()
 
-    def _add_cue(self, cue: Cue, allowed: set[str] | None, names: set[str]) -> None:
+    def _add_cue(
+        self, cue: Cue, allowed: set[str] | None, names: set[str], foreign: dict[str, _Entry]
+    ) -> None:
         surface = cue.surface.strip()
         low = _lower(surface)
-        pairs = sorted((c, m) for c, m in cue.masses.items() if allowed is None or c in allowed)
-        if not pairs or low in names or not low.strip():
+        masses = {c: m for c, m in cue.masses.items() if allowed is None or c in allowed}
+        if not masses or low in names or not low.strip() or not _cue_long_enough(cue, low):
             return
+        abroad = foreign.pop(low, None)
+        if abroad is not None:
+            # One spelling, two readings: a city of one culture and another's name abroad
+            # (Granada, Spain; Spanish `Granada` for Grenada): one cue for both.
+            masses.update({c: max(masses.values()) for c in abroad.cultures})
+        pairs = sorted(masses.items())
         boundary = _boundary(surface)
-        if boundary == "word" and low[:1].isalnum():
-            letters = sum(ch.isalnum() for ch in low)
-            if letters < MIN_CUE or (
-                letters < MIN_SURFACE and cue.word_in and not surface[:1].isupper()
-            ):
-                return  # `won` is a word; `Van` (a city of half a million) keeps its capital
-        elif boundary not in ("word", "anywhere", "hangul") and len(low) < 3:
-            return
-        elif boundary in ("anywhere", "hangul") and len(low) < 2:
-            return
-        cased = surface.isupper() or (boundary == "word" and surface[:1].isupper())
+        # A city is a name like a country's (capitalised, unless all the message is in lower
+        # case); other cues only when they are also a word (`Nice`) or an acronym (`NHS`):
+        # people write `diwali`, `baccalauréat`, `kimchi` in lower case.
+        cased = surface.isupper() or (
+            boundary == "word" and surface[:1].isupper() and (cue.kind == "city" or cue.word_in)
+        )
         self._put(_Entry(low, cased, surface, boundary, tuple(c for c, _ in pairs), cue.kind,
-                         (), tuple(m for _, m in pairs), cue.word_in, cue.strict))  # fmt: skip
+                         (), tuple(m for _, m in pairs), tuple(sorted(cue.word_in)),
+                         cue.strict))  # fmt: skip
 
     def _put(self, entry: _Entry) -> None:
         share = self._shared.setdefault
@@ -288,11 +302,11 @@ class MentionIndex:
         )
         low = entry.surface
         if not low[:1].isalnum():
-            self._symbols.setdefault(low[:1], []).append(entry)
+            _append(self._symbols, low[:1], entry)
         elif entry.boundary == "word":
-            self._by_word.setdefault(_word_key(low), []).append(entry)
+            _append(self._by_word, _word_key(low), entry)
         else:
-            self._by_prefix.setdefault(low[:3], []).append(entry)
+            _append(self._by_prefix, low[:3], entry)
 
     def __len__(self) -> int:
         return sum(
@@ -329,7 +343,7 @@ class MentionIndex:
                 if i + 2 < n:
                     short = table.get(low[i : i + 2])
                     if short:
-                        entries = [*(entries or []), *short]
+                        entries = (*(entries or ()), *short)
                 if entries:
                     other = self._first(entries, text, low, i, prefix, all_lower)
                     if other is not None and (match is None or other.end > match.end):
@@ -367,7 +381,7 @@ class MentionIndex:
         return best
 
     def _first(
-        self, entries: list[_Entry], text: str, low: str, i: int, prefix: str, all_lower: bool
+        self, entries: Sequence[_Entry], text: str, low: str, i: int, prefix: str, all_lower: bool
     ) -> Mention | None:
         """The first (longest) of `entries` that matches at `i`."""
         for e in entries:
@@ -388,6 +402,27 @@ class MentionIndex:
             return Mention(i, end, text[i:end], e.cultures, e.kind, e.languages, e.masses,
                            e.word_in, text[i].isupper(), _initial(text, i))  # fmt: skip
         return None
+
+
+def _cue_long_enough(cue: Cue, low: str) -> bool:
+    boundary = _boundary(low)
+    if boundary == "word" and low[:1].isalnum():
+        letters = sum(ch.isalnum() for ch in low)
+        # `won` is a word; `Van` (a city of half a million) keeps its capital.
+        return letters >= MIN_CUE and (
+            letters >= MIN_SURFACE or not cue.word_in or cue.surface.strip()[:1].isupper()
+        )
+    if boundary in ("anywhere", "hangul"):
+        return len(low) >= 2
+    return boundary == "word" or len(low) >= 3
+
+
+def _append(table: dict[str, Sequence[_Entry]], key: str, entry: _Entry) -> None:
+    bucket = table.get(key)
+    if bucket is None:
+        table[key] = [entry]
+    else:
+        cast(list[_Entry], bucket).append(entry)
 
 
 def _initial(text: str, i: int) -> bool:

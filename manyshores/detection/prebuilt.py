@@ -29,7 +29,15 @@ def build_index(registry: CultureRegistry) -> MentionIndex:
     """The full index of a registry: names, demonyms and every cue (seconds: see the module)."""
     from manyshores.detection.cues import build_cues
 
-    taken = {name for names in registry.names_any_language.values() for name in names}
+    # A name in a language the culture's people speak stays the culture's; a name only used
+    # abroad (Spanish `Granada` for Grenada) may also be a city (Granada, Spain).
+    own = {c.id: {"en", *c.languages, *c.names} for c in registry.all()}
+    taken = {
+        name
+        for lang, names in registry.names_any_language.items()
+        for name, ids in names.items()
+        if any(lang in own[cid] for cid in ids)
+    }
     taken |= {d for c in registry.all() for ds in c.demonyms.values() for d in ds}
     return MentionIndex(registry, cues=build_cues(registry, taken))
 

@@ -17,6 +17,8 @@ from manyshores.detection.speakers import SpeakerPrior
 from manyshores.detection.weights import SignalWeights
 from manyshores.state import Signal
 
+NAMED_KINDS = frozenset({"name", "demonym", "foreign"})
+"""Mentions that name a place itself (a city is a cue like the others)."""
 NOUN_CAPITALISING = frozenset({"de", "lb"})
 """Languages that capitalise every noun: a capital there does not mark a name (`Essen`)."""
 
@@ -141,6 +143,10 @@ def cue_signals(
     most `cue_cap`, and a region's cue hints at its country."""
     w = weights
     given: dict[str, float] = {}
+    # A place the message names is its topic: its cues pointing elsewhere are that place's
+    # customs (`Diwali in London`, `tacos in Tokyo`), so they count for less.
+    placed = {c for m in mentions if m.kind in NAMED_KINDS for c in m.cultures}
+    placed |= {p for c in placed if (p := registry.get(c).parent)}
     for m in mentions:
         if m.kind not in CUE_KINDS or not cue_counts(m, lang):
             continue
@@ -151,6 +157,8 @@ def cue_signals(
             weight = base + w.cue_mass * math.log(mass)
             if cid not in specific:
                 weight = min(weight, w.shared_cue)  # `Eid`: one of 75 countries, says little
+            if placed and cid not in placed:
+                weight *= w.cue_when_named
             weight = min(weight, w.cue_cap - given.get(cid, 0.0))
             if weight <= 0 or cid not in evidence.allowed:
                 continue

@@ -35,11 +35,15 @@ _CUE_WORDS = (
     r"opciones|opções|choix|optionen|pilihan|选项|선택지)\s*[:：]\s*"
 )
 _LIST = (
-    # A quoted option may hold the marks that otherwise end the list ("Why not?").
-    r"(?P<list>(?:\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»|„[^“”\n]*[“”]|「[^」\n]*」|[^\n?!])+?)"
+    # A quoted or bracketed part may hold the marks that otherwise end the list ("Why not?"),
+    # and so may an option whose question mark a separator follows ("how close are you?, …").
+    r"(?P<list>(?:\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»|„[^“”\n]*[“”]|「[^」\n]*」|\([^()\n]*\)"
+    r"|[?!](?=\s*[,;、，；])|[^\n?!])+?)"
 )
 _CUE = re.compile(
-    _CUE_WORDS + _LIST + r"(?:[.?!](?:\s|$)|\n|$)", re.IGNORECASE | re.MULTILINE
+    # A full stop before a lower-case word ("… vs. amnokgang …") ends no sentence.
+    _CUE_WORDS + _LIST + r"(?:[.?!](?:$|\s(?!\s*(?-i:[a-z])))|\n|$)",
+    re.IGNORECASE | re.MULTILINE,
 )
 _CUE_NUMBERED = re.compile(
     # A list numbered "1. Very, 2. Rather": the full stop after each number ends no sentence.
@@ -52,14 +56,14 @@ _CUE_NUMBERED = re.compile(
 )
 _SPLIT = re.compile(r"\s*(?:[,;/|、，；]|\bor\b|\bo\b|\bou\b|\boder\b|\batau\b)\s*", re.IGNORECASE)
 _WHOLE = re.compile(
-    r"(?P<quoted>\"[^\"\n]+\"|“[^”\n]+”|«[^»\n]+»|„[^“”\n]+[“”]|「[^」\n]+」"
+    r"(?P<quoted>\"[^\"\n]+\"|“[^”\n]+”|«[^»\n]+»|„[^“”\n]+[“”]|「[^」\n]+」|\([^()\n]*\)"
     r"|(?:(?<=^)|(?<=[\s,;/|:]))'[^'\n]+'(?=\s*(?:[,;/|]|$)))"
     r"|(?P<thousands>\d{1,3}(?:,\d{3})+(?:\.\d+)?)"
     r"|\d+(?:[:.\-/]\d+)+(?:\s?[ap]\.?m\.?)?"
 )
-"""Parts of an option list that are one option however they are punctuated: quoted text, and
-numbers with separators — thousands (1,000 / 1.000), decimals, times (08:00), dates (05/19,
-2024-05-19, 19.05.2024), ranges (2-3)."""
+"""Parts of an option list that are one option however they are punctuated: quoted or bracketed
+text, and numbers with separators — thousands (1,000 / 1.000), decimals, times (08:00), dates
+(05/19, 2024-05-19, 19.05.2024), ranges (2-3)."""
 _QUOTES = {'"': '"', "“": "”", "«": "»", "„": "“”", "「": "」", "'": "'"}
 
 _CLASSIFY = re.compile(

@@ -36,9 +36,12 @@ class SignalWeights:
     cue_mass: float = 0.5
     """Times log(a culture's share of the cue relative to the largest): the larger of two
     cities of one name, the more populous of the countries celebrating a festival, leads."""
-    shared_cue: float = 1.0
+    shared_cue: float = 0.5
     """Most a cue gives each culture when it points at none in particular (`Eid`, 75 countries:
     below what the language of the message says)."""
+    cue_when_named: float = 0.3
+    """Factor on a message's cues for cultures other than a place it names (`Semana Santa in
+    Greece` is about Greece)."""
     cue_cap: float = 7.5
     """Most the cues of one message give a culture (below a named place)."""
     specific_cue: int = 3

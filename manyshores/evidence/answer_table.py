@@ -69,6 +69,9 @@ class AnswerTable:
     """Per culture: the sum of its n-gram counts."""
     vocabulary: int
     """Distinct n-grams over all cultures (the smoothing's denominator)."""
+    by_text: dict[str, list[int]]
+    """Normalised wording (any variant, English or local) → the rows that have it: an option
+    in the culture's own script has no useful English vector, but its words match."""
 
     @classmethod
     def build(cls, bank: AnswerBank, vectors_of: Any) -> AnswerTable:
@@ -80,11 +83,15 @@ class AnswerTable:
         annotation: list[int] = []
         texts: list[str] = []
         counts: list[Counter[str]] = []
+        by_text: dict[str, list[int]] = {}
         for ci, culture in enumerate(cultures):
             letters: Counter[str] = Counter()
             for qi, q in enumerate(bank.questions[culture]):
                 total = max(q.total, 1)
                 for ai, ann in enumerate(q.annotations):
+                    for key in {normalize_answer(v) for v in (*ann.en_answers, *ann.answers)}:
+                        if key:
+                            by_text.setdefault(key, []).append(len(owner))
                     owner.append(ci)
                     position.append(qi)
                     share.append(ann.count / total)
@@ -108,6 +115,7 @@ class AnswerTable:
             gram_counts=counts,
             gram_totals=np.asarray([sum(c.values()) for c in counts], dtype=np.float64),
             vocabulary=len(set().union(*counts)) if counts else 0,
+            by_text=by_text,
         )
 
     def letters_log_odds(self, culture: str, options: Sequence[str]) -> np.ndarray:

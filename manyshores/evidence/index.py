@@ -23,11 +23,10 @@ from manyshores.evidence.bank import AnswerBank, BankQuestion
 from manyshores.evidence.candidates import (
     KeyCounts,
     candidate_features,
-    consensus_wording,
     gather,
 )
 from manyshores.evidence.culture_questions import CultureEvidence, bank_maps, embed_missing
-from manyshores.evidence.lead import decide
+from manyshores.evidence.lead import candidate, decide
 from manyshores.evidence.match import MATCH_FEATURES, QuestionMatcher, group_of
 from manyshores.evidence.metric import (
     project,
@@ -45,7 +44,7 @@ from manyshores.evidence.similarity import (
     strip_names,
 )
 from manyshores.evidence.sources import source
-from manyshores.evidence.types import Candidate, Evidence
+from manyshores.evidence.types import Evidence
 from manyshores.evidence.wording import WordingModel
 from manyshores.paths import PACKAGE_BLEND
 
@@ -441,31 +440,12 @@ class EvidenceIndex:
             row = self._matcher.row(ce, culture, question, language, sims, exclude_ids, vector, e5)
             match = self.wording.match_probability(row, group) if self.wording else 0.0
         decided = decide(cands, probs, chances, self.wording, group, match)
-        order = decided.order[:k]
+        order, matched = decided.order[:k], decided.wording == "answer"
         local = language != "en"
-        candidates = []
-        for i in order:
-            c = cands[i]
-            cited = sorted(c.hits, key=lambda j: -ss[j])
-            english = consensus_wording(c.annotations, c.english, local=False)
-            candidates.append(
-                Candidate(
-                    text=consensus_wording(c.annotations, c.local, local=True)
-                    if local
-                    else english,
-                    english=english,
-                    score=float(probs[i]),
-                    support=sum(n for n, _ in c.hits.values()),
-                    refs=[qs[j].ref for j in cited],
-                    question=qs[c.best].en_question,
-                    question_local=qs[c.best].question if qs[c.best].language != "en" else "",
-                    similarity=round(ss[c.best], 4),
-                    features={
-                        name: round(float(v), 4)
-                        for name, v in zip(self.model.features, x[i], strict=True)
-                    },
-                )
-            )
+        features = (self.model.features, x)
+        candidates = [
+            candidate(cands[i], i, qs, ss, probs, features, local, matched) for i in order
+        ]
         used = sorted({j for i in order for j in cands[i].hits})
         sources = [source(qs[j], ss[j], local) for j in used] if with_sources else []
         sources.sort(key=lambda s: -s["score"])

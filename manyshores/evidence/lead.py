@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manyshores.evidence.candidates import Gathered
+from manyshores.evidence.bank import BankQuestion
+from manyshores.evidence.candidates import Gathered, consensus_wording
+from manyshores.evidence.types import Candidate
 from manyshores.evidence.wording import Wording, WordingModel
 
 
@@ -69,3 +71,41 @@ def decide(
         return Lead(ranked, "related", calibrated(top), matched)
     rest = [i for i in ranked if i not in own]
     return Lead([*own, *rest], "answer", calibrated(own[0], match), matched)
+
+
+def candidate(
+    c: Gathered,
+    i: int,
+    qs: Sequence[BankQuestion],
+    ss: Sequence[float],
+    probs: np.ndarray,
+    features: tuple[Sequence[str], np.ndarray],
+    local: bool,
+    matched: bool,
+) -> Candidate:
+    """Candidate `i` as returned: worded as most of its annotators said it (in the culture's
+    language when `local`), or, for the asked question's own answer (`matched`), as its own
+    people put it; cited from its sources, most similar first; named with the source question
+    where it was given most (the most similar of those where it was the most given answer)."""
+    cited = sorted(c.hits, key=lambda j: -ss[j])
+    said = c.annotations
+    if matched and 0 in c.hits:
+        own = qs[0].annotations[c.hits[0][1]]
+        if own.answers if local else own.en_answers:  # else the merged wording's language
+            said = [own]
+    english = consensus_wording(said, c.english, local=False)
+    named = 0 if matched and 0 in c.hits else min(c.hits, key=lambda j: (c.hits[j][1], -ss[j]))
+    source = qs[named]
+    names, x = features
+    return Candidate(
+        text=consensus_wording(said, c.local, local=True) if local else english,
+        english=english,
+        score=float(probs[i]),
+        support=sum(n for n, _ in c.hits.values()),
+        refs=[qs[j].ref for j in cited],
+        question=source.en_question,
+        question_local=source.question if source.language != "en" else "",
+        similarity=round(ss[named], 4),
+        features={name: round(float(v), 4) for name, v in zip(names, x[i], strict=True)},
+        first=c.hits[named][1] == 0,
+    )

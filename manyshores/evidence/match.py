@@ -238,7 +238,7 @@ class ContrastLexicon:
         """English contrast stems with a known local rendering."""
         return {x for xs in self.renders.values() for x in xs}
 
-    def english(self, local: Sequence[str]) -> set[str]:
+    def english(self, local: Collection[str]) -> set[str]:
         """The English contrast stems that local stems render."""
         return {x for w in local for x in self.renders.get(w, ())}
 

@@ -42,10 +42,11 @@ if TYPE_CHECKING:
 
 FEATURES = ("support", "near", "whose", "letters")
 """Per-option features, in the order of `WEIGHTS`."""
-WEIGHTS = (0.85, 4.15, 0.32, 1.13)
+WEIGHTS = (1.0525, 1.878, 0.3452, 1.2053)
 """Softmax weights of `FEATURES`: maximum likelihood of the right option over BLEnD multiple
-choice of the training half of the ids (each fold's ids out of the bank), refitted by
-`manyshores eval blend-mc --fit` (docs/evidence.md)."""
+choice of the training half of the ids (each fold's ids out of the bank) and the tuning part of
+the evaluation half, never its held-out part: `manyshores eval blend-mc --fit`
+(docs/evidence.md)."""
 NEIGHBOURS = 20
 """The culture's most similar questions that `support` and `near` read."""
 TEMPERATURE = 0.05
@@ -190,6 +191,8 @@ def option_features(
         per_culture.append(s)
     row_sims = np.concatenate(per_culture)[_row_offsets(table) + table.position]
     cos = _option_vectors(index, options) @ table.vectors.T  # options × rows
+    for k, option in enumerate(options):  # the same words are the same answer, in any script
+        cos[k, table.by_text.get(normalize_answer(option), [])] = 1.0
     # whose: a vote of every culture's rows, by question and answer similarity.
     logw = (row_sims - 1.0) / WHOSE_QUESTION_T + (cos - 1.0) / WHOSE_ANSWER_T
     logw = logw - logw.max(axis=1, keepdims=True)
@@ -222,11 +225,10 @@ def option_features(
                 )
     letters = table.letters_log_odds(culture, options)
     x = np.stack([support, near, np.log(whose + WHOSE_FLOOR), letters], axis=1)
-    bases = []
+    bases: list[tuple[int, float, float]] = []
     for k in range(len(options)):
-        own_logw = np.where(mine, logw[k], -np.inf)
-        r = int(np.argmax(own_logw))
-        bases.append((r, float(row_sims[r]), float(cos[k, r])))
+        best = int(np.argmax(np.where(mine, logw[k], -np.inf)))
+        bases.append((best, float(row_sims[best]), float(cos[k, best])))
     return x, bases, s_own, lang
 
 
@@ -285,17 +287,15 @@ def score_options(
     for k in np.argsort(-probs, kind="stable").tolist():
         b = bases[k]
         if b is not None and all(s["ref"] != b.ref for s in sources):
-            q = table.questions[table.cultures.index(culture)]
-            row = next(x for x in q if x.ref == b.ref)
-            sources.append(source(row, b.similarity, local))
+            own = table.questions[table.cultures.index(culture)]
+            cited = next(q for q in own if q.ref == b.ref)
+            sources.append(source(cited, b.similarity, local))
     return OptionEvidence(
         probs=[float(v) for v in probs],
         bases=bases,
         informative=True,
         sources=sources,
-        features=[
-            {f: round(float(v), 4) for f, v in zip(FEATURES, row, strict=True)} for row in x
-        ],
+        features=[{f: round(float(v), 4) for f, v in zip(FEATURES, row, strict=True)} for row in x],
         similarity=best,
         notes=[f"options scored from {culture}'s evidence: closest question similarity {best:.3f}"],
     )

@@ -25,13 +25,16 @@ class Candidate:
     refs: list[str]
     """Citation ids of the rows it comes from (`blend:USA#Al-en-17`), best source first."""
     question: str
-    """The English wording of its most similar source question."""
+    """The English wording of the source question it is named with: the asked question's own
+    when it is one of its answers, else the most similar where it was given most."""
     similarity: float
-    """Similarity of that source question to the asked one (0..1)."""
+    """Similarity of that question to the asked one (0..1)."""
     features: dict[str, float] = field(default_factory=dict)
     """The ranker's inputs, for the trace (why this answer)."""
     question_local: str = ""
     """`question` in the culture's local language (empty when the bank has none)."""
+    first: bool = True
+    """It was the most given answer of `question` (a reply may say "most often said")."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,7 @@ class Candidate:
             "refs": list(self.refs),
             "question": self.question,
             "question_local": self.question_local,
+            "first": self.first,
             "similarity": round(self.similarity, 4),
         }
 

@@ -16,15 +16,15 @@ from manyshores.answers.compose import (
     CitedAnswer,
     EvidencePart,
     Reply,
-    culture_label,
     evidence_reply,
     no_evidence_reply,
 )
 from manyshores.answers.requests import limit_sentence, request_reply
+from manyshores.answers.yours import topic_label
 from manyshores.components import Components
 from manyshores.nodes.general_answer import reply_culture, usable_model_text
 from manyshores.nodes.options import answer_options
-from manyshores.state import CultureState, EvidenceRecord, Source
+from manyshores.state import CulturePosterior, CultureState, EvidenceRecord, Source
 
 
 def _cites(refs: list[str], sources: list[Source]) -> tuple[int, ...]:
@@ -33,7 +33,10 @@ def _cites(refs: list[str], sources: list[Source]) -> tuple[int, ...]:
 
 
 def compose_evidence(
-    records: list[EvidenceRecord], sources: list[Source], lang: str
+    records: list[EvidenceRecord],
+    sources: list[Source],
+    lang: str,
+    posterior: CulturePosterior | None = None,
 ) -> tuple[Reply, list[EvidenceRecord]]:
     """The evidence reply, each culture's paragraph worded by what was matched (`answer`: the
     bank question is the asked one; `related`: named, in the reply's language where the bank
@@ -54,8 +57,9 @@ def compose_evidence(
             local = lang != "en" and record.get("language") == lang
             question = str((local and used[0].get("question_local")) or used[0]["question"])
             wording = str(record.get("wording") or "related")
-            name = culture_label(record["culture"], lang)
-            parts.append(EvidencePart(name, answers, wording, question))
+            name = topic_label(record["culture"], posterior, lang)
+            first = bool(used[0].get("first", True))
+            parts.append(EvidencePart(name, answers, wording, question, first))
     return evidence_reply(parts, lang), marked
 
 
@@ -77,7 +81,9 @@ def make_aggregate(components: Components) -> Any:
         if not task["options"] and any(r["usable"] for r in records):
             if request != "fact":  # not a short fact: people's answers are only related to it
                 records = [{**r, "wording": "related"} for r in records]
-            reply, marked = compose_evidence(records, state.get("sources", []), lang)
+            reply, marked = compose_evidence(
+                records, state.get("sources", []), lang, state.get("posterior")
+            )
             if request != "fact":
                 reply = request_reply(request, reply, lang)
             wording, confidence = lead_judgement(marked)
@@ -101,7 +107,9 @@ def make_aggregate(components: Components) -> Any:
         general = any(a["expert_id"] == "base" for a in answers) or not answers
         name = reply_culture(state, lang)
         # The same text and rules as what `expert` streamed, so the reply extends it.
-        cleaned, why = usable_model_text(text, state.get("query") or state["text"], lang, components)
+        cleaned, why = usable_model_text(
+            text, state.get("query") or state["text"], lang, components
+        )
         if why:
             notes = [*notes, f"general answer dropped: {why}"]
         if general or not cleaned:

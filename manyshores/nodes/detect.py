@@ -11,7 +11,6 @@ from typing import Any
 from langgraph.types import interrupt
 
 from manyshores.components import Components
-from manyshores.detection.follow_up import conversation_query
 from manyshores.nodes.common import (
     capped_messages,
     last_user_text,
@@ -34,8 +33,10 @@ def make_detect(components: Components) -> Any:
         user_id = state.get("user_id")
         profile = components.get_profiles().get(user_id) if user_id else None
         if state.get("user_culture"):
-            # The person's own culture, as they said it: a prior, like a long-term profile.
-            profile = {**(profile or {}), str(state["user_culture"]): 1.0}
+            # The person's own culture, as they said it: the profile's clear lead, which the
+            # detector takes as their own culture; a stored profile's cultures count at half.
+            stored = {c: 0.5 * w for c, w in (profile or {}).items()}
+            profile = {**stored, str(state["user_culture"]): 1.0}
         history = state.get("history", [])
         # Detection cost grows with text length: it reads the same capped text as the experts.
         messages = capped_messages(state["messages"], settings.max_message_chars)
@@ -55,9 +56,7 @@ def make_detect(components: Components) -> Any:
             notes.append(f"culture confirmed by the user: {explicit}")
         # A follow-up replaces the place or the topic it names in the question it follows.
         earlier = [message_text(m) for m in messages if m.type == "human"][:-1]
-        follow_up = conversation_query(
-            earlier, text, detector.places_in, lambda t: detector.detect_task(t)["question"]
-        )
+        follow_up = detector.read_follow_up(earlier, text)
         query = follow_up.query
         if follow_up.kind != "own":
             notes.append(f"follow-up ({follow_up.kind}) read as: {query[:160]!r}")

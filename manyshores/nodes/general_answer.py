@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manyshores.answers.compose import culture_label, no_evidence_reply
+from manyshores.answers.compose import no_evidence_reply
 from manyshores.answers.hygiene import (
     EARLY_WORDS,
     SENTENCE_END,
@@ -20,6 +20,7 @@ from manyshores.answers.hygiene import (
     CleanStream,
     end_at_sentence,
 )
+from manyshores.answers.yours import topic_label
 from manyshores.components import Components
 from manyshores.state import culture_in_play
 
@@ -136,7 +137,7 @@ def reply_culture(state: Any, lang: str) -> str | None:
     posterior = state["posterior"]
     if not culture_in_play(posterior):
         return None
-    return culture_label(posterior["cultures"][0]["id"], lang)
+    return topic_label(posterior["cultures"][0]["id"], posterior, lang)
 
 
 class ReplyStream:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from manyshores.answers.compose import Reply, culture_label, no_evidence_reply, survey_reply
+from manyshores.answers.compose import Reply, no_evidence_reply, survey_reply
 from manyshores.answers.option_reply import (
     OptionLead,
     culture_needed_reply,
     estimate_reply,
     option_reply,
 )
+from manyshores.answers.yours import topic_label
 from manyshores.components import Components
 from manyshores.components.expert_backend import SURVEY_MEMORY_ID
 from manyshores.state import CultureState, EvidenceRecord, ExpertAnswer, Source, culture_in_play
@@ -74,7 +75,7 @@ def answer_options(state: CultureState, components: Components, lang: str) -> di
         note = "no culture in play: the answer depends on one (no shares, no pick)"
         return {**kept, **_reply_fields(culture_needed_reply(lang)), "notes": [*notes, note]}
     culture = posterior["cultures"][0]["id"]
-    name = culture_label(culture, lang)
+    name = topic_label(culture, posterior, lang)
     if probs and from_survey_memory(answers):
         reply = survey_reply(name, options, probs, lang, basis="similar")
         return {**kept, **_reply_fields(reply), "notes": notes}

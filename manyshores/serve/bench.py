@@ -189,11 +189,16 @@ class _Run:
             closing = (raw.parse().model_extra or {}).get("manyshores")
             record.ttft_s = time.perf_counter() - start
         else:
-            for chunk in raw.parse():
-                if record.ttft_s is None and chunk.choices and chunk.choices[0].delta.content:
-                    record.ttft_s = time.perf_counter() - start
-                extra = getattr(chunk, "model_extra", None) or {}
-                closing = extra.get("manyshores", closing)
+            import openai
+
+            try:
+                for chunk in raw.parse():
+                    if record.ttft_s is None and chunk.choices and chunk.choices[0].delta.content:
+                        record.ttft_s = time.perf_counter() - start
+                    extra = getattr(chunk, "model_extra", None) or {}
+                    closing = extra.get("manyshores", closing)
+            except openai.APIConnectionError as exc:  # after a 200: the stream broke off
+                raise StreamCut(f"the stream was cut: {exc.__cause__ or exc}") from exc
         if closing is None or closing.get("thread_id") != thread_id:
             raise StreamCut("the response ended without its closing chunk")
         record.latency_s = time.perf_counter() - start

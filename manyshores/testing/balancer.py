@@ -117,6 +117,10 @@ class HAProxyBalancer:
             f"    timeout client {self.timeout_s}s\n"
             f"    timeout server {self.timeout_s}s\n"
             "    timeout http-request 30s\n"
+            # A replica busy with a turn can be slow to answer /healthz (its model thread
+            # holds the interpreter): only silence this long fails a check. A dead replica
+            # refuses the connection at once, which takes it out without waiting.
+            "    timeout check 5s\n"
             # One server connection per request: a replica that exits never leaves a pooled
             # connection for the next request to fail on.
             "    option http-server-close\n"

@@ -11,8 +11,8 @@ Built once per process from well-kept open data (then cached with the mention in
 | `dish` | terms one culture's people gave in the answer bank (training half only) | CC BY-SA 4.0 |
 | `landmark` | reviewed list of landmarks and institutions (`cues.json`) | this project |
 
-plus the reviewed festival names the package lacks (`Lebaran`) and well-known dishes of the
-cultures the bank does not cover (`feijoada`, `pierogi`; `cues.json`). Every surface keeps the share of
+plus the reviewed festival names the package lacks (`Lebaran`) and well-known dishes and drinks
+(`feijoada`, `jiaozi`; `cues.json`). Every surface keeps the share of
 each culture it points at (`masses`: the larger city of a shared name, the more populous country
 celebrating a shared festival, the culture whose people gave a term more often), and the
 languages in which it is an everyday word. The detector turns these into evidence (`detector`).

@@ -8,7 +8,8 @@ the country's people speak (not its Thai or Ukrainian translations); modifiers s
 everyday word (`Songkran Festival` → `Songkran`; `Independence Day` stays whole). Holidays of a
 registered sub-national culture's subdivision (`IN` `AS`: `Magh Bihu`) are its own, other
 subdivisions' their country's. A name made only of everyday words (`Father's Day`, `Easter`,
-`Año Nuevo`) names an observance kept far beyond the countries listing it, and is left out.
+`Año Nuevo`, `New Year`) names an observance kept far beyond the countries listing it, and is
+left out unless the reviewed list keeps it (`Thanksgiving`, `Mid-Autumn Festival`).
 
 The reviewed list (`cues.json`, `festivals`) adds the names people use that the package lacks
 (`Lebaran` for Idul Fitri in Indonesia, `Timkat`, `Day of the Dead`); `like` entries take their
@@ -157,8 +158,9 @@ def festival_cues(registry: CultureRegistry, words: OrdinaryWords) -> dict[str, 
     out: dict[str, set[str]] = {}
     for name, cultures in names.items():
         if words.languages(name):
-            # `Father's Day`, `Easter`, `Año Nuevo`, `New Year's Eve`: everyday words naming an
-            # observance kept far beyond the countries whose public holiday it is.
+            # `Father's Day`, `Easter`, `Año Nuevo`, `New Year`: everyday words naming an
+            # observance kept far beyond the countries whose public holiday it is (the reviewed
+            # list keeps the few that name one festival: `Thanksgiving`, `Mid-Autumn Festival`).
             continue
         out.setdefault(name, set()).update(cultures)
         core = core_name(name, words)

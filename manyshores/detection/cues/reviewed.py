@@ -1,7 +1,7 @@
 """The reviewed additions to the open sources (`manyshores/data/cultures/cues.json`).
 
 Short lists a person checked: festival names people use that the `holidays` package lacks,
-well-known dishes of cultures the answer bank does not cover, landmarks and institutions (no
+the names the world uses for well-known dishes, landmarks and institutions (no
 open offline source lists them), and how the sub-national cultures appear in GeoNames and in
 `holidays`, with their census population.
 """
@@ -27,7 +27,8 @@ class Reviewed:
     festivals: dict[str, Any] = field(default_factory=dict)
     """Festival name → culture ids, or `{"like": [holiday names]}` to share their countries."""
     dishes: dict[str, list[str]] = field(default_factory=dict)
-    """Culture id → well-known dishes and drinks, for cultures the answer bank lacks."""
+    """Culture id → well-known dishes and drinks (`feijoada`, `jiaozi`): the bank holds what
+    people of 16 cultures named, not the names the world knows their food by."""
     landmarks: dict[str, list[str]] = field(default_factory=dict)
     """Culture id → landmarks and institutions named after it (`Taj Mahal`, `NHS`)."""
 

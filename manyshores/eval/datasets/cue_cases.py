@@ -37,7 +37,13 @@ _OPENERS = {
     "GBR": ("I live in the UK.", "I'm British.", "Let's talk about the UK."),
     "USA": ("I live in the US.", "I'm American.", "Let's talk about the United States."),
 }
-_REPLIES = ("Sure, I'd be happy to help with that.", "Got it.", "Thanks, here is what I know.")
+_REPLIES = (
+    "In {name}, the most common answer is: {answer}.",
+    "People in {name} most often say: {answer}.",
+    "Sure. In {name}: {answer}.",
+)
+"""Replies as the assistant gives them: they name the culture they answered for."""
+_NAMES = {"GBR": "the United Kingdom", "USA": "the United States"}
 
 
 def part_of(case_id: str) -> str:
@@ -93,13 +99,21 @@ def _earlier_turns(
 ) -> list[dict[str, str]]:
     """Three user turns about `culture` (an opener, then two of its BLEnD questions, which name
     it), each answered."""
-    turns = [rng.choice(_OPENERS[culture])]
-    turns += [str(r["en_question"]).strip() for r in rng.sample(pool, 2)]
+    rows = rng.sample(pool, 2)
+    turns = [(rng.choice(_OPENERS[culture]), "tea")]
+    turns += [(str(r["en_question"]).strip(), _answer(r)) for r in rows]
     out: list[dict[str, str]] = []
-    for text in turns:
-        out += [{"role": "user", "content": text},
-                {"role": "assistant", "content": rng.choice(_REPLIES)}]  # fmt: skip
+    for text, answer in turns:
+        reply = rng.choice(_REPLIES).format(name=_NAMES[culture], answer=answer)
+        out += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
     return out
+
+
+def _answer(row: dict[str, Any]) -> str:
+    for ann in row.get("annotations") or []:
+        for text in ann.get("en_answers") or []:
+            return str(text)
+    return "it depends"
 
 
 def build_cue_sets(blend_dir: Path, per_culture: int = 6) -> dict[str, list[dict[str, Any]]]:

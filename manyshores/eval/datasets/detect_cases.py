@@ -33,7 +33,8 @@ from typing import Any
 
 from manyshores.blend_files import blend_rows
 from manyshores.cultures import CultureRegistry, get_registry
-from manyshores.detection.mentions import MentionIndex
+from manyshores.detection.mentions import PLACE_KINDS, Mention
+from manyshores.detection.prebuilt import shared_index
 
 BLEND_CULTURES = ("DZA", "IN-AS", "AZE", "CHN", "ETH", "GRC", "IDN", "IRN", "MEX", "PRK", "NGA",
                   "KOR", "ESP", "GBR", "USA", "ID-JB")  # fmt: skip
@@ -136,18 +137,23 @@ class PlaceRemover:
     """Removes every place mention (with its leading preposition) from a question."""
 
     def __init__(self, registry: CultureRegistry | None = None) -> None:
-        self.index = MentionIndex(registry or get_registry())
+        # Cities are cues of the full index: removing places needs them too.
+        self.index = shared_index(registry or get_registry())
+
+    def find(self, text: str) -> list[Mention]:
+        """The places (names, demonyms, cities) mentioned in `text`."""
+        return self.index.find(text, PLACE_KINDS)
 
     def remove(self, text: str) -> str | None:
         """The text without places, or None when some mention survives."""
         out = text
         for _ in range(3):
-            mentions = self.index.find(out)
+            mentions = self.find(out)
             if not mentions:
                 return _tidy(out)
             for m in reversed(mentions):
                 out = _cut(out, m.start, m.end)
-        return None if self.index.find(out) else _tidy(out)
+        return None if self.find(out) else _tidy(out)
 
 
 def _cut(text: str, start: int, end: int) -> str:
@@ -238,7 +244,7 @@ def build_cases(
         others = [c for c in BLEND_CULTURES if c != culture]
         for row in pool:
             local, english = row["question"].strip(), row["en_question"].strip()
-            names_place = any(culture in m.cultures for m in remover.index.find(local))
+            names_place = any(culture in m.cultures for m in remover.find(local))
             if names_place and counts["place_local"] < per_kind:
                 counts["place_local"] += 1
                 emit("place_local", culture, row, [_user(local)], [culture], "culture")

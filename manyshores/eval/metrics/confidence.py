@@ -134,7 +134,9 @@ def plot_reliability(report: dict[str, Any], path: Path, title: str = "") -> Pat
     top.set_xlim(0, 1)
     top.set_ylim(0, 1)
     top.legend(loc="upper left", fontsize=8)
-    top.set_title(title or "Evidence replies: confidence of the lead against its accuracy")
+    top.set_title(
+        title or "Evidence replies: confidence of the lead against its accuracy", fontsize=9
+    )
     bottom.set_xlabel("confidence (10 equal-width bins)")
     bottom.set_ylabel("leads")
     fig.tight_layout()

@@ -86,9 +86,11 @@ def expert_mixture(answers: Iterable[dict[str, Any]]) -> list[float]:
         if not probs:
             continue
         w = float(a.get("weight") or 0.0)
-        mixed = [m + w * p for m, p in zip(mixed, probs, strict=True)] if mixed else [
-            w * p for p in probs
-        ]
+        mixed = (
+            [m + w * p for m, p in zip(mixed, probs, strict=True)]
+            if mixed
+            else [w * p for p in probs]
+        )
         total += w
     return [round(m / total, 6) for m in mixed] if total > 0 else []
 
@@ -148,9 +150,10 @@ def score_part(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             if isinstance(r.get("confidence"), (int, float)):
                 bins.append((float(r["confidence"]), hit))
         percent += int(bool(PERCENT.search(str(r.get("reply", "")))))
-        parsed += int([normalize_answer(o) for o in r.get("parsed") or []] == [
-            normalize_answer(o) for o in r["options"]
-        ])
+        parsed += int(
+            [normalize_answer(o) for o in r.get("parsed") or []]
+            == [normalize_answer(o) for o in r["options"]]
+        )
     n = max(len(rows), 1)
     return {
         "items": len(rows),

@@ -61,7 +61,9 @@ def feature_groups(
     return out
 
 
-def accuracy(rows: Sequence[tuple[McItem, np.ndarray]], weights: Sequence[float]) -> dict[str, Any]:
+def accuracy(
+    rows: Sequence[tuple[McItem, np.ndarray]], weights: Sequence[float] | np.ndarray
+) -> dict[str, Any]:
     """Share of items whose highest-scored option is the right one, overall and per culture."""
     w = np.asarray(weights, dtype=np.float64)
     per: dict[str, list[int]] = defaultdict(list)
