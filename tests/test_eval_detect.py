@@ -203,3 +203,40 @@ def test_packaged_dev_set_meets_targets_on_a_sample() -> None:
     preds, _ = predict(CultureDetector().load(), cases, list(BLEND_CULTURES))
     rep = report(cases, preds, [0.0] * len(cases))
     assert all(rep["passed"].values()), rep["criteria"]
+
+
+def test_cue_sets_hold_switches_after_three_turns(blend_dir: Path) -> None:
+    from manyshores.eval.datasets.cue_cases import hand_cases, part_of, switch_cases
+
+    cases = switch_cases(blend_dir, "dev", per_culture=2)
+    switches = [c for c in cases if c["kind"] == "switch_after_3"]
+    assert switches and {c["label"][0] for c in switches} <= {"ESP", "MEX", "IN-AS"}
+    for case in switches:
+        users = [m for m in case["messages"] if m["role"] == "user"]
+        assert len(users) == 4 and "UK" in users[0]["content"] + users[1]["content"]
+        assert case["label"][0] != "GBR"
+    stays = [c for c in cases if c["kind"] == "stay_after_3"]
+    assert all(c["label"] == ["GBR"] for c in stays)
+    parts = hand_cases()
+    assert parts["tune"] and parts["held"]
+    assert all(part_of(c["id"]) == "held" for c in parts["held"])
+
+
+def test_report_scores_cue_and_own_culture_cases() -> None:
+    cases = [
+        {"id": "a", "label": ["IND"], "kind": "cue_festival", "expect": "culture"},
+        {"id": "b", "label": ["GRC"], "kind": "cue_dish", "expect": "culture"},
+        {"id": "c", "label": ["JPN"], "kind": "own_we", "expect": "culture", "min_p": 0.8},
+        {"id": "d", "label": ["MEX"], "kind": "own_we", "expect": "culture", "min_p": 0.8},
+    ]
+    preds = [
+        {"cultures": [{"id": "IND", "p": 0.6}], "ambiguous": False, "unknown": False},
+        {"cultures": [{"id": "TUR", "p": 0.55}], "ambiguous": False, "unknown": False},
+        {"cultures": [{"id": "JPN", "p": 0.9}], "ambiguous": False, "unknown": False},
+        {"cultures": [{"id": "MEX", "p": 0.7}], "ambiguous": False, "unknown": False},
+    ]
+    r = report(cases, preds, [0.001] * 4)
+    assert r["criteria"]["cue_top1"] == 0.5
+    assert r["criteria"]["cue_likely_wrong_max"] == 0.5  # another culture at p >= 0.5
+    assert r["criteria"]["own_we_leads_p08"] == 0.5
+    assert r["passed"]["cue_top1"] is False

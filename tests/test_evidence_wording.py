@@ -237,3 +237,32 @@ def test_the_trace_summary_shows_the_wording_and_confidence():
     (summary,) = summarize_turns(steps)
     assert summary.wording == "answer" and summary.confidence == 0.93
     assert "evidence ESP: orange (0.40) [answer, confidence 0.93]" in summary.sources
+
+
+def test_every_eval_blend_prediction_line_carries_wording_and_confidence(tmp_path):
+    from manyshores.eval.datasets.blend import BlendQuestion
+    from manyshores.eval.runners.blend_graph import part_of, run_graph, score_graph
+
+    questions = [
+        BlendQuestion("Al-en-04", "ESP", "What is the most popular fruit?", "¿Fruta?", ("orange",)),
+        BlendQuestion("Ne-ar-18", "ESP", "When do people finish work?", "¿Cuándo?", ("19:00",)),
+    ]
+    replies = {
+        "What is the most popular fruit?": {"answer": "People in Spain answered this question: "
+            "orange [1].", "short": "orange", "answers": ["orange"], "wording": "answer",
+            "confidence": 0.97},
+        "When do people finish work?": {"answer": "I have no answers to exactly this for Spain. "
+            "Asked “When do people start work?”, people there most often said 09:00 [1].",
+            "short": "09:00", "answers": ["09:00"], "wording": "related", "confidence": 0.3},
+    }  # fmt: skip
+    out = tmp_path / "pred.jsonl"
+    run_graph(questions, ["en"], lambda text: replies[text], out, progress=False)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(p["wording"], p["confidence"]) for p in lines] == [("answer", 0.97), ("related", 0.3)]
+    report = score_graph(lines, questions, lambda text: "en")
+    every = report["wording"]["all"]["en"]
+    assert every["worded"] == {"answer": 1, "related": 1, "none": 0}
+    assert every["answer_right"] == 1.0 and every["related_right"] == 0.0
+    assert every["related_named"] == 1.0
+    assert every["ece"] == pytest.approx((0.03 + 0.3) / 2)
+    assert {part_of(q.id) for q in questions} <= set(report["wording"])

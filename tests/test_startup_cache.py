@@ -61,7 +61,7 @@ def test_registry_and_index_read_back_equal_a_fresh_build(monkeypatch):
     built = prebuilt.build_index(fresh)
     again = sorted((m.start, m.end, m.kind, tuple(m.cultures)) for m in built.find(text))
     assert found == again
-    assert {kind for _, _, kind, _ in found} == {"foreign", "city", "festival", "demonym", "dish"}
+    assert {kind for _, _, kind, _ in found} == {"foreign", "city", "festival", "name", "dish"}
     posterior = detector.CultureDetector(registry=cached).detect("What do people in Kenya eat?")
     assert posterior["cultures"][0]["id"] == "KEN"
     # A registry built before the detector needed one is kept (one registry per process).

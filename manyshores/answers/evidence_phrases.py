@@ -193,8 +193,8 @@ EVIDENCE_PHRASES: dict[str, EvidencePhrases] = {
         answer="{culture}の人々がこの質問に答えた内容：{answer}。",
         related="{culture}について、まさにこの質問への回答はありません。{question}という質問に、"
         "現地の人々が最も多く答えたのは：{answer}。",
-        related_one="{culture}について、まさにこの質問への回答はありません。{question}という質問への"
-        "現地の人々の回答の一つ：{answer}。",
+        related_one="{culture}について、まさにこの質問への回答はありません。{question}という質問に"
+        "現地の人々が答えたものの一つ：{answer}。",
         others="その他の回答：{answers}。",
         also="関連する質問へのその他の回答：{answers}。",
         quotes=("「", "」"),

@@ -1,4 +1,4 @@
-"""Saying so when a reply answers for the person's own culture: "In Japan, your culture, …".
+"""Saying so when a reply answers for the person's own culture: "In Japan (your culture), …".
 
 A question that names no culture, asked by someone whose own culture is known (`/culture`,
 `user_culture=`, a stored profile), is answered for that culture; the reply names it as theirs,
@@ -13,21 +13,21 @@ from manyshores.answers.phrases import PHRASES
 from manyshores.state import CulturePosterior
 
 YOUR_CULTURE: dict[str, str] = {
-    "en": "{culture}, your culture",
-    "es": "{culture}, tu cultura",
-    "pt": "{culture}, a sua cultura",
-    "fr": "{culture}, votre culture",
-    "de": "{culture}, Ihre Kultur",
-    "ru": "{culture}, ваша культура",
-    "el": "{culture}, ο πολιτισμός σας",
+    "en": "{culture} (your culture)",
+    "es": "{culture} (tu cultura)",
+    "pt": "{culture} (a sua cultura)",
+    "fr": "{culture} (votre culture)",
+    "de": "{culture} (Ihre Kultur)",
+    "ru": "{culture} (ваша культура)",
+    "el": "{culture} (ο πολιτισμός σας)",
     "tr": "{culture} (sizin kültürünüz)",
     "az": "{culture} (sizin mədəniyyətiniz)",
-    "id": "{culture}, budaya Anda",
-    "su": "{culture}, budaya anjeun",
-    "ha": "{culture}, al'adarku",
-    "sw": "{culture}, utamaduni wako",
-    "ar": "{culture}، ثقافتك",
-    "fa": "{culture}، فرهنگ شما",
+    "id": "{culture} (budaya Anda)",
+    "su": "{culture} (budaya anjeun)",
+    "ha": "{culture} (al'adarku)",
+    "sw": "{culture} (utamaduni wako)",
+    "ar": "{culture} (ثقافتك)",
+    "fa": "{culture} (فرهنگ شما)",
     "ko": "{culture}(당신의 문화)",
     "ja": "{culture}（あなたの文化）",
     "zh": "{culture}（您的文化）",
@@ -35,7 +35,8 @@ YOUR_CULTURE: dict[str, str] = {
     "as": "{culture} (আপোনাৰ সংস্কৃতি)",
 }
 """`{culture}` named as the reader's own, per reply language (English where a language has no
-reply sentences)."""
+reply sentences); in brackets, so every sentence a name goes into still reads ("In Japan (your
+culture), the most common answer is", "People in Japan (your culture) answered")."""
 
 _FROM_MESSAGE = frozenset(
     {"explicit", "mention", "city", "festival", "dish", "currency", "landmark"}
@@ -52,7 +53,9 @@ def own_topic(posterior: CulturePosterior | None, culture_id: str) -> bool:
     return "own" in kinds and not kinds & _FROM_MESSAGE
 
 
-def topic_label(culture_id: str | None, posterior: CulturePosterior | None, lang: str | None) -> str:
+def topic_label(
+    culture_id: str | None, posterior: CulturePosterior | None, lang: str | None
+) -> str:
     """The culture's name for a reply (`culture_label`), as the reader's own culture when it
     is in play for that reason (`own_topic`)."""
     name = culture_label(culture_id, lang)

@@ -8,7 +8,7 @@ Where each fact comes from:
 - names in English and in the culture's main languages: CLDR via ``babel``
   (``Locale(lang).territories``), plus a few curated aliases (``USA``, ``한국``, ...);
 - main languages with population shares: CLDR territory data (``territory_languages``);
-- demonyms, UN M49 sub-regions, Inglehart–Welzel cultural-map zones, major cities and the
+- demonyms, UN M49 sub-regions, Inglehart–Welzel cultural-map zones and the
   sub-national cultures: ``manyshores/data/cultures/curated.json`` (CLDR has none of these);
 - survey similarity: WVS wave 7 answer shares (``manyshores/data/cultures/survey_similarity.json``,
   computed from ``shared/data/wvs/train.json`` by :func:`survey_similarity_from_wvs`).

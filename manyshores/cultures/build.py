@@ -23,7 +23,7 @@ class Curated:
     """The curated table (`curated.json`), with its lists turned into lookups by country."""
 
     table: dict[str, Any]
-    """The file as read: aliases, demonyms, cities, zones, regions, sub-national cultures."""
+    """The file as read: aliases, demonyms, zones, regions, sub-national cultures."""
     subregion_of: dict[str, str]
     """Alpha-2 → UN M49 sub-region (the first listed when a code appears twice)."""
     continent_of: dict[str, str]
@@ -107,7 +107,6 @@ def build_country(
         languages=langs,
         names=country_names(country, langs, curated.table["aliases"]),
         demonyms=country_demonyms(a2, curated),
-        cities=list(curated.table["cities"].get(a2, [])),
         zone=curated.zone(a2),
         region=sub,
         continent=curated.continent_of.get(sub, ""),
@@ -139,7 +138,6 @@ def build_region(code: str, spec: dict[str, Any], parent: Culture) -> Culture:
         languages=dict(sorted(langs.items(), key=lambda kv: -kv[1])),
         names={lang: list(v) for lang, v in spec["names"].items()},
         demonyms={lang: list(v) for lang, v in spec.get("demonyms", {}).items()},
-        cities=list(spec.get("cities", [])),
         zone=spec.get("zone", parent.zone),
         region=parent.region,
         continent=parent.continent,

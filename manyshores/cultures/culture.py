@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,8 +84,6 @@ class Culture:
     """Language -> names of the culture in that language (English under `en`)."""
     demonyms: dict[str, list[str]]
     """Language -> demonyms (`Mexican`, `mexicano`, ...)."""
-    cities: list[str] = field(default_factory=list)
-    """Major cities and well-known sub-regions (any language)."""
     zone: str = "Oceania"
     """Inglehart–Welzel cultural zone, one of :data:`ZONES`."""
     region: str = ""

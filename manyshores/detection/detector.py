@@ -289,8 +289,10 @@ class CultureDetector:
             if guess is None or msg.role != "user":
                 continue
             credit_factor = factor * (w.own_language if own_known else 1.0)
-            if current and named and not any(
-                self.registry.get(c).language_share(guess.lang) > 0 for c in named
+            if (
+                current
+                and named
+                and not any(self.registry.get(c).language_share(guess.lang) > 0 for c in named)
             ):
                 credit_factor *= w.language_elsewhere  # a Greek question about Diwali
             credit = language_credit(guess, credit_factor, evidence.allowed, self.registry, w,

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, cast
+from typing import Literal, NamedTuple, TypeVar, cast
 
 from manyshores.cultures import CultureRegistry
 from manyshores.detection.cues import CUE_KINDS, Cue
 from manyshores.detection.scripts import char_script
 
+_T = TypeVar("_T")
 MentionKind = Literal[
     "name", "demonym", "city", "foreign", "landmark", "festival", "currency", "dish"
 ]
@@ -224,7 +225,7 @@ class MentionIndex:
         # indexed with no culture, so as the longest match they swallow the name inside.
         for surface in registry.not_places():
             self._put(_Entry(_lower(surface), False, surface, _boundary(surface), (), "name"))
-        names: set[str] = set()
+        own_names: set[str] = set()
         foreign: dict[str, _Entry] = {}
         """Names only used abroad, which a cue of the same spelling joins (`Granada`)."""
         for surface, slot in table.items():
@@ -248,15 +249,15 @@ class MentionIndex:
             if kinds[0] == "foreign":
                 foreign[low] = entry
             else:
-                names.add(low)
+                own_names.add(low)
                 self._put(entry)
         for cue in cues:
-            self._add_cue(cue, allowed, names, foreign)
+            self._add_cue(cue, allowed, own_names, foreign)
         for entry in foreign.values():
             self._put(entry)
-        for table in (self._by_word, self._by_prefix, self._symbols):
-            for key, entries in table.items():
-                table[key] = tuple(sorted(entries, key=lambda e: -len(e.surface)))
+        for buckets in (self._by_word, self._by_prefix, self._symbols):
+            for key, entries in buckets.items():
+                buckets[key] = tuple(sorted(entries, key=lambda e: -len(e.surface)))
         # Inside a word only names that can follow letters are tried (Chinese, or an Arabic
         # clitic before a name): most positions of a text then cost one dict lookup.
         self._inside: dict[str, Sequence[_Entry]] = {}
@@ -267,12 +268,12 @@ class MentionIndex:
         self._shared.clear()
 
     def _add_cue(
-        self, cue: Cue, allowed: set[str] | None, names: set[str], foreign: dict[str, _Entry]
+        self, cue: Cue, allowed: set[str] | None, own_names: set[str], foreign: dict[str, _Entry]
     ) -> None:
         surface = cue.surface.strip()
         low = _lower(surface)
         masses = {c: m for c, m in cue.masses.items() if allowed is None or c in allowed}
-        if not masses or low in names or not low.strip() or not _cue_long_enough(cue, low):
+        if not masses or low in own_names or not low.strip() or not _cue_long_enough(cue, low):
             return
         abroad = foreign.pop(low, None)
         if abroad is not None:
@@ -285,20 +286,24 @@ class MentionIndex:
         # case); other cues only when they are also a word (`Nice`) or an acronym (`NHS`):
         # people write `diwali`, `baccalauréat`, `kimchi` in lower case.
         cased = surface.isupper() or (
-            boundary == "word" and surface[:1].isupper() and (cue.kind == "city" or cue.word_in)
+            boundary == "word"
+            and surface[:1].isupper()
+            and (cue.kind == "city" or bool(cue.word_in))
         )
         self._put(_Entry(low, cased, surface, boundary, tuple(c for c, _ in pairs), cue.kind,
                          (), tuple(m for _, m in pairs), tuple(sorted(cue.word_in)),
                          cue.strict))  # fmt: skip
 
     def _put(self, entry: _Entry) -> None:
-        share = self._shared.setdefault
+        def share(value: _T) -> _T:
+            return cast(_T, self._shared.setdefault(value, value))
+
         entry = entry._replace(
             original=entry.original if entry.cased else "",
-            cultures=share(entry.cultures, entry.cultures),
-            languages=share(entry.languages, entry.languages),
-            masses=share(entry.masses, entry.masses),
-            word_in=share(entry.word_in, entry.word_in),
+            cultures=share(entry.cultures),
+            languages=share(entry.languages),
+            masses=share(entry.masses),
+            word_in=share(entry.word_in),
         )
         low = entry.surface
         if not low[:1].isalnum():

@@ -37,7 +37,5 @@ def posterior_of(
             cultures += [{"id": cid, "p": p_silent} for cid in rest[: 10 - len(cultures)]]
     p1 = cultures[0]["p"]
     p2 = cultures[1]["p"] if len(cultures) > 1 else 0.0
-    ambiguous = p1 < settings.detect_ambiguous_top_p or p1 - p2 < (
-        settings.detect_ambiguous_margin
-    )
+    ambiguous = p1 < settings.detect_ambiguous_top_p or p1 - p2 < (settings.detect_ambiguous_margin)
     return {"cultures": cultures, "ambiguous": ambiguous, "unknown": False, "signals": signals}

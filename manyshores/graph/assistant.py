@@ -119,8 +119,10 @@ class TurnResult:
 def culture_basis(posterior: dict[str, Any]) -> list[str]:
     """Why the top culture leads: the kinds of signal behind it, strongest first.
 
-    `mention` means the message is about that culture; `profile` that it is the person's own
-    (a stated `/culture` or a long-term profile); `history` that earlier turns set it.
+    `mention` (or a cue: `festival`, `dish`, `city`, `currency`, `landmark`) means the message
+    is about that culture; `own` that it is the person's own and the message named no other;
+    `profile` that a stated `/culture` or a long-term profile favours it; `history` that
+    earlier turns set it.
     """
     cultures = posterior.get("cultures") or []
     if not cultures or posterior.get("unknown"):

@@ -96,9 +96,20 @@ def open_postgres_store(url: str) -> Any:
     return store
 
 
+SETUP_LOCK = 0x6D616E7973686F72
+"""Advisory-lock key held while the tables are created or migrated."""
+
+
 def _setup(obj: Any, url: str) -> None:
+    import psycopg
+
     try:
-        obj.setup()
+        # Replicas started together on a new database would run LangGraph's migrations at once
+        # (`CREATE INDEX CONCURRENTLY` among them) and deadlock: one at a time, the others then
+        # find the tables made. The lock lives on its own session, closed when setup ends.
+        with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+            obj.setup()
     except Exception as exc:
         raise CheckpointStoreError(
             f"cannot create the checkpoint tables on the PostgreSQL server at {redacted(url)}: {exc}"

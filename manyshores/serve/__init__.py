@@ -1,4 +1,5 @@
-"""`manyshores serve`: the culture graph behind an OpenAI-compatible HTTP API, one warm process.
+"""`manyshores serve`: the culture graph behind an OpenAI-compatible HTTP API: one warm process,
+or replicas on one PostgreSQL behind a load balancer (docs/serve.md).
 
 from manyshores.serve import ServeConfig, create_app
 app = create_app(CultureAssistant(), ServeConfig(api_keys=("secret",)))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from manyshores.errors import InvalidInputError
-from manyshores.serve.config import REPLICA_HEADER, THREAD_HEADER
+from manyshores.serve.config import REPLICA_HEADER, THREAD_HEADER, base_url
 
 TOPICS = [
     "I'm from Kenya. What do families usually eat for breakfast?",
@@ -38,13 +38,6 @@ TOPICS = [
 CLOSING = "And what else should I know?"
 """The extra turn every conversation gets once the run is over (`close_conversations`)."""
 MAX_RATE_LIMIT_RETRIES = 50
-
-
-def base_url(url: str) -> str:
-    """The server's root from what a user may paste: `http://h:p`, `http://h:p/` or the
-    `http://h:p/v1` that `manyshores serve` prints."""
-    url = url.strip().rstrip("/")
-    return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
 class StreamCut(Exception):

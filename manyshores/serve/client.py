@@ -10,7 +10,7 @@ import urllib.request
 from typing import Any
 
 from manyshores.errors import InvalidInputError, ManyshoresError
-from manyshores.serve.config import THREAD_HEADER
+from manyshores.serve.config import THREAD_HEADER, base_url
 
 SERVER_ENV = "MANYSHORES_SERVER"
 """Environment variable naming a running server for `manyshores ask`."""
@@ -46,7 +46,7 @@ def ask_server(
     if thread_id:
         headers[THREAD_HEADER] = thread_id
     request = urllib.request.Request(
-        url.rstrip("/") + "/v1/chat/completions",
+        base_url(url) + "/v1/chat/completions",
         data=json.dumps(body).encode(),
         headers=headers,
         method="POST",

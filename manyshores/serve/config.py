@@ -17,6 +17,13 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 """Request header carrying the request id (else `metadata.request_id`)."""
 
 
+def base_url(url: str) -> str:
+    """A server's root from what a user may paste: `http://h:p`, `http://h:p/` or the
+    `http://h:p/v1` that `manyshores serve` prints."""
+    url = url.strip().rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
 def _default_replica() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 

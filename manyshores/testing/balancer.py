@@ -94,7 +94,9 @@ class HAProxyBalancer:
 
     @property
     def socket_path(self) -> Path:
-        return self.workdir / "haproxy.sock"
+        path = self.workdir / "haproxy.sock"
+        # A Unix socket's path has at most 107 bytes.
+        return path if len(str(path)) < 100 else Path(f"/tmp/manyshores-haproxy-{self.port}.sock")
 
     def config_text(self) -> str:
         errors = "".join(

@@ -93,14 +93,13 @@ def holiday_names(registry: CultureRegistry) -> dict[str, set[str]]:
             continue
         base = holidays.country_holidays(code)
         own = {"en", *culture.languages}
-        langs = [
-            lang
-            for lang in localized.get(code) or [None]
-            if lang is None or base_language(lang) in own
-        ]
+        # None: the country's default language.
+        langs: list[str | None] = [
+            lang for lang in localized.get(code) or [] if base_language(lang) in own
+        ] or [None]
         categories = base.supported_categories
         national: dict[str | None, set[str]] = {}
-        for lang in langs or [None]:
+        for lang in langs:
             national[lang] = set(_names(code, lang, categories, None))
             for name in national[lang]:
                 take(name, culture.id, raw)
@@ -108,7 +107,7 @@ def holiday_names(registry: CultureRegistry) -> dict[str, set[str]]:
             region = region_of.get((code, subdivision))
             # Other subdivisions' holidays are the country's (`Onam` in Kerala is Indian), read
             # in its default language only: the whole table again per language costs seconds.
-            for lang in (langs or [None]) if region else [None]:
+            for lang in langs if region else [None]:
                 known = national.get(lang, set())
                 for name in _names(code, lang, categories, subdivision):
                     if name not in known:

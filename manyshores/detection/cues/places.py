@@ -127,9 +127,7 @@ def _name_ok(name: str, script: str | None) -> bool:
     return True
 
 
-def city_places(
-    registry: CultureRegistry, words: OrdinaryWords, taken: set[str]
-) -> list[Place]:
+def city_places(registry: CultureRegistry, words: OrdinaryWords, taken: set[str]) -> list[Place]:
     """The kept city and US-state names (see the module docstring); `taken` holds lower-cased
     names already used by countries and demonyms, which stay theirs."""
     from manyshores.detection.cues.reviewed import reviewed
@@ -142,9 +140,7 @@ def city_places(
         for spec in [reviewed().regions.get(c.id, {})]
         if spec.get("geonames_admin1")
     }
-    raw: dict[str, Any] = json.loads(
-        (_data_dir() / "cities15000.json").read_text(encoding="utf-8")
-    )
+    raw: dict[str, Any] = json.loads((_data_dir() / "cities15000.json").read_text(encoding="utf-8"))
     states: dict[str, Any] = json.loads((_data_dir() / "us_states.json").read_text("utf-8"))
     cities = list(raw.values()) + [
         {"name": s["name"], "countrycode": "US", "population": 1_000_000, "admin1code": ""}

@@ -75,8 +75,11 @@ def switch_cases(
         rng.shuffle(pool)
     cases: list[dict[str, Any]] = []
     for culture in BLEND_CULTURES:
+        choices = [c for c in EARLIER if c != culture and len(by_culture.get(c, [])) >= 2]
+        if not choices:
+            continue
         for n, row in enumerate(by_culture.get(culture, [])[:per_culture]):
-            earlier = rng.choice([c for c in EARLIER if c != culture])
+            earlier = rng.choice(choices)
             history = _earlier_turns(earlier, by_culture.get(earlier, []), rng)
             question = str(row["en_question"]).strip()
             cases.append({
