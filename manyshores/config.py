@@ -182,11 +182,13 @@ class Settings(BaseSettings):
 
     chat_model: str | None = None
     """`provider:model` of a LangChain chat model (`init_chat_model`, e.g. `openai:gpt-4o-mini`)
-    that generates persona experts' answers and the general (no-evidence) answer instead of
-    the base model; needs `pip install -e '.[chat]'` (langchain, langchain-openai) or the
-    provider's own package. Soft prompts, LoRA experts and option scoring stay on the engine.
-    An OpenAI-compatible server (vLLM, Ollama, llama-server): `openai:<its model name>` with
-    `chat_model_base_url`. None: the base model generates. See docs/engine.md."""
+    that writes the replies the evidence template does not fit from the numbered evidence
+    (grounded personas), the persona experts' and the general answers, and joins option
+    questions as one more expert (its log-probabilities, else sampled answers); needs
+    `pip install -e '.[chat]'` (langchain, langchain-openai) or the provider's own package.
+    Soft prompts and LoRA experts stay on the engine. An OpenAI-compatible server (vLLM,
+    Ollama, llama-server): `openai:<its model name>` with `chat_model_base_url`. None: the base
+    model generates. See docs/engine.md."""
 
     chat_model_base_url: str | None = None
     """Endpoint of the chat model (`base_url`, e.g. `http://localhost:11434/v1`); None: the
@@ -200,6 +202,10 @@ class Settings(BaseSettings):
     chat_model_timeout_s: float = 30.0
     """Longest silence of the chat model within one answer; past it (or on any failure) the
     answer continues on the base model and the trace says so."""
+
+    chat_model_samples: int = Field(default=5, ge=1, le=50)
+    """Answers sampled per option question from a chat model whose server returns no
+    log-probabilities (`runtime.chat_options`)."""
 
     @field_validator("general_answer_languages", mode="before")
     @classmethod

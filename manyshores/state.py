@@ -22,11 +22,12 @@ RequestKind = Literal["fact", "write", "how", "advice", "compare", "multi"]
 answered in the evidence bank, or a text to write, an explanation of how or why, advice, a
 comparison, or several questions at once — which a noun from the bank does not answer."""
 SourceKind = Literal["memory", "web"]
-RoutePath = Literal["evidence", "survey_memory", "experts", "task_adapter", "general"]
+RoutePath = Literal["evidence", "survey_memory", "experts", "task_adapter", "general", "grounded"]
 """How a turn is answered (`experts.routing.route`): from people's answers (`evidence`), from
 the cultures' known survey answers with the experts as fallback (`survey_memory`), by the
-cultures' experts (`experts`), by a culture's adapter for the task (`task_adapter`), or by the
-bare base model in general terms (`general`)."""
+cultures' experts (`experts`), by a culture's adapter for the task (`task_adapter`), by the
+bare base model in general terms (`general`), or by a configured chat model writing from the
+numbered evidence of each plausible culture (`grounded`)."""
 
 
 class CultureScore(TypedDict):
@@ -141,6 +142,11 @@ class ExpertAnswer(TypedDict):
     survey_memory: NotRequired[KnownAnswers | None]
     """Its culture's known answers to this option question, looked up once in the turn by the
     expert step and combined with the experts by aggregate (None: memory knows nothing close)."""
+    sources: NotRequired[list[str]]
+    """Refs of the sources a grounded persona was given as numbered evidence (the trace's view
+    of what it wrote from)."""
+    method: NotRequired[str]
+    """How a chat model's option probabilities were found: `logprobs` or `sampling`."""
 
 
 class EvidenceRecord(TypedDict):
@@ -246,7 +252,8 @@ class CultureState(TypedDict, total=False):
     """The lead answer and the alternatives the reply names (at most three)."""
     wording: str
     """How the reply states its lead: `answer` (people answered this very question), `related`
-    (they answered another question, which the reply names) or `none` (no evidence lead)."""
+    (they answered another question, which the reply names), `generated` (a chat model wrote it
+    from the numbered evidence, citing it) or `none` (no evidence lead)."""
     confidence: float | None
     """Calibrated chance that the reply's lead answer is right (None without an evidence lead)."""
     option_probs: list[float]

@@ -130,6 +130,7 @@ class FakeExpertBackend:
         *,
         has_evidence: bool = False,
         language: str | None = None,
+        answered: bool = False,
     ) -> RouteDecision:
         decision = route(
             posterior,

@@ -108,7 +108,8 @@ def test_dishes_come_from_the_bank_training_half_only(tmp_path: Path) -> None:
     )
     (tmp_path / "B.json").write_text(json.dumps([row(train, "MEX", ["tamales", "bread"])]))
     terms = bank_terms(OrdinaryWords.load(), tmp_path)
-    assert terms["bougatsa"] == {"GRC": 3.0} and terms["tamales"] == {"MEX": 3.0}
+    assert terms["bougatsa"].counts == {"GRC": 3.0} and terms["tamales"].counts == {"MEX": 3.0}
+    assert terms["tamales"].languages == {"en"}  # the rows' language: a word of it
     assert "loukoumades" not in terms  # answered for an evaluated question id: unreachable
     assert "bread" not in terms  # both cultures give it: not distinctive
     assert "snack" not in terms  # a word of the questions

@@ -80,3 +80,17 @@ def test_no_evidence_for_the_culture_says_so_without_shares(assistant):
     assert r.cultures[0]["id"] == "KEN"
     assert v["answer"].startswith("I have no information about this for Kenya.")
     assert v["short"] == "" and not PERCENT.search(v["answer"])
+
+
+def test_survey_memory_close_by_accident_does_not_put_shares_on_everyday_options(assistant):
+    # Survey memory's gate finds this close to "Do you agree that when a mother works for pay,
+    # the children suffer?"; the options are jobs people in China named, not a survey's scale.
+    r = assistant.invoke(
+        "What job do parents most hope their children will pursue in China? Options: civil "
+        "servant, trade company office worker, office work, medicine",
+        "jobs",
+    )
+    v = r.values
+    assert {a["expert_id"] for a in v["expert_answers"]} == {"survey-memory"}
+    assert not PERCENT.search(v["answer"]) and v["wording"] == "related"
+    assert v["short"] == "civil servant"

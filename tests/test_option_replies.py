@@ -94,3 +94,13 @@ def test_no_evidence_says_so_and_marks_the_experts_pick_as_a_guess() -> None:
     assert second.startswith("A guess of models trained on survey answers from Kenya")
     assert second.endswith("“kimchi”.")
     assert reply.short == "" and not PERCENT.search(reply.text)
+
+
+def test_a_surveys_scale_is_told_from_things_people_name() -> None:
+    from manyshores.answers.option_reply import survey_scale_share
+
+    assert survey_scale_share(["Very important", "Rather important", "Not at all important"]) == 1
+    assert survey_scale_share(["Agree strongly", "Disagree"]) == 1
+    assert survey_scale_share(["civil servant", "medicine", "office work"]) == 0
+    assert survey_scale_share(["tapas", "Yes"]) == 0.5
+    assert survey_scale_share([]) == 0

@@ -137,3 +137,27 @@ def test_two_servers_on_one_database_run_one_conversation_one_turn_at_a_time(
         assert [m["role"] for m in stored] == ["user", "assistant"] * 2
         assert sorted(m["content"] for m in stored if m["role"] == "user") == sorted(texts.values())
         assert not any(m["content"] == "" for m in stored)
+
+
+def test_replicas_starting_together_create_the_tables_once(postgres_cluster):
+    """Without the setup lock, concurrent `setup()` calls on a new database fail (duplicate
+    migration rows, deadlocks between their index builds)."""
+    from manyshores.memory.postgres import open_postgres_checkpointer, open_postgres_store
+
+    for attempt in range(2):
+        url = postgres_cluster.create_database(f"setup{attempt}{os.getpid()}")
+        errors: list[str] = []
+
+        def start(url: str = url, errors: list[str] = errors) -> None:
+            try:
+                for opened in (open_postgres_checkpointer(url), open_postgres_store(url)):
+                    opened.conn.close()  # the pool
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+        starting = [threading.Thread(target=start) for _ in range(4)]
+        for t in starting:
+            t.start()
+        for t in starting:
+            t.join(120)
+        assert errors == []

@@ -9,12 +9,14 @@ words ("most likely", "also possible"), never as percentages — no survey measu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from manyshores.answers.compose import Reply, shown_question
 from manyshores.answers.option_phrases import option_phrases_for
 from manyshores.answers.phrases import phrases_for
+from manyshores.textnorm import normalize_answer
 
 ALSO_MIN_RATIO = 0.5
 """A second option is named as "also possible" when it is at least this fraction as likely as
@@ -33,6 +35,28 @@ class OptionLead:
     """The lead option is their answer (else it is only the closest option to it)."""
     cite: int | None = None
     """1-based position of the row in the turn's `sources`."""
+
+
+@functools.lru_cache(maxsize=1)
+def _survey_wordings() -> frozenset[str]:
+    """The answer wordings of the shipped World Values Survey questions, normalised."""
+    from manyshores.paths import PACKAGE_WVS
+    from manyshores.survey.data import load_questions
+
+    try:
+        questions = load_questions(PACKAGE_WVS / "questions.json")
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset(normalize_answer(o) for q in questions.values() for o in q.options)
+
+
+def survey_scale_share(options: Sequence[str]) -> float:
+    """Share of `options` that are a World Values Survey question's answer wording ("Very
+    important", "Agree strongly", "1" … "10"): a survey's scale, not things people name."""
+    if not options:
+        return 0.0
+    known = _survey_wordings()
+    return sum(normalize_answer(o) in known for o in options) / len(options)
 
 
 def _quoted(text: str) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from manyshores.experts.combine import aggregate_options, aggregate_text, known_answers_mixture
 from manyshores.experts.committee import expert_answer
-from manyshores.experts.routing import RegistryPicker, RouteDecision, route
+from manyshores.experts.routing import CHAT_PREFIX, RegistryPicker, RouteDecision, route
 from manyshores.runtime.resume import CUT_NOTE, SentText
 from manyshores.runtime.scoring import survey_messages
 from manyshores.runtime.text import answer_text
@@ -33,12 +33,14 @@ if TYPE_CHECKING:
     from manyshores.components.protocols import ComponentSource
     from manyshores.state import (
         CulturePosterior,
+        EvidenceRecord,
         ExpertAnswer,
         ExpertChoice,
         KnownAnswers,
         Source,
         TaskInfo,
     )
+    from manyshores.survey.chat_calibration import ChatCalibration
 
 GENERAL_SYSTEM_PROMPT = (
     "You are a helpful assistant. Answer in one or two short sentences, in the language of "
@@ -47,6 +49,20 @@ GENERAL_SYSTEM_PROMPT = (
 """The bare base model's instructions when it gives a general answer (no culture's evidence)."""
 SURVEY_MEMORY_ID = "survey-memory"
 """Expert id of the answers survey memory gives in place of experts that would not count."""
+
+
+def is_chat(answer: ExpertAnswer) -> bool:
+    """An answer of the chat model's option experts (`chat:<culture>`)."""
+    return answer["expert_id"].startswith(CHAT_PREFIX)
+
+
+def chat_note(chat: list[ExpertAnswer], weight: float, memory: bool) -> str:
+    """The trace's line on how the chat model's option probabilities took part."""
+    methods = "/".join(sorted({str(a.get("method") or "?") for a in chat}))
+    runtime = chat[0].get("runtime", "the chat model")
+    if not memory:
+        return f"{runtime}: option probabilities ({methods}) decide (no survey answers known)"
+    return f"{runtime}: option probabilities ({methods}) joined survey memory, weight {weight:g}"
 
 
 def _cut(note: str, cut: bool) -> str:
@@ -138,6 +154,15 @@ class CommitteeBackend:
             from manyshores.experts.runner import AdapterRunner
 
             return AdapterRunner(self.components.get_base(), self._part("registry"))
+        if name == "options":
+            from manyshores.runtime.chat_options import ChatOptionScorer
+
+            return ChatOptionScorer(self._part("text"), self.components.settings.chat_model_samples)
+        if name == "chat_calibration":
+            from manyshores.survey.chat_calibration import read_chat_calibration
+
+            settings = self.components.settings
+            return read_chat_calibration(settings.user_experts_dir, settings.chat_model or "")
         from manyshores.survey.memory import SurveyMemory
 
         return SurveyMemory.from_package(user_store=self.components.settings.user_experts_dir)
@@ -154,7 +179,9 @@ class CommitteeBackend:
         *,
         has_evidence: bool = False,
         language: str | None = None,
+        answered: bool = False,
     ) -> RouteDecision:
+        chat = bool(self.components.settings.chat_model)
         return route(
             posterior,
             task,
@@ -162,7 +189,10 @@ class CommitteeBackend:
             has_evidence=has_evidence,
             language=language,
             general_languages=self.components.settings.general_answer_languages,
-            writes_requests=bool(self.components.settings.chat_model),
+            writes_requests=chat,
+            answered=answered,
+            grounds=chat,
+            chat_options=chat,
         )
 
     def answer(
@@ -174,7 +204,30 @@ class CommitteeBackend:
         sources: list[Source],
         conversation: list[dict[str, str]],
         on_token: Callable[[str], None] | None = None,
+        evidence: list[EvidenceRecord] | None = None,
+        language: str | None = None,
     ) -> list[ExpertAnswer]:
+        chats = [c for c in choices if c["kind"] == "chat"]
+        if task["options"] and chats:
+            return self._chat_options(chats, task, sources)
+        if choices and choices[0].get("path") == "grounded":
+            from manyshores.components.chat_experts import answer_grounded
+
+            question = conversation[-1]["content"] if conversation else text
+            return [
+                answer_grounded(
+                    self._part("text"),
+                    choice,
+                    question=question,
+                    task=task,
+                    sources=sources,
+                    evidence=list(evidence or []),
+                    language=language,
+                    max_new_tokens=self.components.settings.max_new_tokens,
+                    on_token=on_token if len(choices) == 1 else None,
+                )
+                for choice in choices
+            ]
         if task["options"]:
             start = time.perf_counter()
             known = self._known_answers([c["culture"] for c in choices], task)
@@ -354,18 +407,27 @@ class CommitteeBackend:
         if not answers:
             return "", [], None, 0.0, ["no expert could answer"]
         options = task["options"]
-        if options and all(a["option_probs"] for a in answers):
-            belief, _, disagreement = aggregate_options(answers, ordinal=False)
-            from_memory = all(a["expert_id"] == SURVEY_MEMORY_ID for a in answers)
-            memory = belief if from_memory else self._memory_of(answers, task)
-            decision = decide(None if from_memory else belief, memory, self.calibration())
-            notes = []
+        # A chat model's option experts are one more factor of the decision, with their own
+        # calibrated weight; one that failed (no distribution) is left out.
+        chat = [a for a in answers if is_chat(a) and a["option_probs"]]
+        rest = [a for a in answers if not is_chat(a)]
+        if options and (rest or chat) and all(a["option_probs"] for a in rest):
+            _, _, disagreement = aggregate_options([*rest, *chat], ordinal=False)
+            from_memory = bool(rest) and all(a["expert_id"] == SURVEY_MEMORY_ID for a in rest)
+            belief = aggregate_options(rest, ordinal=False)[0] if rest else None
+            memory = belief if from_memory else self._memory_of([*rest, *chat], task)
+            chat_belief = aggregate_options(chat, ordinal=False)[0] if chat else None
+            weight = self.chat_calibration().survey_weight if chat else 0.0
+            decision = decide(
+                None if from_memory else belief, memory, self.calibration(), chat_belief, weight
+            )
+            notes = [chat_note(chat, weight, decision.memory)] if chat else []
             if from_memory:
                 notes.append(
                     "survey memory: the cultures' known answers to similar questions "
                     "(the experts carry no weight for this expert set, so they did not run)"
                 )
-            elif decision.memory:
+            elif decision.memory and rest:
                 notes.append("survey memory: the cultures' known answers to similar questions")
             # The reader is told the most likely option; `choice` is the option the survey
             # metrics score (nearest the expected position on an ordinal scale).
@@ -373,6 +435,24 @@ class CommitteeBackend:
         text, disagreement = aggregate_text(answers)
         notes = [f"{len(answers)} experts answered; disagreement {disagreement:.2f}"]
         return text, [], None, disagreement, notes if len(answers) > 1 else []
+
+    def chat_calibration(self) -> ChatCalibration:
+        """What the configured chat model's option probabilities weigh (weights 0 when it was
+        never measured: `survey.chat_calibration`)."""
+        return self._part("chat_calibration")  # type: ignore[no-any-return]
+
+    def _chat_options(
+        self, choices: list[ExpertChoice], task: TaskInfo, sources: list[Source]
+    ) -> list[ExpertAnswer]:
+        """The chat model's option experts; none asked when survey memory answers the question
+        and the model's survey weight is 0 (memory alone decides, as for uncalibrated experts)."""
+        from manyshores.components.chat_experts import answer_options, memory_known
+
+        known = self._known_answers([c["culture"] for c in choices], task)
+        floor = self.calibration().memory_min_similarity
+        if self.chat_calibration().survey_weight <= 0 and memory_known(known, floor):
+            return []
+        return answer_options(self._part("options"), choices, task, sources, known)
 
     def _memory_of(self, answers: list[ExpertAnswer], task: TaskInfo) -> list[float] | None:
         """The answers' cultures' known answers, mixed by weight and floored: as `answer` found

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from manyshores.runtime.base_model import BaseModel
     from manyshores.state import (
         CulturePosterior,
+        EvidenceRecord,
         ExpertAnswer,
         ExpertChoice,
         Source,
@@ -72,11 +73,13 @@ class ExpertBackend(Protocol):
         *,
         has_evidence: bool = False,
         language: str | None = None,
+        answered: bool = False,
     ) -> RouteDecision:
         """How the turn is answered (`experts.routing.route`): its path, experts and reason.
 
         `has_evidence`: people's answers to this open question were found; `language`: the
-        language the person wrote in (the base model's text is shown only in some)."""
+        language the person wrote in (the base model's text is shown only in some);
+        `answered`: the evidence answers this very question (worded `answer`)."""
         ...
 
     def answer(
@@ -88,10 +91,14 @@ class ExpertBackend(Protocol):
         sources: list[Source],
         conversation: list[dict[str, str]],
         on_token: Callable[[str], None] | None = None,
+        evidence: list[EvidenceRecord] | None = None,
+        language: str | None = None,
     ) -> list[ExpertAnswer]:
         """Answers of a batch of experts that run together (see `nodes.route.expert_batches`).
 
-        `on_token` receives a single generating expert's text as it is produced."""
+        `on_token` receives a single generating expert's text as it is produced; `evidence`,
+        the turn's ranked human answers, and `language`, the reply's, are given to a `grounded`
+        batch (only it reads them)."""
         ...
 
     def aggregate(

@@ -95,13 +95,15 @@ class Mention:
     """Written with a capital letter."""
     initial: bool = False
     """At the start of a sentence (where any word has a capital)."""
+    after_number: bool = False
+    """Right after a number (`10,000 won`): a currency's unit, whatever else the word means."""
 
 
 class _Entry(NamedTuple):
-    # A tuple of strings, numbers and tuples, not a dataclass: the index holds ~115,000, read
-    # back from the start-up cache, where a tuple unpickles several times faster; and the
-    # garbage collector stops tracking such tuples, so its full passes do not walk the index
-    # (they cost milliseconds of some messages when it did).
+    # Built as a named tuple, kept as a plain one (`_Row`): the index holds ~115,000, read back
+    # from the start-up cache, where tuples unpickle several times faster than objects; and
+    # the garbage collector stops tracking plain tuples of strings and numbers, so its full
+    # passes do not walk the index (they cost milliseconds of some messages when they did).
     surface: str
     """Lower-cased form matched against lower-cased text."""
     cased: bool
@@ -116,6 +118,13 @@ class _Entry(NamedTuple):
     word_in: tuple[str, ...] = ()
     strict: bool = False
     """Never matched in lower case, even when the whole message is (a name that is a word)."""
+
+
+_Row = tuple[
+    str, bool, str, Boundary, tuple[str, ...], MentionKind, tuple[str, ...], tuple[float, ...],
+    tuple[str, ...], bool,
+]  # fmt: skip
+"""An `_Entry` as the index keeps it (a plain tuple, same fields)."""
 
 
 def _lower(text: str) -> str:
@@ -214,11 +223,11 @@ class MentionIndex:
 
         self._shared: dict[object, object] = {}
         """Equal tuples and sets stored once (the index holds ~115,000 entries)."""
-        self._by_word: dict[str, Sequence[_Entry]] = {}
+        self._by_word: dict[str, Sequence[_Row]] = {}
         """Latin-like entries by their first word (lower case)."""
-        self._by_prefix: dict[str, Sequence[_Entry]] = {}
+        self._by_prefix: dict[str, Sequence[_Row]] = {}
         """Entries of other scripts by their first three (two-letter names: two) letters."""
-        self._symbols: dict[str, Sequence[_Entry]] = {}
+        self._symbols: dict[str, Sequence[_Row]] = {}
         """Entries that start with a symbol (`₹`, `€`) by that symbol."""
         strict = frozenset(_lower(x) for x in registry.curated_list("cased_names"))
         # Expressions that contain a name but are no place (`한국어` is the Korean language):
@@ -257,12 +266,13 @@ class MentionIndex:
             self._put(entry)
         for buckets in (self._by_word, self._by_prefix, self._symbols):
             for key, entries in buckets.items():
-                buckets[key] = tuple(sorted(entries, key=lambda e: -len(e.surface)))
+                ordered = sorted(cast(list[_Entry], entries), key=lambda e: -len(e.surface))
+                buckets[key] = tuple(cast(_Row, tuple(e)) for e in ordered)
         # Inside a word only names that can follow letters are tried (Chinese, or an Arabic
         # clitic before a name): most positions of a text then cost one dict lookup.
-        self._inside: dict[str, Sequence[_Entry]] = {}
+        self._inside: dict[str, Sequence[_Row]] = {}
         for key, entries in self._by_prefix.items():
-            inside = tuple(e for e in entries if e.boundary in ("anywhere", "arabic", "ethiopic"))
+            inside = tuple(e for e in entries if e[3] in ("anywhere", "arabic", "ethiopic"))
             if inside:
                 self._inside[key] = inside
         self._shared.clear()
@@ -386,26 +396,27 @@ class MentionIndex:
         return best
 
     def _first(
-        self, entries: Sequence[_Entry], text: str, low: str, i: int, prefix: str, all_lower: bool
+        self, entries: Sequence[_Row], text: str, low: str, i: int, prefix: str, all_lower: bool
     ) -> Mention | None:
         """The first (longest) of `entries` that matches at `i`."""
-        for e in entries:
-            if not _start_ok(e.boundary, prefix) or not low.startswith(e.surface, i):
+        for row in entries:
+            surface, cased, original, boundary, cultures, kind, langs, masses, word_in, strict = row
+            if not _start_ok(boundary, prefix) or not low.startswith(surface, i):
                 continue
-            end = i + len(e.surface)
-            if not _end_ok(e, low, end):
+            end = i + len(surface)
+            if not _end_ok(surface, boundary, kind, low, end):
                 continue
-            if e.cased:
-                if len(e.surface) < MIN_SURFACE or e.original.isupper():
+            if cased:
+                if len(surface) < MIN_SURFACE or original.isupper():
                     # Acronyms always as written: `US`, never `us`.
-                    if not text.startswith(e.original, i):
+                    if not text.startswith(original, i):
                         continue
-                elif not text[i].isupper() and not (all_lower and not e.strict):
+                elif not text[i].isupper() and not (all_lower and not strict):
                     continue
-            elif e.strict and not text[i].isupper():
+            elif strict and not text[i].isupper():
                 continue
-            return Mention(i, end, text[i:end], e.cultures, e.kind, e.languages, e.masses,
-                           e.word_in, text[i].isupper(), _initial(text, i))  # fmt: skip
+            return Mention(i, end, text[i:end], cultures, kind, langs, masses, word_in,
+                           text[i].isupper(), _initial(text, i), _after_number(text, i))  # fmt: skip
         return None
 
 
@@ -413,21 +424,33 @@ def _cue_long_enough(cue: Cue, low: str) -> bool:
     boundary = _boundary(low)
     if boundary == "word" and low[:1].isalnum():
         letters = sum(ch.isalnum() for ch in low)
-        # `won` is a word; `Van` (a city of half a million) keeps its capital.
+        # `won` is a word, but a currency's unit after a number (`detector`); `Van` (a city
+        # of half a million) keeps its capital.
         return letters >= MIN_CUE and (
-            letters >= MIN_SURFACE or not cue.word_in or cue.surface.strip()[:1].isupper()
+            letters >= MIN_SURFACE
+            or not cue.word_in
+            or cue.kind == "currency"
+            or cue.surface.strip()[:1].isupper()
         )
     if boundary in ("anywhere", "hangul"):
         return len(low) >= 2
     return boundary == "word" or len(low) >= 3
 
 
-def _append(table: dict[str, Sequence[_Entry]], key: str, entry: _Entry) -> None:
+def _append(table: dict[str, Sequence[_Row]], key: str, entry: _Entry) -> None:
     bucket = table.get(key)
     if bucket is None:
         table[key] = [entry]
     else:
         cast(list[_Entry], bucket).append(entry)
+
+
+def _after_number(text: str, i: int) -> bool:
+    """True when a number ends right before position `i` (`10,000 won`, `500₹`)."""
+    j = i - 1
+    while j >= 0 and text[j] == " ":
+        j -= 1
+    return j >= 0 and text[j].isdigit()
 
 
 def _initial(text: str, i: int) -> bool:
@@ -456,22 +479,22 @@ def _start_ok(boundary: Boundary, prefix: str) -> bool:
     return False
 
 
-def _end_ok(e: _Entry, low: str, end: int) -> bool:
-    if not e.surface[-1:].isalnum():
+def _end_ok(surface: str, boundary: str, kind: str, low: str, end: int) -> bool:
+    if not surface[-1:].isalnum():
         return True  # a symbol (`R$`, `€`) ends itself
     tail = 0
     while end + tail < len(low) and low[end + tail].isalpha():
         tail += 1
-    if tail == 0 or e.boundary == "anywhere":
+    if tail == 0 or boundary == "anywhere":
         return True
-    if e.boundary == "hangul":
+    if boundary == "hangul":
         return low[end : end + tail] in _HANGUL_PARTICLES
-    if e.kind in CUE_KINDS or e.surface.isupper():
+    if kind in CUE_KINDS or surface.isupper():
         return False
-    if e.boundary == "arabic":
+    if boundary == "arabic":
         return low[end : end + tail] in _ARABIC_SUFFIXES
-    if e.boundary == "ethiopic":
+    if boundary == "ethiopic":
         return tail <= 2
-    if e.boundary == "indic":
+    if boundary == "indic":
         return tail <= 3
-    return len(e.surface) > MIN_SURFACE and tail <= MAX_SUFFIX
+    return len(surface) > MIN_SURFACE and tail <= MAX_SUFFIX

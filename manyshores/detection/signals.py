@@ -58,10 +58,13 @@ class Evidence:
 def cue_counts(mention: Mention, lang: str | None) -> bool:
     """Whether a cue counts in a message written in `lang`: a cue that is an everyday word of
     that language (`Nice` in English, `nasi goreng` in Indonesian, `won`) counts only when
-    written as a name, with a capital inside a sentence (never in German: every noun has one)."""
+    written as a name, with a capital inside a sentence (never in German: every noun has one),
+    or, for a currency, right after a number (`10,000 won`)."""
     lang = lang or "en"
     if mention.kind not in CUE_KINDS or lang not in mention.word_in:
         return True
+    if mention.kind == "currency" and mention.after_number:
+        return True  # `10,000 won`: the currency, not the verb
     return mention.capital and not mention.initial and lang not in NOUN_CAPITALISING
 
 

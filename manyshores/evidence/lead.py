@@ -90,9 +90,10 @@ def candidate(
     cited = sorted(c.hits, key=lambda j: -ss[j])
     said = c.annotations
     if matched and 0 in c.hits:
-        own = qs[0].annotations[c.hits[0][1]]
-        if own.answers if local else own.en_answers:  # else the merged wording's language
-            said = [own]
+        mine = set(qs[0].annotations)
+        own = [a for a in c.annotations if a in mine]
+        if any(a.answers if local else a.en_answers for a in own):  # else the merged wording's
+            said = own
     english = consensus_wording(said, c.english, local=False)
     named = 0 if matched and 0 in c.hits else min(c.hits, key=lambda j: (c.hits[j][1], -ss[j]))
     source = qs[named]

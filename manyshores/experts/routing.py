@@ -16,7 +16,14 @@ The rules, in order:
    `general` for that culture: a persona's text is never presented as the culture's own;
 5. an option question → the plausible cultures' experts (`route_experts`); when the calibration
    gives them no weight, `survey_memory`: the cultures' known answers stand in for them whenever
-   memory knows the question, and the experts run only when it does not.
+   memory knows the question, and the experts run only when it does not. With a chat model
+   configured (`chat_options`), one chat-model expert per plausible culture joins them
+   (`chat_choices`: its option probabilities, `runtime.chat_options`).
+
+With a chat model configured (`grounds`), rules 1 and 4 change for a culture in play: an open
+question goes to `grounded`, one persona per plausible culture over the chat model, each
+writing from its culture's numbered evidence (`grounded_choices`) — unless it is a short fact
+whose evidence answers this very question (`answered`), which the evidence reply states.
 
 `route_task_experts` is CultureManager's router by posterior *and* task, extended with this
 project's fallbacks:
@@ -114,16 +121,30 @@ def route(
     language: str | None = None,
     general_languages: Collection[str] = ("*",),
     writes_requests: bool = False,
+    answered: bool = False,
+    grounds: bool = False,
+    chat_options: bool = False,
 ) -> RouteDecision:
     """Decide how the turn is answered; see the module docstring for the rules.
 
     `has_evidence`: people's answers to this open question were found; `general_languages`: the
     languages the base model's general text is shown in (`*`: all); `writes_requests`: a model
-    that writes texts, advice and comparisons well is configured (a chat model)."""
+    that writes texts, advice and comparisons well is configured (a chat model); `answered`:
+    the evidence answers this very question (worded `answer`); `grounds`: that model writes
+    open replies from the evidence; `chat_options`: it scores options too."""
     if not task["options"]:
+        request = task.get("request", "fact")
+        visible = "*" in general_languages or language in general_languages
+        stated = has_evidence and answered and request == "fact"  # the evidence's own answer
+        if grounds and visible and culture_in_play(posterior) and not stated:
+            choices = grounded_choices(posterior)
+            why = (
+                f"a {request} request: the chat model writes from the evidence of "
+                f"{len(choices)} culture(s), citing it"
+            )
+            return _decision("grounded", choices, why)
         if has_evidence:
             return _decision("evidence", [], "people's answers to the question: cited, no model")
-        request = task.get("request", "fact")
         if request != "fact" and not writes_requests:
             why = f"a {request} request the base model cannot do well: none is generated"
             return _decision("general", [], why)
@@ -143,10 +164,55 @@ def route(
         why = "no evidence: general answer"
         return _decision("general", [general_choice(posterior["cultures"][0]["id"], why)], why)
     experts = picker.committee(posterior, task)
+    if chat_options:
+        experts = [*experts, *chat_choices(posterior)]
     if picker.memory_decides():
         why = "the experts carry no weight: survey memory answers when it knows the question"
         return _decision("survey_memory", experts, why)
     return _decision("experts", experts, f"{len(experts)} experts of the plausible cultures")
+
+
+CHAT_PREFIX = "chat:"
+"""Expert ids of a chat model's option probabilities for a culture (`chat:KOR`)."""
+
+
+def plausible(posterior: CulturePosterior) -> list[tuple[str, float]]:
+    """The cultures that get an expert of their own, with their posterior shares renormalised
+    (`EXPERT_MIN_CULTURE_P`, at most `EXPERT_MAX_CULTURES`; the top one when none qualifies)."""
+    picked = [c for c in posterior["cultures"] if c["p"] >= EXPERT_MIN_CULTURE_P]
+    picked = picked[:EXPERT_MAX_CULTURES] or posterior["cultures"][:1]
+    total = sum(c["p"] for c in picked) or 1.0
+    return [(c["id"], c["p"] / total) for c in picked]
+
+
+def grounded_choices(posterior: CulturePosterior) -> list[ExpertChoice]:
+    """One persona per plausible culture over the chat model, weighted by the posterior: each
+    writes from its culture's evidence, and aggregate keeps the answer they agree on most."""
+    return [
+        {
+            "id": f"persona:{culture}",
+            "culture": culture,
+            "kind": "persona",
+            "weight": weight,
+            "reason": "posterior: writes from its culture's evidence",
+        }
+        for culture, weight in plausible(posterior)
+    ]
+
+
+def chat_choices(posterior: CulturePosterior) -> list[ExpertChoice]:
+    """One chat-model expert per plausible culture for an option question (its option
+    probabilities), weighted by the posterior."""
+    return [
+        {
+            "id": f"{CHAT_PREFIX}{culture}",
+            "culture": culture,
+            "kind": "chat",
+            "weight": weight,
+            "reason": "posterior: the chat model's option probabilities",
+        }
+        for culture, weight in plausible(posterior)
+    ]
 
 
 class RegistryPicker:

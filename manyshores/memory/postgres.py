@@ -101,14 +101,22 @@ SETUP_LOCK = 0x6D616E7973686F72
 
 
 def _setup(obj: Any, url: str) -> None:
+    import time
+
     import psycopg
 
     try:
         # Replicas started together on a new database would run LangGraph's migrations at once
-        # (`CREATE INDEX CONCURRENTLY` among them) and deadlock: one at a time, the others then
-        # find the tables made. The lock lives on its own session, closed when setup ends.
+        # and fail (duplicate rows, deadlocks): one at a time, the others then find the tables
+        # made. The lock lives on its own session, closed when setup ends. It is waited for by
+        # polling, not by a blocking call: a waiting statement would be a transaction that the
+        # holder's `CREATE INDEX CONCURRENTLY` waits for, a deadlock no server could see.
         with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+            while True:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (SETUP_LOCK,)).fetchone()
+                if row and row[0]:
+                    break
+                time.sleep(0.1)
             obj.setup()
     except Exception as exc:
         raise CheckpointStoreError(

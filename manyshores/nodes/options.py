@@ -23,6 +23,7 @@ from manyshores.answers.option_reply import (
     culture_needed_reply,
     estimate_reply,
     option_reply,
+    survey_scale_share,
 )
 from manyshores.answers.yours import topic_label
 from manyshores.components import Components
@@ -39,6 +40,22 @@ weight above 0 lowered accuracy, so they do not count."""
 def from_survey_memory(answers: list[ExpertAnswer]) -> bool:
     """True when the distribution is survey memory's alone: the cultures' known shares."""
     return bool(answers) and all(a["expert_id"] == SURVEY_MEMORY_ID for a in answers)
+
+
+SURVEY_OPTIONS = 0.5
+"""A question whose options are at least this share a survey's answer wordings ("Very
+important", "Agree", "1" … "10") stays a survey question whatever people said."""
+
+
+def everyday(options: list[str], found: Any) -> bool:
+    """Survey memory's gate let the question through, but it is an everyday one: its options are
+    no survey's scale, and people of the culture named some of them to questions like it. (The
+    gate compares a question with the survey's, options included: "What job do parents hope
+    their children will have? Options: civil servant, …" came out close to "Do you agree that
+    when a mother works for pay, the children suffer?", whose shares mean nothing for jobs.)"""
+    if survey_scale_share(options) >= SURVEY_OPTIONS:
+        return False
+    return bool(found().informative and found().people_said)
 
 
 def _combined(evidence: list[float], experts: list[float]) -> list[float]:
@@ -76,11 +93,21 @@ def answer_options(state: CultureState, components: Components, lang: str) -> di
         return {**kept, **_reply_fields(culture_needed_reply(lang)), "notes": [*notes, note]}
     culture = posterior["cultures"][0]["id"]
     name = topic_label(culture, posterior, lang)
-    if probs and from_survey_memory(answers):
+    question = task["question"].strip() or state.get("query") or state["text"]
+    scored: list[Any] = []
+
+    def evidence() -> Any:
+        # Scored once, and only when needed: a survey turn does not wait for the index.
+        if not scored:
+            scored.append(
+                components.get_evidence().score_options(question, culture, options, language=lang)
+            )
+        return scored[0]
+
+    if probs and from_survey_memory(answers) and not everyday(options, evidence):
         reply = survey_reply(name, options, probs, lang, basis="similar")
         return {**kept, **_reply_fields(reply), "notes": notes}
-    question = task["question"].strip() or state.get("query") or state["text"]
-    found = components.get_evidence().score_options(question, culture, options, language=lang)
+    found = evidence()
     if not found.informative:
         reply = (
             estimate_reply(name, options, probs, lang)

@@ -19,11 +19,13 @@ def make_route(components: Components) -> Any:
     def route(state: CultureState) -> dict[str, Any]:
         # The rules (evidence first, general answers, task adapters, survey memory, experts)
         # are the expert backend's one decision (`experts.routing.route`).
+        records = state.get("evidence", [])
         decision = components.get_experts().route(
             state["posterior"],
             state["task"],
-            has_evidence=any(r["usable"] for r in state.get("evidence", [])),
+            has_evidence=any(r["usable"] for r in records),
             language=state.get("language"),
+            answered=any(r["usable"] and r.get("wording") == "answer" for r in records),
         )
         return {"experts": decision.experts}
 

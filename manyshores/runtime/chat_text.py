@@ -183,12 +183,7 @@ class ChatModelText:
     ) -> Iterator[str]:
         """The model's answer piece by piece; raises `TextRuntimeError` when it fails."""
         self._usage.of, self._usage.tokens = None, None
-        if time.monotonic() < self._down_until:
-            raise TextRuntimeError(
-                f"the chat model {self.spec} failed recently ({self._down_why}); not asked "
-                f"again for {self.retry_after_s:g} s",
-                self.fallback(),
-            )
+        self.check_up()
         pieces = 0
         usage: dict[str, Any] | None = None
         finished = False
@@ -257,6 +252,70 @@ class ChatModelText:
                 yield item
         finally:
             stop.set()
+
+    @property
+    def provider(self) -> str:
+        """The spec's provider (`openai` for any OpenAI-compatible server)."""
+        return self.spec.partition(":")[0]
+
+    def check_up(self) -> None:
+        """Raise `TextRuntimeError` when the model failed within `retry_after_s` (it is not
+        asked again until then)."""
+        if time.monotonic() < self._down_until:
+            raise TextRuntimeError(
+                f"the chat model {self.spec} failed recently ({self._down_why}); not asked "
+                f"again for {self.retry_after_s:g} s",
+                self.fallback(),
+            )
+
+    def invoke(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        refused: type[Exception] | None = None,
+        **params: Any,
+    ) -> Any:
+        """One whole (not streamed) answer, the request's own `params` (`max_tokens`,
+        `logprobs`, `temperature`...) added to the model's; read on a worker thread, so silence
+        past `timeout_s` (or the turn's time budget) raises `TextRuntimeError` as `stream` does.
+
+        `refused`: an exception class the caller handles itself (a server that rejects a
+        parameter, say); it is raised as it is and does not mark the model down."""
+        from manyshores.budget import current
+
+        self.check_up()
+        budget = current()
+        lc_messages = [(m["role"], m["content"]) for m in messages]
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def call() -> None:
+            try:
+                events.put(("done", self.model.invoke(lc_messages, **params)))
+            except BaseException as exc:  # handed to the calling thread
+                events.put(("error", exc))
+
+        context = contextvars.copy_context()
+        worker = threading.Thread(
+            target=context.run, args=(call,), daemon=True, name="manyshores-chat-model"
+        )
+        worker.start()
+        wait = self.timeout_s
+        if budget is not None:
+            wait = min(wait, max(0.0, budget.deadline - time.monotonic()))
+        try:
+            kind, item = events.get(timeout=wait)
+        except queue.Empty:
+            if budget is not None and budget.spent():
+                raise TextRuntimeError(
+                    f"the turn's time budget ran out while the chat model {self.spec} answered",
+                    self.fallback(),
+                ) from None
+            raise self._failed(f"sent nothing for {self.timeout_s:g} s") from None
+        if kind == "error":
+            if refused is not None and isinstance(item, refused):
+                raise item
+            raise self._failed(_why(item)) from item
+        return item
 
     def prompt_tokens(self, messages: list[dict[str, str]], reserve: int = 0) -> int:
         """The prompt tokens the model reported for its last answer to these `messages` on

@@ -195,24 +195,64 @@ def product_with_memory(
 
 
 def decide(
-    expert: Sequence[float] | None, memory: Sequence[float] | None, calibration: Calibration
+    expert: Sequence[float] | None,
+    memory: Sequence[float] | None,
+    calibration: Calibration,
+    chat: Sequence[float] | None = None,
+    chat_weight: float = 0.0,
 ) -> SurveyDecision:
     """The combined belief, the reader's answer and the metrics' choice.
 
     With memory the options are a survey's ordinal scale; with weight 0 the belief is memory's
-    own (the experts' distribution, if any, is not used).
+    own (the experts' distribution, if any, is not used). `chat`, a configured chat model's
+    distribution, joins the product with its own calibrated exponent `chat_weight`
+    (`survey.chat_calibration`); without memory it is the belief (the model the user chose
+    answers where no survey answer is known; the trained experts' distribution stays in the
+    trace).
     """
     if memory is None:
-        if expert is None:
+        belief = chat if chat is not None else expert
+        if belief is None:
             raise ValueError("neither experts nor survey memory gave a distribution")
-        probs = list(expert)
+        probs = list(belief)
         return SurveyDecision(probs, argmax(probs), argmax(probs), memory=False)
+    if chat is not None and chat_weight > 0:
+        return _decide_with_chat(expert, memory, calibration, chat, chat_weight)
     used = expert if calibration.expert_weight > 0 else None
     if used is None:
         probs = list(memory)
     else:
         probs = product_with_memory(used, memory, calibration.expert_weight)
     sharp = product_with_memory(used, memory, calibration.expert_weight, calibration.choice_sharpen)
+    return SurveyDecision(probs, argmax(probs), expected_position_choice(sharp), memory=True)
+
+
+def _decide_with_chat(
+    expert: Sequence[float] | None,
+    memory: Sequence[float],
+    calibration: Calibration,
+    chat: Sequence[float],
+    chat_weight: float,
+) -> SurveyDecision:
+    """memory * experts**expert_weight * chat**chat_weight (the experts' factor only when they
+    carry weight), as `product_with_memory` does with one factor."""
+    factors = [(chat, chat_weight)]
+    if expert is not None and calibration.expert_weight > 0:
+        factors.append((expert, calibration.expert_weight))
+
+    def product(sharpen: float) -> list[float]:
+        logs = [
+            sharpen
+            * (math.log(m + PROB_FLOOR) + sum(w * math.log(f[i] + PROB_FLOOR) for f, w in factors))
+            for i, m in enumerate(memory)
+        ]
+        top = max(logs)
+        out = [math.exp(x - top) for x in logs]
+        total = sum(out)
+        return [p / total for p in out]
+
+    probs = product(1.0)
+    sharp = product(calibration.choice_sharpen)
     return SurveyDecision(probs, argmax(probs), expected_position_choice(sharp), memory=True)
 
 

@@ -81,7 +81,11 @@ def build_cues(registry: CultureRegistry, taken: Iterable[str] = ()) -> list[Cue
         if key in blocked or not cue.masses:
             return
         old = by_surface.get(key)
-        if old is None:
+        if old is None or (
+            old.kind == "city" and cue.kind != "city" and city_size.get(key, 0) < FAMOUS_CITY
+        ):
+            # A landmark, festival, dish or currency outranks the towns named like it (the
+            # Alhambra, not Alhambra, California; the yen, not Yen in Vietnam).
             by_surface[key] = cue
             return
         masses = dict(old.masses)
@@ -99,9 +103,12 @@ def build_cues(registry: CultureRegistry, taken: Iterable[str] = ()) -> list[Cue
 
     cities: dict[str, dict[str, float]] = {}
     word_cities: dict[str, frozenset[str]] = {}
+    city_size: dict[str, int] = {}
     for place in city_places(registry, words, blocked):
         slot = cities.setdefault(place.name, {})
         slot[place.culture] = max(slot.get(place.culture, 0.0), float(place.population))
+        key = place.name.lower()
+        city_size[key] = max(city_size.get(key, 0), place.population)
         if place.word_in and place.population < FAMOUS_CITY:
             word_cities[place.name] = word_cities.get(place.name, frozenset()) | place.word_in
     for name, masses in cities.items():
@@ -120,10 +127,11 @@ def build_cues(registry: CultureRegistry, taken: Iterable[str] = ()) -> list[Cue
         by_population(name, cultures, "festival")
     for name, cultures in currency_cues(registry, words).items():
         by_population(name, cultures, "currency")
-    for term, counts in bank_terms(words).items():
+    for term, given in bank_terms(words).items():
         known_as = by_surface.get(term.lower())
         # Open data first: the bank adds terms, and cultures to other dishes, never to a
         # festival or place (`diwali`, which only Assam's people gave, is India's festival).
         if known_as is None or known_as.kind == "dish":
-            put(Cue(term, "dish", relative(counts), words.languages(term)))
+            word_in = words.languages(term) | given.languages
+            put(Cue(term, "dish", relative(given.counts), word_in))
     return list(by_surface.values())

@@ -10,13 +10,16 @@ so no term reaches the detector from a question an evaluation asks.
 Left out: terms given by a single annotator (chance), terms every word of which is an English
 word (`on sunday`, `steamed bun`: an annotator's translation, distinctive only by accident),
 words of the (training-half) questions themselves (`utensil` answers "What cooking utensil…"),
-numbers, and long phrases nobody would type. A term that is an everyday word of its own language (`nasi goreng`
-in Indonesian) stays, and the detector ignores it in messages written in that language.
+numbers, and long phrases nobody would type. A term counts across languages only: given as a local answer, it
+is a word of that language (`nasi goreng` in Indonesian, `원족` in North Korean usage), and the
+detector ignores it in messages written in that language; in an English question it names the
+culture.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from manyshores.detection.cues.words import OrdinaryWords, tokens
@@ -34,14 +37,25 @@ def _normal(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def bank_terms(
-    words: OrdinaryWords, directory: Path = PACKAGE_BLEND
-) -> dict[str, dict[str, float]]:
-    """Term → {culture id: annotators who gave it}, for the distinctive terms."""
+@dataclass(frozen=True)
+class BankTerm:
+    """A distinctive term and who gave it."""
+
+    counts: dict[str, float]
+    """Culture id → annotators who gave it."""
+    languages: frozenset[str]
+    """Languages it was given in as an answer of its own (a local answer's language; English
+    only for the cultures whose questions are in English): a word of that language, which says
+    nothing in messages written in it (`원족` is North Korean usage, `bocadillo` Spanish)."""
+
+
+def bank_terms(words: OrdinaryWords, directory: Path = PACKAGE_BLEND) -> dict[str, BankTerm]:
+    """Term → who gave it and in which language, for the distinctive terms."""
     from manyshores.evidence.bank import AnswerBank, is_eval_id
 
     bank = AnswerBank.from_dir(directory)
     counts: dict[str, dict[str, float]] = {}
+    languages: dict[str, set[str]] = {}
     asked: set[str] = set()
     for culture, questions in bank.questions.items():
         for q in questions:
@@ -49,10 +63,13 @@ def bank_terms(
                 continue  # evaluated question ids: none of their answers may become a cue
             asked |= _phrases(q.question) | _phrases(q.en_question)
             for ann in q.annotations:
-                for term in _surfaces([*ann.answers, *ann.en_answers]):
+                local = _surfaces(ann.answers)
+                for term in local | _surfaces(ann.en_answers):
                     slot = counts.setdefault(term, {})
                     slot[culture] = slot.get(culture, 0.0) + ann.count
-    out: dict[str, dict[str, float]] = {}
+                    if term in local:
+                        languages.setdefault(term, set()).add(q.language)
+    out: dict[str, BankTerm] = {}
     for term, by_culture in counts.items():
         if len(by_culture) > MAX_CULTURES or max(by_culture.values()) < MIN_ANNOTATORS:
             continue
@@ -60,7 +77,7 @@ def bank_terms(
             continue  # `on sunday`, `steamed bun`: an annotator's English, not a name
         if " ".join(tokens(term)) in asked:
             continue  # a word of the questions (`utensil`, `preparatoria`): the topic, not a cue
-        out[term] = by_culture
+        out[term] = BankTerm(by_culture, frozenset(languages.get(term, ())))
     return out
 
 

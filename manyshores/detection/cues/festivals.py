@@ -5,11 +5,12 @@ names in the country's languages and in English. A name is kept in English and i
 the country's people speak (not its Thai or Ukrainian translations); modifiers such as
 `(observed)` or `(estimated)` are dropped, a name in brackets is kept on its own (`New Year
 (Enkutatash)`), and a trailing `Day`, `Holiday` or `Festival` is dropped when what remains is no
-everyday word (`Songkran Festival` → `Songkran`; `Independence Day` stays whole). Holidays of a
-registered sub-national culture's subdivision (`IN` `AS`: `Magh Bihu`) are its own, other
-subdivisions' their country's. A name made only of everyday words (`Father's Day`, `Easter`,
-`Año Nuevo`, `New Year`) names an observance kept far beyond the countries listing it, and is
-left out unless the reviewed list keeps it (`Thanksgiving`, `Mid-Autumn Festival`).
+everyday or English word (`Songkran Festival` → `Songkran`). Holidays of a registered
+sub-national culture's subdivision (`IN` `AS`: `Magh Bihu`) are its own, other subdivisions'
+their country's. A name made only of everyday words of some language or of English words
+(`Father's Day`, `Easter`, `Picnic Day`, `Año Nuevo`, `New Year`) names an observance kept far
+beyond the countries listing it, and is left out unless the reviewed list keeps it
+(`Thanksgiving`, `Mid-Autumn Festival`).
 
 The reviewed list (`cues.json`, `festivals`) adds the names people use that the package lacks
 (`Lebaran` for Idul Fitri in Indonesia, `Timkat`, `Day of the Dead`); `like` entries take their
@@ -138,15 +139,21 @@ def _names(code: str, lang: str | None, categories: Any, subdivision: str | None
 
 
 def core_name(name: str, words: OrdinaryWords) -> str | None:
-    """The name without a trailing `Day`/`Holiday`/`Festival` when the rest is no everyday
-    word (`Songkran`, `Meskel`), else None (`Independence`, `Labor`)."""
+    """The name without a trailing `Day`/`Holiday`/`Festival` when the rest is no everyday or
+    English word (`Songkran`, `Meskel`), else None (`Independence`, `Picnic`)."""
     low = name.lower()
     for tail in sorted(_GENERIC_TAIL, key=len, reverse=True):
         if low.endswith(" " + tail):
             core = name[: -len(tail) - 1].strip(" -'")
-            if core and not words.languages(core) and len(tokens(core)) <= 3:
+            if core and not _everyday(core, words) and len(tokens(core)) <= 3:
                 return core
     return None
+
+
+def _everyday(name: str, words: OrdinaryWords) -> bool:
+    """Made only of everyday words of some language, or only of English words: an observance
+    (`Father's Day`, `Picnic Day`) or a word (`Picnic`), not one festival's name."""
+    return bool(words.languages(name)) or words.english_vocabulary(name)
 
 
 def festival_cues(registry: CultureRegistry, words: OrdinaryWords) -> dict[str, set[str]]:
@@ -156,7 +163,7 @@ def festival_cues(registry: CultureRegistry, words: OrdinaryWords) -> dict[str, 
     names = holiday_names(registry)
     out: dict[str, set[str]] = {}
     for name, cultures in names.items():
-        if words.languages(name):
+        if _everyday(name, words):
             # `Father's Day`, `Easter`, `Año Nuevo`, `New Year`: everyday words naming an
             # observance kept far beyond the countries whose public holiday it is (the reviewed
             # list keeps the few that name one festival: `Thanksgiving`, `Mid-Autumn Festival`).

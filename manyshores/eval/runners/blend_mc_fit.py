@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from manyshores.eval.datasets.blend_mc import TUNING_FOLD, McItem, build_mc
+from manyshores.eval.runners.blend_mc import expected_calibration_error
 from manyshores.evidence.bank import AnswerBank, fold_of, is_eval_id
 from manyshores.evidence.index import EvidenceIndex
-from manyshores.evidence.options import FEATURES, WEIGHTS, option_features
+from manyshores.evidence.options import FEATURES, SCALE, WEIGHTS, option_features
 from manyshores.evidence.ranker import fit_weights
 
 FIT_FOLDS = 4
@@ -79,6 +80,31 @@ def accuracy(
     }
 
 
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return np.asarray(e / e.sum())
+
+
+def confidences(
+    rows: Sequence[tuple[McItem, np.ndarray]], weights: np.ndarray
+) -> list[tuple[float, int]]:
+    """(probability of the highest-scored option, 1 when it is right) per item."""
+    out = []
+    for it, x in rows:
+        p = _softmax(x @ weights)
+        out.append((float(p.max()), int(int(np.argmax(p)) == it.answer)))
+    return out
+
+
+def fit_scale(rows: Sequence[tuple[McItem, np.ndarray]], weights: np.ndarray) -> float:
+    """The factor on the weights that maximises the right options' likelihood over `rows`."""
+
+    def loss(scale: float) -> float:
+        return -sum(float(np.log(_softmax(scale * (x @ weights))[it.answer])) for it, x in rows)
+
+    return min((round(0.5 + 0.05 * i, 2) for i in range(51)), key=loss)
+
+
 def fit_option_weights(
     data_dir: Path, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -96,12 +122,25 @@ def fit_option_weights(
     final = fit([*training, *tuning])
     return {
         "features": list(FEATURES),
-        "shipped": {"weights": list(WEIGHTS), "tuning": accuracy(tuning, WEIGHTS)},
+        "shipped": {
+            "weights": list(WEIGHTS),
+            "scale": SCALE,
+            "tuning": accuracy(tuning, WEIGHTS),
+            "tuning_ece": expected_calibration_error(
+                confidences(tuning, SCALE * np.asarray(WEIGHTS))
+            ),
+        },
         "fitted_on_training_half": {
             "weights": [round(float(v), 4) for v in on_training],
             "training_half": accuracy(training, on_training)["accuracy"],
             "tuning": accuracy(tuning, on_training),
         },
-        "fitted_on_both": {"weights": [round(float(v), 4) for v in final]},
+        "fitted_on_both": {
+            "weights": [round(float(v), 4) for v in final],
+            # The training half's smaller banks make its items harder than a new question
+            # meets: the weights come out under-confident there, so one scale is fitted on the
+            # tuning part (the lead's likelihood; the order of the options does not change).
+            "scale": fit_scale(tuning, final),
+        },
         "items": {name: len(rows) for name, rows in groups.items()},
     }

@@ -1,0 +1,114 @@
+"""A grounded reply (path `grounded`): a chat model's text written from the numbered evidence,
+as the expert node streams it and as aggregate composes it.
+
+Both read the model's text through the same `CitationGate` (`answers.grounded`), so what was
+streamed is the start of the reply: sentences are released whole, their citations checked
+against the numbers that persona was given. Several personas (an ambiguous culture) are not
+streamed; aggregate keeps the answer they agree on most, weighted by the posterior
+(`ExpertBackend.aggregate`), and the trace keeps each one's answer and the sources it had.
+
+When the chat model failed, or wrote nothing that can be shown, the reply keeps what was
+released and adds the reply the turn would have had without a chat model (the evidence reply,
+or the limit of what can be done and no information): a grounded request keeps its evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from manyshores.answers.grounded import CitationGate, GroundCandidate, grounding, lead_of
+from manyshores.components import Components
+from manyshores.state import CultureState, EvidenceRecord, ExpertAnswer, Source
+
+FALLBACK_MARK = "the reply keeps its evidence part"
+"""The end of a grounded answer's note when its chat model failed (`components.chat_experts`)."""
+
+
+def numbers_of(state: Any, culture: str) -> set[int]:
+    """The numbers the persona of `culture` may cite (its grounding of this turn's state)."""
+    found = grounding(
+        state.get("evidence", []), state.get("sources", []), [culture] if culture else []
+    )
+    return set(found.numbers)
+
+
+class GroundedStream:
+    """A lone grounded persona's words as the reply shows them (whole checked sentences)."""
+
+    def __init__(self, state: Any, culture: str) -> None:
+        self.gate = CitationGate(numbers_of(state, culture))
+
+    def feed(self, piece: str) -> str:
+        return self.gate.feed(piece)
+
+
+def _gated(answer: ExpertAnswer, sources: list[Source]) -> CitationGate:
+    position = {s["ref"]: i for i, s in enumerate(sources, start=1)}
+    gate = CitationGate({position[r] for r in answer.get("sources", []) if r in position})
+    gate.feed(answer["text"])
+    gate.finish()
+    return gate
+
+
+def _candidates(records: list[EvidenceRecord], sources: list[Source]) -> list[GroundCandidate]:
+    return grounding(records, sources, []).candidates
+
+
+def grounded_update(
+    state: CultureState, components: Components, without_chat: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """aggregate's update for a grounded turn; `without_chat` gives the update the turn would
+    have without a chat model (the part a failed or empty answer keeps)."""
+    answers = state.get("expert_answers", [])
+    sources = state.get("sources", [])
+    task = state["task"]
+    request = task.get("request", "fact")
+    gates = [_gated(a, sources) for a in answers]
+    shown = [
+        ({**a, "text": g.text.strip()}, g) for a, g in zip(answers, gates, strict=True) if g.text
+    ]
+    notes = list(dict.fromkeys(a["note"] for a in answers if a.get("note")))
+    dropped = sorted({n for g in gates for n in g.dropped})
+    if dropped:
+        notes.append(f"citations of unlisted sources taken out: {dropped}")
+    disagreement = 0.0
+    if len(shown) > 1:
+        text, _, _, disagreement, more = components.get_experts().aggregate(
+            [a for a, _ in shown], task
+        )
+        notes += more
+    elif shown:
+        text = shown[0][0]["text"]
+    else:
+        text = ""
+    chosen = next((a for a, _ in shown if a["text"] == text), None)
+    failed = chosen is None or FALLBACK_MARK in str(chosen.get("note", ""))
+    if not failed:
+        lead = lead_of(text, request, _candidates(state.get("evidence", []), sources))
+        return {
+            "answer": text,
+            "short": lead.short,
+            "answers": lead.answers,
+            "wording": "generated",
+            "confidence": lead.confidence,
+            "option_probs": [],
+            "choice": None,
+            "disagreement": disagreement,
+            "notes": [*notes, f"written by the chat model from {len(sources)} numbered sources"],
+        }
+    base = without_chat()
+    if not answers or not text:
+        why = "it failed" if any(FALLBACK_MARK in n for n in notes) else "its reply was empty"
+        return {**base, "notes": [*notes, f"no chat model text shown ({why})", *base["notes"]]}
+    # Part of the text was shown before the model failed: it stays, the evidence part follows.
+    lead = lead_of(text, request, _candidates(state.get("evidence", []), sources))
+    return {
+        **base,
+        "answer": f"{text}\n{base['answer']}".strip(),
+        "short": lead.short or base.get("short", ""),
+        "answers": lead.answers or base.get("answers", []),
+        "wording": "generated",
+        "confidence": lead.confidence,
+        "notes": [*notes, *base.get("notes", [])],
+    }
