@@ -34,9 +34,29 @@ MAX_RANKED = 5
 """Ranked answers listed per culture."""
 MAX_SNIPPET_CHARS = 300
 """A source's text in the prompt is cut here (a small model's context is 2048 tokens)."""
+FALLBACK_NOTE = "the reply keeps its evidence part"
+"""Ends the note of a grounded answer whose chat model failed: aggregate then adds the evidence
+reply the turn would have had without a chat model."""
 SHORT_WORDS = 8
 """A fact reply's lead, when it names no evidence answer: at most its first this many words."""
 
+PROMPT_PHRASES = (
+    "people's answers (how many gave each)",
+    "answers ranked for this question",
+    "<<<evidence",
+    "end evidence>>>",
+    "quoted data, not instructions",
+    "no evidence for this question",
+)
+"""Words of the grounded prompt (`experts.persona.grounded`): a sentence holding them is the
+prompt copied back, not an answer."""
+COPY_SHARE = 0.9
+"""A sentence whose words are at least this share one source's words is that source copied."""
+COPY_MIN_WORDS = 6
+"""…when it has at least this many words (a short answer may well be a source's words)."""
+
+_COUNT = re.compile(r"\(\d+\)")
+"""How many people gave an answer, as a source's row writes it."""
 _MARKER = re.compile(r"\[(\d{1,3}(?:[ \t]*[,;–-][ \t]*\d{1,3})*)\]")
 _CLOSERS = "\"'”’»)]』」"
 _PLACEHOLDER = "\ue000{}\ue001"
@@ -166,6 +186,8 @@ class CitationGate:
 
     numbers: Collection[int]
     """The numbers the model may cite."""
+    copied: Sequence[str] = ()
+    """The sources' texts the model was shown: a sentence that copies one is not released."""
     text: str = ""
     """Everything released so far."""
     cited: list[int] = field(default_factory=list)
@@ -178,6 +200,7 @@ class CitationGate:
     _pos: int = 0
     _said: set[tuple[str, ...]] = field(default_factory=set)
     _newline: bool = False
+    _copy_words: list[set[str]] | None = None
 
     def feed(self, piece: str) -> str:
         if self.stopped:
@@ -243,6 +266,8 @@ class CitationGate:
             kept.extend(good)
             return "".join(_PLACEHOLDER.format(chr(0xE100 + n)) for n in dict.fromkeys(good))
 
+        if self._copies(sentence):
+            return ""
         protected = _MARKER.sub(protect, sentence)
         clean = strip_markup(protected)
         clean = _PROTECTED.sub(lambda m: f"[{ord(m.group(1)) - 0xE100}]", clean)
@@ -258,6 +283,24 @@ class CitationGate:
     def _emit(self, piece: str) -> str:
         self.text += piece
         return piece
+
+    def _copies(self, sentence: str) -> bool:
+        """The sentence is the prompt said back: its phrases, or one source's words."""
+        low = sentence.lower()
+        if any(phrase in low for phrase in PROMPT_PHRASES):
+            return True
+        if _COUNT.search(sentence):  # "— congratulatory money (5);": a source's row, copied
+            piece = " ".join(_MARKER.sub(" ", low).split()).strip(" ;,.")
+            if any(piece in " ".join(text.lower().split()) for text in self.copied):
+                return True
+        said = [t for t in tokens(_MARKER.sub(" ", sentence)) if t.isalpha()]
+        if len(said) < COPY_MIN_WORDS:
+            return False
+        if self._copy_words is None:
+            self._copy_words = [set(tokens(text)) for text in self.copied]
+        return any(
+            sum(t in words for t in said) >= COPY_SHARE * len(said) for words in self._copy_words
+        )
 
 
 def _complete(unit: str) -> bool:

@@ -56,8 +56,9 @@ def eval_blend(
         help="all: every question; eval: only the evaluation half of the question ids "
         "(`data split-blend`'s rule), with nothing built from it reachable.",
     ),
-    part: str = typer.Option(
+    eval_part: str = typer.Option(
         "all",
+        "--part",
         help="With --split eval: all, tune or held-out part of the evaluation half (the evidence "
         "wording is tuned on `tune`, never on `held-out`; the whole half stays out of reach).",
     ),
@@ -95,12 +96,12 @@ def eval_blend(
     questions = load_questions(data, cultures.split(",") if cultures else None)
     if split == "eval":
         questions = [q for q in questions if is_eval_id(q.id)]
-    if part != "all":
+    if eval_part != "all":
         from manyshores.eval.runners.blend_graph import part_of
 
-        if part not in ("tune", "held-out") or split != "eval":
+        if eval_part not in ("tune", "held-out") or split != "eval":
             raise InvalidInputError("--part tune or held-out needs --split eval")
-        questions = [q for q in questions if part_of(q.id) == part]
+        questions = [q for q in questions if part_of(q.id) == eval_part]
     questions = _first_per_culture(questions, limit)
     report: dict = {}
     asked_systems = list(names)

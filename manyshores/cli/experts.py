@@ -125,14 +125,27 @@ def calibrate(
     report: Path = typer.Option(None, help="Also write the full cross-validation report here."),
     repeats: int = typer.Option(4, help="Cross-validation repeats (reshuffled folds)."),
     seed: int = typer.Option(0, help="Seed of the fold shuffles."),
+    chat_model: bool = typer.Option(
+        False,
+        "--chat-model",
+        help="Instead: the survey weight of the configured chat model (MANYSHORES_CHAT_MODEL), "
+        "stored under the user store's chat-models/.",
+    ),
+    limit: int | None = typer.Option(
+        None, min=1, help="With --chat-model: only the first N dev questions."
+    ),
 ) -> None:
     """Choose survey memory's parameters and the experts' weight for this expert set and base
-    model (question-fold cross-validation) and store them beside the experts."""
+    model (question-fold cross-validation) and store them beside the experts; with
+    `--chat-model`, the configured chat model's weight beside survey memory."""
     from manyshores.eval.runners.calibrate import DEFAULT_CACHE
     from manyshores.eval.runners.calibrate import calibrate as run
 
     if not data.is_file():
         raise typer.BadParameter(f"no such file {data}", param_hint="--data")
+    if chat_model:
+        _calibrate_chat(data, cache, report, repeats, seed, limit)
+        return
     calibration, result = run(
         _registry(load_base=True), data, cache or DEFAULT_CACHE, repeats, seed
     )
@@ -142,4 +155,41 @@ def calibrate(
     typer.echo(
         f"expert weight {calibration.expert_weight}, choice sharpen "
         f"{calibration.choice_sharpen}: wrote {path}"
+    )
+
+
+def _calibrate_chat(
+    data: Path, cache: Path | None, report: Path | None, repeats: int, seed: int, limit: int | None
+) -> None:
+    from manyshores.components import Components
+    from manyshores.components.expert_backend import CommitteeBackend
+    from manyshores.eval.runners.calibrate_chat import DEFAULT_CHAT_CACHE, calibrate_chat
+    from manyshores.survey.chat_calibration import save_chat_calibration
+    from manyshores.survey.memory import SurveyMemory
+
+    settings = get_settings()
+    if not settings.chat_model:
+        raise typer.BadParameter("set MANYSHORES_CHAT_MODEL first", param_hint="--chat-model")
+    backend = Components(settings=settings).get_experts()
+    assert isinstance(backend, CommitteeBackend)
+    calibration, result = calibrate_chat(
+        backend.chat_scorer(),
+        SurveyMemory.from_package(user_store=settings.user_experts_dir),
+        backend.calibration(),
+        data,
+        cache or DEFAULT_CHAT_CACHE,
+        base_url=settings.chat_model_base_url,
+        previous=backend.chat_calibration(),
+        limit=limit,
+        repeats=repeats,
+        seed=seed,
+    )
+    path = save_chat_calibration(settings.user_experts_dir, calibration)
+    if report is not None:
+        report.write_text(json.dumps(result, indent=1) + "\n")
+    held = result["cross_validation"]["held_out"]
+    typer.echo(
+        f"chat model {calibration.spec}: survey weight {calibration.survey_weight} "
+        f"(held-out spa {held['spa']}, jsd_align {held['jsd_align']}; memory alone "
+        f"{result['cross_validation']['baseline_held_out']}): wrote {path}"
     )

@@ -15,13 +15,21 @@ from manyshores.config import get_settings
 def eval_wvs(
     questions: Path = typer.Option(..., help="questions.json (WVS format)."),
     data: Path = typer.Option(..., help="{country: {question_id: [shares]}} to predict and score."),
-    systems: str = typer.Option("base,prompted,softprompt,memory,experts", help="Comma list."),
+    systems: str = typer.Option(
+        "base,prompted,softprompt,memory,experts",
+        help="Comma list; with MANYSHORES_CHAT_MODEL also chat (the graph's survey decision with "
+        "the chat model's option probabilities) and chat_alone (its probabilities alone).",
+    ),
     out: Path = typer.Option(..., help="Predictions JSONL."),
     json_out: Path = typer.Option(None, "--json", help="Report JSON."),
     plot: Path = typer.Option(None, help="Plot PNG."),
     resume: bool = typer.Option(
         False, help="Keep the questions already complete in OUT and predict only the rest."
     ),
+    limit: int | None = typer.Option(
+        None, min=1, help="Only the first N questions of DATA (by id): a quick subset."
+    ),
+    countries: str | None = typer.Option(None, help="Comma-separated countries (default: all)."),
 ) -> None:
     """Predict every (country, question) of DATA with each system and score it.
 
@@ -32,14 +40,14 @@ def eval_wvs(
 
     from manyshores.eval.jsonl import read_jsonl
     from manyshores.eval.metrics.survey import score_wvs_predictions
-    from manyshores.eval.runners.wvs import WvsEvaluator
+    from manyshores.eval.runners.wvs import CHAT_SYSTEMS, WvsEvaluator, subset
     from manyshores.eval.runners.wvs_report import complete_questions, markdown_table, plot_report
     from manyshores.survey.data import load_questions, load_split
     from manyshores.survey.memory import SurveyMemory
 
     names = [s.strip() for s in systems.split(",") if s.strip()]
     base = registry = None
-    if set(names) - {"memory"}:
+    if set(names) - {"memory", *CHAT_SYSTEMS}:
         from manyshores.experts.registry import ExpertRegistry
         from manyshores.runtime.base_model import load_base_model
 
@@ -48,7 +56,21 @@ def eval_wvs(
     evaluator = WvsEvaluator(base, registry, SurveyMemory.from_package())
     if registry is not None:
         evaluator.calibration = registry.calibration()
-    split = load_split(data)
+    if CHAT_SYSTEMS & set(names):
+        # The graph's own parts: its chat model, the expert set's calibration and the chat
+        # model's, so the `chat` figure is what the graph decides.
+        from manyshores.components import Components
+        from manyshores.components.expert_backend import CommitteeBackend
+
+        backend = Components(settings=get_settings()).get_experts()
+        if not isinstance(backend, CommitteeBackend) or not get_settings().chat_model:
+            raise typer.BadParameter(
+                "systems chat and chat_alone need MANYSHORES_CHAT_MODEL", param_hint="--systems"
+            )
+        evaluator.chat = backend.chat_scorer()
+        evaluator.chat_weight = backend.chat_calibration().survey_weight
+        evaluator.calibration = backend.calibration()
+    split = subset(load_split(data), limit, countries)
     bar = tqdm(desc="questions")
 
     def progress(done: int, total: int) -> None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from manyshores.answers.grounded import grounding
+from manyshores.answers.grounded import FALLBACK_NOTE, grounding
 from manyshores.experts.committee import expert_answer
 from manyshores.experts.persona.grounded import grounded_messages
 from manyshores.experts.persona.model import PersonaExpert, culture_name
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
         Source,
         TaskInfo,
     )
-
-FALLBACK_NOTE = "the reply keeps its evidence part"
-"""Ends the note of a grounded answer whose chat model failed (aggregate adds that part)."""
 
 
 def language_name(code: str | None) -> str:

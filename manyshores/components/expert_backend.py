@@ -31,6 +31,7 @@ from manyshores.web.sanitize import format_context_block
 
 if TYPE_CHECKING:
     from manyshores.components.protocols import ComponentSource
+    from manyshores.runtime.chat_options import ChatOptionScorer
     from manyshores.state import (
         CulturePosterior,
         EvidenceRecord,
@@ -435,6 +436,10 @@ class CommitteeBackend:
         text, disagreement = aggregate_text(answers)
         notes = [f"{len(answers)} experts answered; disagreement {disagreement:.2f}"]
         return text, [], None, disagreement, notes if len(answers) > 1 else []
+
+    def chat_scorer(self) -> ChatOptionScorer:
+        """The configured chat model's option probabilities (`runtime.chat_options`)."""
+        return self._part("options")  # type: ignore[no-any-return]
 
     def chat_calibration(self) -> ChatCalibration:
         """What the configured chat model's option probabilities weigh (weights 0 when it was

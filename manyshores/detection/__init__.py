@@ -15,14 +15,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from manyshores.detection.detector import CultureDetector, SignalWeights
+    from manyshores.detection.detector import CultureDetector
     from manyshores.detection.task import detect_task, extract_options
+    from manyshores.detection.weights import SignalWeights
 
 # Imported on first use: the task rules import the graph's state (LangGraph, seconds), which the
 # registry and language modules of this package do not need.
 _LAZY = {
     "CultureDetector": "manyshores.detection.detector",
-    "SignalWeights": "manyshores.detection.detector",
+    "SignalWeights": "manyshores.detection.weights",
     "detect_task": "manyshores.detection.task",
     "extract_options": "manyshores.detection.task",
 }

@@ -24,8 +24,21 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, TypeVar, cast
 
 from manyshores.cultures import CultureRegistry
-from manyshores.detection.cues import CUE_KINDS, Cue
-from manyshores.detection.scripts import char_script
+from manyshores.detection.boundaries import (
+    MAX_SUFFIX,
+    MIN_CUE,
+    MIN_SURFACE,
+    PLAIN_WORDS,
+    Boundary,
+    after_number,
+    at_sentence_start,
+    boundary_of,
+    end_ok,
+    foreign_ok,
+    lower_text,
+    start_ok,
+)
+from manyshores.detection.cues import Cue
 
 _T = TypeVar("_T")
 MentionKind = Literal[
@@ -34,39 +47,6 @@ MentionKind = Literal[
 _KIND_RANK = {"name": 0, "demonym": 1, "city": 2, "foreign": 3}
 PLACE_KINDS = frozenset({"name", "demonym", "city", "foreign"})
 """Mentions of a place itself (the rest are cues: festivals, dishes, currencies, landmarks)."""
-Boundary = Literal["word", "arabic", "ethiopic", "indic", "hangul", "anywhere"]
-
-MAX_SUFFIX = 4
-"""Letters a Latin/Greek/Cyrillic name may carry after it (case endings, plural)."""
-
-MIN_SURFACE = 4
-"""Shorter names only match as whole words and only when written exactly (acronyms: UK, USA)."""
-MIN_CUE = 3
-"""Shorter cues are never matched (`yen`, `Eid` are; two letters are a code or a word)."""
-
-_ARABIC_PREFIXES = frozenset({"و", "ب", "ل", "ف", "ك", "لل", "بال", "وال", "فال", "كال", "وب",
-                              "ول", "در", "به", "از"})  # fmt: skip
-"""Clitics (and, in, to, the, Persian در/به/از) written attached to an Arabic-script word."""
-_ARABIC_SUFFIXES = frozenset({"ي", "ی", "ية", "يه", "ى", "ها", "يين", "يون", "يات", "ين", "ون"})
-_ETHIOPIC_PREFIXES = frozenset({"በ", "ከ", "የ", "ለ", "ወ", "እ", "ስ", "ወደ", "እንደ"})
-_HANGUL_PARTICLES = frozenset({"의", "에", "에서", "에서는", "에서의", "에선", "에는", "은", "는", "이", "가", "을",
-                               "를", "과", "와", "으로", "로", "도", "만", "까지", "사람", "사람들",
-                               "사람들은", "사람들이", "사람들의", "인", "인들", "인들은", "인들이", "식",
-                               "산", "의료", "처럼", "보다", "이나", "나", "에게", "에서도", "에도", "적",
-                               "적인", "정부", "문화", "요리", "음식", "은요", "는요", "에서는요",
-                               "에는요", "에서요", "도요"})  # fmt: skip
-"""What Korean attaches to a place name (particles, `사람` people, `식` style): `한국에서`; with
-the polite `요` of a follow-up that names only the place (`북한은요?`)."""
-_HANGUL_COUNTRIES = frozenset({"일본", "독일", "인도", "호주", "대만", "이란", "케냐", "페루"})
-_INDIC = frozenset({"Bengali", "Devanagari", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu",
-                    "Kannada", "Malayalam", "Sinhala", "Tibetan"})  # fmt: skip
-_ANYWHERE = frozenset({"Han", "Kana", "Thai", "Lao", "Khmer", "Myanmar"})
-_SENTENCE_END = frozenset(".!?。！？;:\n")
-_OPENERS = frozenset(" \t\"'“‘«(¿¡[-")
-_HYPHENS = {"-": " ", "\u2010": " ", "\u2011": " ", "’": "'"}
-_PLAIN_WORDS = "\u0590"
-"""Words whose letters all come before this code point (Latin, Greek, Cyrillic, Armenian) hold
-no name that starts inside them: the scan jumps over them."""
 
 
 @dataclass(frozen=True)
@@ -125,37 +105,6 @@ _Row = tuple[
     tuple[str, ...], bool,
 ]  # fmt: skip
 """An `_Entry` as the index keeps it (a plain tuple, same fields)."""
-
-
-def _lower(text: str) -> str:
-    # Per-character lowering keeps offsets aligned (str.lower() can lengthen `İ`).
-    out = []
-    for ch in text:
-        low = ch.lower()
-        out.append(low if len(low) == 1 else ch)
-    return "".join(out).translate(_TRANSLATE)
-
-
-_TRANSLATE = str.maketrans(_HYPHENS)
-
-
-def _boundary(surface: str) -> Boundary:
-    for ch in surface:
-        script = char_script(ch)
-        if script is None:
-            continue
-        if script in _ANYWHERE:
-            return "anywhere"
-        if script == "Arabic":
-            return "arabic"
-        if script == "Ethiopic":
-            return "ethiopic"
-        if script == "Hangul":
-            return "hangul"
-        if script in _INDIC:
-            return "indic"
-        return "word"
-    return "word"
 
 
 def _word_key(low: str) -> str:
@@ -229,26 +178,26 @@ class MentionIndex:
         """Entries of other scripts by their first three (two-letter names: two) letters."""
         self._symbols: dict[str, Sequence[_Row]] = {}
         """Entries that start with a symbol (`₹`, `€`) by that symbol."""
-        strict = frozenset(_lower(x) for x in registry.curated_list("cased_names"))
+        strict = frozenset(lower_text(x) for x in registry.curated_list("cased_names"))
         # Expressions that contain a name but are no place (`한국어` is the Korean language):
         # indexed with no culture, so as the longest match they swallow the name inside.
         for surface in registry.not_places():
-            self._put(_Entry(_lower(surface), False, surface, _boundary(surface), (), "name"))
+            self._put(_Entry(lower_text(surface), False, surface, boundary_of(surface), (), "name"))
         own_names: set[str] = set()
         foreign: dict[str, _Entry] = {}
         """Names only used abroad, which a cue of the same spelling joins (`Granada`)."""
         for surface, slot in table.items():
-            boundary = _boundary(surface)
+            boundary = boundary_of(surface)
             latin_like = boundary == "word"
             if latin_like and len(surface) < MIN_SURFACE and not surface.isupper():
                 continue  # short lower-case names are words in some language
             if boundary not in ("word", "anywhere", "hangul") and len(surface) < 3:
                 continue  # `قم` (Qom) is a piece of many Arabic words
             kinds = sorted(slot.values(), key=_KIND_RANK.__getitem__)
-            if kinds[0] == "foreign" and boundary != "word" and not _foreign_ok(surface):
+            if kinds[0] == "foreign" and boundary != "word" and not foreign_ok(surface):
                 continue  # Korean `가나` (Ghana) is also a verb ending; `수단` (Sudan) `means`
             cased = surface.isupper() or (latin_like and surface[:1].isupper())
-            low = _lower(surface)
+            low = lower_text(surface)
             langs = tuple(sorted(name_languages.get(surface, ())))
             # Lower-case typists still mean places, except where the name is also a word
             # (`turkey`) or only a name abroad (`chili`, `island`).
@@ -281,7 +230,7 @@ class MentionIndex:
         self, cue: Cue, allowed: set[str] | None, own_names: set[str], foreign: dict[str, _Entry]
     ) -> None:
         surface = cue.surface.strip()
-        low = _lower(surface)
+        low = lower_text(surface)
         masses = {c: m for c, m in cue.masses.items() if allowed is None or c in allowed}
         if not masses or low in own_names or not low.strip() or not _cue_long_enough(cue, low):
             return
@@ -291,7 +240,7 @@ class MentionIndex:
             # (Granada, Spain; Spanish `Granada` for Grenada): one cue for both.
             masses.update({c: max(masses.values()) for c in abroad.cultures})
         pairs = sorted(masses.items())
-        boundary = _boundary(surface)
+        boundary = boundary_of(surface)
         # A city is a name like a country's (capitalised, unless all the message is in lower
         # case); other cues only when they are also a word (`Nice`) or an acronym (`NHS`):
         # people write `diwali`, `baccalauréat`, `kimchi` in lower case.
@@ -333,7 +282,7 @@ class MentionIndex:
     def find(self, text: str, kinds: frozenset[str] | None = None) -> list[Mention]:
         """Every mention in `text`, left to right, longest match first, non-overlapping (of
         `kinds` only, when given: the others are still matched, so they are not cut up)."""
-        low = _lower(text)
+        low = lower_text(text)
         all_lower = not any(ch.isupper() for ch in text)
         n = len(low)
         found: list[Mention] = []
@@ -367,11 +316,11 @@ class MentionIndex:
                 if match.cultures and (kinds is None or match.kind in kinds):
                     found.append(match)
                 i = match.end
-            elif i == word_start and low[i] < _PLAIN_WORDS:
+            elif i == word_start and low[i] < PLAIN_WORDS:
                 j = i + 1
                 while j < n and low[j].isalnum():
                     j += 1
-                i = j if max(low[i:j]) < _PLAIN_WORDS else i + 1
+                i = j if max(low[i:j]) < PLAIN_WORDS else i + 1
             else:
                 i += 1
         return found
@@ -401,10 +350,10 @@ class MentionIndex:
         """The first (longest) of `entries` that matches at `i`."""
         for row in entries:
             surface, cased, original, boundary, cultures, kind, langs, masses, word_in, strict = row
-            if not _start_ok(boundary, prefix) or not low.startswith(surface, i):
+            if not start_ok(boundary, prefix) or not low.startswith(surface, i):
                 continue
             end = i + len(surface)
-            if not _end_ok(surface, boundary, kind, low, end):
+            if not end_ok(surface, boundary, kind, low, end):
                 continue
             if cased:
                 if len(surface) < MIN_SURFACE or original.isupper():
@@ -416,12 +365,12 @@ class MentionIndex:
             elif strict and not text[i].isupper():
                 continue
             return Mention(i, end, text[i:end], cultures, kind, langs, masses, word_in,
-                           text[i].isupper(), _initial(text, i), _after_number(text, i))  # fmt: skip
+                           text[i].isupper(), at_sentence_start(text, i), after_number(text, i))  # fmt: skip
         return None
 
 
 def _cue_long_enough(cue: Cue, low: str) -> bool:
-    boundary = _boundary(low)
+    boundary = boundary_of(low)
     if boundary == "word" and low[:1].isalnum():
         letters = sum(ch.isalnum() for ch in low)
         # `won` is a word, but a currency's unit after a number (`detector`); `Van` (a city
@@ -443,58 +392,3 @@ def _append(table: dict[str, Sequence[_Row]], key: str, entry: _Entry) -> None:
         table[key] = [entry]
     else:
         cast(list[_Entry], bucket).append(entry)
-
-
-def _after_number(text: str, i: int) -> bool:
-    """True when a number ends right before position `i` (`10,000 won`, `500₹`)."""
-    j = i - 1
-    while j >= 0 and text[j] == " ":
-        j -= 1
-    return j >= 0 and text[j].isdigit()
-
-
-def _initial(text: str, i: int) -> bool:
-    """True when position `i` starts a sentence (only openers and spaces before it)."""
-    j = i - 1
-    while j >= 0 and text[j] in _OPENERS:
-        if text[j] == "\n":
-            return True
-        j -= 1
-    return j < 0 or text[j] in _SENTENCE_END
-
-
-def _foreign_ok(surface: str) -> bool:
-    if _boundary(surface) == "hangul":
-        return len(surface) >= 3 or surface.endswith("국") or surface in _HANGUL_COUNTRIES
-    return len(surface) >= 4
-
-
-def _start_ok(boundary: Boundary, prefix: str) -> bool:
-    if not prefix or boundary == "anywhere":
-        return True
-    if boundary == "arabic":
-        return prefix in _ARABIC_PREFIXES
-    if boundary == "ethiopic":
-        return prefix in _ETHIOPIC_PREFIXES
-    return False
-
-
-def _end_ok(surface: str, boundary: str, kind: str, low: str, end: int) -> bool:
-    if not surface[-1:].isalnum():
-        return True  # a symbol (`R$`, `€`) ends itself
-    tail = 0
-    while end + tail < len(low) and low[end + tail].isalpha():
-        tail += 1
-    if tail == 0 or boundary == "anywhere":
-        return True
-    if boundary == "hangul":
-        return low[end : end + tail] in _HANGUL_PARTICLES
-    if kind in CUE_KINDS or surface.isupper():
-        return False
-    if boundary == "arabic":
-        return low[end : end + tail] in _ARABIC_SUFFIXES
-    if boundary == "ethiopic":
-        return tail <= 2
-    if boundary == "indic":
-        return tail <= 3
-    return len(surface) > MIN_SURFACE and tail <= MAX_SUFFIX

@@ -74,6 +74,7 @@ def _load_prebuilt() -> tuple[CultureRegistry, MentionIndex]:
     from pathlib import Path
 
     import manyshores.cultures as cultures_package
+    import manyshores.detection.boundaries as boundaries
     import manyshores.detection.cues as cues_package
     import manyshores.detection.mentions as mentions
     import manyshores.detection.scripts as scripts
@@ -83,7 +84,7 @@ def _load_prebuilt() -> tuple[CultureRegistry, MentionIndex]:
         registry = CultureRegistry()
         return registry, build_index(registry)
 
-    modules = [Path(m.__file__ or "") for m in (mentions, scripts)]
+    modules = [Path(m.__file__ or "") for m in (mentions, boundaries, scripts)]
     for package in (cultures_package, cues_package):
         modules += sorted(Path(package.__file__ or "").parent.glob("*.py"))
     data = sorted(PACKAGE_CULTURES.glob("*.json")) + sorted(PACKAGE_BLEND.glob("*.json"))

@@ -47,7 +47,7 @@ WEIGHTS = (1.0525, 1.878, 0.3452, 1.2053)
 choice of the training half of the ids (each fold's ids out of the bank) and the tuning part of
 the evaluation half, never its held-out part: `manyshores eval blend-mc --fit`
 (docs/evidence.md)."""
-SCALE = 1.2
+SCALE = 1.25
 """Factor on the weighted sum before the softmax: the weights are fitted mostly on items asked
 of smaller banks than a new question meets, which leaves them under-confident; the factor that
 maximises the likelihood on the tuning part (same command) makes the lead's probability a

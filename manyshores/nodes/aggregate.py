@@ -23,6 +23,7 @@ from manyshores.answers.requests import limit_sentence, request_reply
 from manyshores.answers.yours import topic_label
 from manyshores.components import Components
 from manyshores.nodes.general_answer import reply_culture, usable_model_text
+from manyshores.nodes.grounded import grounded_update
 from manyshores.nodes.options import answer_options
 from manyshores.state import CulturePosterior, CultureState, EvidenceRecord, Source
 
@@ -78,6 +79,12 @@ def make_aggregate(components: Components) -> Any:
         lang = state.get("language") or "en"
         records = state.get("evidence", [])
         request = task.get("request", "fact")
+        chosen = state.get("experts") or []
+        if not task["options"] and chosen and chosen[0].get("path") == "grounded":
+            # A chat model wrote it from the evidence; what the turn would say without one is
+            # the part a failed answer keeps.
+            without = {**state, "experts": [], "expert_answers": []}
+            return grounded_update(state, components, lambda: aggregate(without))  # type: ignore[arg-type]
         if not task["options"] and any(r["usable"] for r in records):
             if request != "fact":  # not a short fact: people's answers are only related to it
                 records = [{**r, "wording": "related"} for r in records]

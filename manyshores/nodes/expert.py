@@ -9,6 +9,7 @@ from langgraph.config import get_config, get_stream_writer
 from manyshores.budget import DEADLINE_KEY, budget_scope
 from manyshores.components import Components
 from manyshores.nodes.general_answer import ReplyStream
+from manyshores.nodes.grounded import GroundedStream
 
 
 def make_expert(components: Components) -> Any:
@@ -17,7 +18,12 @@ def make_expert(components: Components) -> Any:
         batch = payload["expert_batch"]
 
         # A lone generating expert's words are streamed as the reply will show them.
-        reply = ReplyStream(payload, components, general=batch[0]["id"] == "base")
+        grounded = batch[0].get("path") == "grounded"
+        reply: ReplyStream | GroundedStream = (
+            GroundedStream(payload, batch[0]["culture"])
+            if grounded
+            else ReplyStream(payload, components, general=batch[0]["id"] == "base")
+        )
 
         def on_token(piece: str) -> None:
             shown = reply.feed(piece)
@@ -40,6 +46,12 @@ def make_expert(components: Components) -> Any:
                 sources=payload.get("sources", []),
                 conversation=[{"role": "user", "content": question}],
                 on_token=on_token,
+                # A grounded persona writes from its culture's evidence, in the reply's language.
+                **(
+                    {"evidence": payload.get("evidence", []), "language": payload.get("language")}
+                    if grounded
+                    else {}
+                ),
             )
         # An engine that failed says so once per turn, whatever number of experts it affected.
         notes = list(dict.fromkeys(a["note"] for a in answers if a.get("note")))
@@ -47,6 +59,9 @@ def make_expert(components: Components) -> Any:
             notes.append(
                 f"the turn's time budget ({budget.seconds:g} s) ran out: the answer is cut short"
             )
-        return {"expert_answers": answers, "notes": notes} if notes else {"expert_answers": answers}
+        # No answers (survey memory decides without them) is no update: an empty list would
+        # reset the turn's answers (`state.merge_expert_answers`).
+        update: dict[str, Any] = {"expert_answers": answers} if answers else {}
+        return {**update, "notes": notes} if notes else update
 
     return expert

@@ -17,35 +17,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from manyshores.answers.grounded import CitationGate, GroundCandidate, grounding, lead_of
+from manyshores.answers.grounded import (
+    FALLBACK_NOTE,
+    CitationGate,
+    GroundCandidate,
+    grounding,
+    lead_of,
+)
 from manyshores.components import Components
 from manyshores.state import CultureState, EvidenceRecord, ExpertAnswer, Source
 
-FALLBACK_MARK = "the reply keeps its evidence part"
-"""The end of a grounded answer's note when its chat model failed (`components.chat_experts`)."""
 
-
-def numbers_of(state: Any, culture: str) -> set[int]:
-    """The numbers the persona of `culture` may cite (its grounding of this turn's state)."""
-    found = grounding(
-        state.get("evidence", []), state.get("sources", []), [culture] if culture else []
-    )
-    return set(found.numbers)
+def gate_for(sources: list[Source], refs: list[str]) -> CitationGate:
+    """The citation gate of a persona given the sources `refs`: their numbers may be cited,
+    their texts must not be copied back."""
+    position = {s["ref"]: i for i, s in enumerate(sources, start=1)}
+    numbers = sorted({position[r] for r in refs if r in position})
+    return CitationGate(numbers, [str(sources[n - 1]["snippet"]) for n in numbers])
 
 
 class GroundedStream:
     """A lone grounded persona's words as the reply shows them (whole checked sentences)."""
 
     def __init__(self, state: Any, culture: str) -> None:
-        self.gate = CitationGate(numbers_of(state, culture))
+        sources = state.get("sources", [])
+        found = grounding(state.get("evidence", []), sources, [culture] if culture else [])
+        self.gate = gate_for(sources, list(found.numbers.values()))
 
     def feed(self, piece: str) -> str:
         return self.gate.feed(piece)
 
 
 def _gated(answer: ExpertAnswer, sources: list[Source]) -> CitationGate:
-    position = {s["ref"]: i for i, s in enumerate(sources, start=1)}
-    gate = CitationGate({position[r] for r in answer.get("sources", []) if r in position})
+    gate = gate_for(sources, list(answer.get("sources", [])))
     gate.feed(answer["text"])
     gate.finish()
     return gate
@@ -65,9 +69,12 @@ def grounded_update(
     task = state["task"]
     request = task.get("request", "fact")
     gates = [_gated(a, sources) for a in answers]
-    shown = [
-        ({**a, "text": g.text.strip()}, g) for a, g in zip(answers, gates, strict=True) if g.text
-    ]
+    shown: list[tuple[ExpertAnswer, CitationGate]] = []
+    for a, g in zip(answers, gates, strict=True):
+        if g.text:
+            one: ExpertAnswer = {**a}
+            one["text"] = g.text.strip()
+            shown.append((one, g))
     notes = list(dict.fromkeys(a["note"] for a in answers if a.get("note")))
     dropped = sorted({n for g in gates for n in g.dropped})
     if dropped:
@@ -83,7 +90,7 @@ def grounded_update(
     else:
         text = ""
     chosen = next((a for a, _ in shown if a["text"] == text), None)
-    failed = chosen is None or FALLBACK_MARK in str(chosen.get("note", ""))
+    failed = chosen is None or FALLBACK_NOTE in str(chosen.get("note", ""))
     if not failed:
         lead = lead_of(text, request, _candidates(state.get("evidence", []), sources))
         return {
@@ -99,7 +106,7 @@ def grounded_update(
         }
     base = without_chat()
     if not answers or not text:
-        why = "it failed" if any(FALLBACK_MARK in n for n in notes) else "its reply was empty"
+        why = "it failed" if any(FALLBACK_NOTE in n for n in notes) else "its reply was empty"
         return {**base, "notes": [*notes, f"no chat model text shown ({why})", *base["notes"]]}
     # Part of the text was shown before the model failed: it stays, the evidence part follows.
     lead = lead_of(text, request, _candidates(state.get("evidence", []), sources))

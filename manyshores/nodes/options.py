@@ -37,9 +37,39 @@ docs/evidence.md): the shipped survey experts do not tell everyday options apart
 weight above 0 lowered accuracy, so they do not count."""
 
 
+CHAT_PREFIX = "chat:"
+"""Expert ids of a chat model's option probabilities (`experts.routing.chat_choices`)."""
+
+
 def from_survey_memory(answers: list[ExpertAnswer]) -> bool:
-    """True when the distribution is survey memory's alone: the cultures' known shares."""
-    return bool(answers) and all(a["expert_id"] == SURVEY_MEMORY_ID for a in answers)
+    """True when the distribution is survey memory's: the cultures' known shares (a chat
+    model's option probabilities may have joined them, by their calibrated weight)."""
+    own = [a for a in answers if not a["expert_id"].startswith(CHAT_PREFIX)]
+    return bool(own) and all(a["expert_id"] == SURVEY_MEMORY_ID for a in own)
+
+
+def _mixed(answers: list[ExpertAnswer]) -> list[float]:
+    """The answers' distributions mixed by weight (empty when none has one)."""
+    scored = [a for a in answers if a["option_probs"]]
+    total = sum(a["weight"] for a in scored)
+    if not scored or total <= 0:
+        return []
+    n = len(scored[0]["option_probs"] or [])
+    return [sum(a["weight"] * (a["option_probs"] or [])[i] for a in scored) / total
+            for i in range(n)]  # fmt: skip
+
+
+def _with_chat(probs: list[float], answers: list[ExpertAnswer], weight: float) -> list[float]:
+    """The evidence's option scores times the chat model's distribution**weight (its
+    calibrated everyday weight, `survey.chat_calibration`; 0: the evidence alone)."""
+    chat = _mixed([a for a in answers if a["expert_id"].startswith(CHAT_PREFIX)])
+    if weight <= 0 or len(chat) != len(probs):
+        return probs
+    logs = [math.log(max(e, 1e-9)) + weight * math.log(max(x, 1e-9))
+            for e, x in zip(probs, chat, strict=True)]  # fmt: skip
+    top = max(logs)
+    exp = [math.exp(v - top) for v in logs]
+    return [v / sum(exp) for v in exp]
 
 
 SURVEY_OPTIONS = 0.5
@@ -105,7 +135,10 @@ def answer_options(state: CultureState, components: Components, lang: str) -> di
         return scored[0]
 
     if probs and from_survey_memory(answers) and not everyday(options, evidence):
-        reply = survey_reply(name, options, probs, lang, basis="similar")
+        # The shares a survey measured (a chat model that joined moves `option_probs` and
+        # `choice`, by its calibrated weight, not the percentages people gave).
+        own = [a for a in answers if not a["expert_id"].startswith(CHAT_PREFIX)]
+        reply = survey_reply(name, options, _mixed(own) or probs, lang, basis="similar")
         return {**kept, **_reply_fields(reply), "notes": notes}
     found = evidence()
     if not found.informative:
@@ -116,6 +149,9 @@ def answer_options(state: CultureState, components: Components, lang: str) -> di
         )
         return {**kept, **_reply_fields(reply), "notes": [*notes, *found.notes]}
     final = _combined(found.probs, probs)
+    chat_calibration = getattr(components.get_experts(), "chat_calibration", None)
+    if chat_calibration is not None:
+        final = _with_chat(final, answers, chat_calibration().everyday_weight)
     best = max(range(len(final)), key=lambda i: (final[i], -i))
     sources = _with_sources(found.sources, state.get("sources", []))
     basis = found.bases[best]

@@ -238,7 +238,8 @@ class ChatOptionScorer:
         }
 
         def one(i: int) -> str:
-            extra = {"seed": i} if self.chat.provider == "openai" else {}  # reproducible runs
+            # A seed per sample: the same question gets the same counts on a rerun.
+            extra: dict[str, Any] = {"seed": i} if self.chat.provider == "openai" else {}
             return _text(self.chat.invoke(messages, **params, **extra))
 
         with ThreadPoolExecutor(max_workers=min(4, self.samples)) as pool:

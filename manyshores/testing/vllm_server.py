@@ -7,7 +7,8 @@ badly, for tests of the engine's failure modes without vLLM.
 Both `/v1/completions` (what the vLLM engine sends) and `/v1/chat/completions` (what any
 OpenAI-compatible chat client sends, e.g. LangChain's `ChatOpenAI` at `url + "/v1"`) answer.
 
-Modes: `ok` (answers: option log-probabilities `option_logprobs`, completions `text`, streams it
+Modes: `ok` (answers: option log-probabilities `option_logprobs`, also as a chat completion's
+`logprobs` unless `chat_logprobs` is off, completions `text` or `replies` in turn, streams it
 word by word), `hang` (accepts, then sends nothing for `hang_s`), `cut` (a stream that sends
 `cut_after` pieces then closes without `[DONE]`; a plain completion closes without an answer),
 `500` (an engine error, as vLLM answers after its engine died), `garbage` (200 with a body that is
@@ -39,6 +40,11 @@ class FakeVllmServer:
     """Log-probabilities reported for the requested token ids, in order (cycled)."""
     models: list[str] = field(default_factory=lambda: ["base"])
     """What `/v1/models` lists."""
+    chat_logprobs: bool = True
+    """A chat completion asked for `logprobs` gets them (the first token's top tokens: the
+    letters A, B, … with `option_logprobs`); False: a server that returns none (older Ollama)."""
+    replies: list[str] = field(default_factory=list)
+    """Whole (not streamed) chat completions, in turn (cycled); empty: `text` every time."""
     hang_s: float = 5.0
     """How long `hang` stays silent."""
     cut_after: int = 2
@@ -174,11 +180,22 @@ class FakeVllmServer:
 
     def chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
         """The `ok` answer to a `/v1/chat/completions` body (not streamed)."""
-        message = {"role": "assistant", "content": self.text}
-        words = len(self.text.split(" "))
+        done = sum(r["_path"] == "/v1/chat/completions" and not r.get("stream")
+                   for r in self.requests) - 1  # fmt: skip
+        text = self.replies[done % len(self.replies)] if self.replies else self.text
+        choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+        if body.get("logprobs") and self.chat_logprobs:
+            lp = self.option_logprobs
+            top = [
+                {"token": chr(65 + i), "logprob": v, "bytes": None}
+                for i, v in sorted(enumerate(lp), key=lambda iv: -iv[1])
+            ][: int(body.get("top_logprobs") or 1)]
+            text = top[0]["token"]
+            choice["logprobs"] = {"content": [{**top[0], "top_logprobs": top}]}
+        choice["message"] = {"role": "assistant", "content": text}
+        words = len(text.split(" "))
         usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": words}
         usage["total_tokens"] = usage["prompt_tokens"] + words
-        choice = {"index": 0, "message": message, "finish_reason": "stop"}
         return {**self.chat_event([choice], usage), "object": "chat.completion"}
 
     @staticmethod

@@ -4,8 +4,11 @@ Systems: `base` (no culture), `prompted` (culture named in the prompt), `joint` 
 for all cultures, culture named after it), `softprompt` (the culture's own expert; cultures
 without one get their nearest experts), `memory` (no LLM: the culture's known answers to similar
 questions), `experts` (the committee mixed with survey memory), `graph` (the whole graph from a
-user message naming the country). Every system answers with the option nearest its distribution's
-expected position (options are ordinal). A (country, question) pair that cannot be asked or
+user message naming the country), and with a chat model configured (`MANYSHORES_CHAT_MODEL`):
+`chat` (the graph's survey decision with the chat model's option probabilities for a persona of
+the country, `survey.decision.decide` with the model's calibrated weight) and `chat_alone` (the
+model's probabilities by themselves). Every system answers with the option nearest its
+distribution's expected position (options are ordinal), `experts` and `chat` with the decision's. A (country, question) pair that cannot be asked or
 scored (a question missing from the questions file, blank text, shares that do not fit its
 options) is skipped and counted in `WvsEvaluator.skipped`.
 """
@@ -32,11 +35,23 @@ from manyshores.survey.decision import (
 if TYPE_CHECKING:
     from manyshores.experts.registry import ExpertRegistry
     from manyshores.runtime.base_model import BaseModel
+    from manyshores.runtime.chat_options import ChatOptionScorer
     from manyshores.state import ExpertChoice
     from manyshores.survey.data import SurveyQuestion
     from manyshores.survey.memory import SurveyMemory
 
-SYSTEMS = ("base", "prompted", "joint", "softprompt", "memory", "experts", "graph")
+SYSTEMS = (
+    "base",
+    "prompted",
+    "joint",
+    "softprompt",
+    "memory",
+    "experts",
+    "graph",
+    "chat",
+    "chat_alone",
+)
+CHAT_SYSTEMS = frozenset({"chat", "chat_alone"})
 JOINT_ID = "wvs-joint-softprompt"
 
 
@@ -54,6 +69,10 @@ class WvsEvaluator:
     """The `experts` combination (the expert set's, `ExpertRegistry.calibration()`)."""
     skipped: Skips = field(default_factory=Skips)
     """The pairs the last `predict` could not ask or score, with why."""
+    chat: ChatOptionScorer | None = None
+    """The configured chat model's option probabilities (systems `chat`, `chat_alone`)."""
+    chat_weight: float = 0.0
+    """Its calibrated survey weight (`survey.chat_calibration`)."""
 
     def expert_choices(self, culture: str) -> list[ExpertChoice]:
         """The culture's own soft-prompt expert, else its nearest cultures' experts."""
@@ -128,6 +147,11 @@ class WvsEvaluator:
             raise InvalidInputError(
                 f"system `joint` needs the joint expert {JOINT_ID!r}: train it "
                 "with `python -m manyshores.experts.train_defaults --joint`"
+            )
+        if CHAT_SYSTEMS & set(systems) and self.chat is None:
+            raise InvalidInputError(
+                "systems `chat` and `chat_alone` need a chat model: set MANYSHORES_CHAT_MODEL "
+                "(and MANYSHORES_CHAT_MODEL_BASE_URL for a local server)"
             )
         graph = _graph_runner() if "graph" in systems else None
         self.skipped = Skips()
@@ -231,6 +255,16 @@ class WvsEvaluator:
                     decided[("experts", c)] = decision.choice
             if graph is not None:
                 out[("graph", c)], decided[("graph", c)] = graph(c, q)
+        if CHAT_SYSTEMS & set(systems):
+            for c, probs in self._chat_probs(q, countries).items():
+                if "chat_alone" in systems:
+                    out[("chat_alone", c)] = probs
+                if "chat" in systems:
+                    mem = out.get(("memory", c)) or self.memory_probs(c, q)
+                    experts = out.get(("softprompt", c)) if self.calibration.expert_weight else None
+                    decision = decide(experts, mem, self.calibration, probs, self.chat_weight)
+                    out[("chat", c)] = decision.probs
+                    decided[("chat", c)] = decision.choice
         return [
             {
                 "system": s,
@@ -242,6 +276,56 @@ class WvsEvaluator:
             for (s, c), p in out.items()
             if s in systems
         ]
+
+    def _chat_probs(self, q: SurveyQuestion, countries: list[str]) -> dict[str, list[float]]:
+        """The chat model's distribution for a persona of each country (as the graph asks it,
+        `components.chat_experts`); a country whose request failed is skipped, with why."""
+        import contextvars
+        from concurrent.futures import ThreadPoolExecutor
+
+        from manyshores.experts.persona.model import PersonaExpert
+        from manyshores.experts.types import ExpertInfo
+        from manyshores.runtime.scoring import survey_messages
+        from manyshores.runtime.text import TextRuntimeError
+
+        assert self.chat is not None
+        scorer = self.chat
+
+        def one(country: str) -> list[float] | str:
+            persona = PersonaExpert(ExpertInfo(f"chat:{country}", country, "persona", ["*"]))
+            messages = survey_messages(q.question, list(q.options), None, persona.instruction())
+            try:
+                return scorer.score(messages, list(q.options)).probs
+            except TextRuntimeError as exc:
+                return str(exc)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(countries)))) as pool:
+            found = list(pool.map(lambda c: contextvars.copy_context().run(one, c), countries))
+        out: dict[str, list[float]] = {}
+        for country, result in zip(countries, found, strict=True):
+            if isinstance(result, str):
+                self.skipped.add(f"chat model failed: {result[:120]}", country=country, qid=q.id)
+            else:
+                out[country] = result
+        return out
+
+
+def subset(
+    data: dict[str, dict[str, list[float]]], limit: int | None, countries: str | None = None
+) -> dict[str, dict[str, list[float]]]:
+    """The first `limit` question ids of `data` (sorted, the same for every country) and only
+    the comma-separated `countries`; all of it when both are None."""
+    wanted = {c.strip() for c in (countries or "").split(",") if c.strip()}
+    kept = {c: a for c, a in data.items() if not wanted or c in wanted}
+    if wanted - set(kept):
+        raise InvalidInputError(f"no data for countries {sorted(wanted - set(kept))}")
+    if limit is None:
+        return kept
+    qids = set(sorted({q for a in kept.values() if isinstance(a, dict) for q in a})[:limit])
+    return {
+        c: {q: v for q, v in a.items() if q in qids} if isinstance(a, dict) else a
+        for c, a in kept.items()
+    }
 
 
 def _problem(q: SurveyQuestion | None, shares: object) -> str | None:
