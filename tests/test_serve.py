@@ -349,12 +349,7 @@ def test_default_model_streams_its_answer_token_by_token(default_base, tmp_path)
         chunks = list(
             client.chat.completions.create(
                 model="manyshores",
-                messages=[
-                    {
-                        "role": "user",
-                        "content": "I am from Canada. Write a short poem about winter.",
-                    }
-                ],
+                messages=[{"role": "user", "content": "What is rain?"}],
                 stream=True,
                 metadata={"thread_id": "real"},
             )
@@ -365,13 +360,18 @@ def test_default_model_streams_its_answer_token_by_token(default_base, tmp_path)
         final = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"][0]
         extra = final.model_extra["manyshores"]
         assert "".join(pieces) == extra["answer"] and extra["answer"]
-        # Streamed as the reply is made, never taken back: the line saying there is no
-        # information comes first, then the model's text sentence by sentence.
-        assert len(pieces) >= 2 and pieces[0].startswith("I have no information")
+        # Streamed as the model writes it, never taken back: many deltas, not one at the end.
+        assert len(pieces) >= 3
+        first = client.chat.completions.create(
+            model="manyshores",
+            messages=[{"role": "user", "content": "I am from Canada. What is snow?"}],
+            metadata={"thread_id": "real-ca"},
+        )
+        assert first.choices[0].message.content == first.model_extra["manyshores"]["answer"]
         second = client.chat.completions.create(
             model="manyshores",
             messages=[{"role": "user", "content": "And what should I bring as a gift?"}],
-            metadata={"thread_id": "real"},
+            metadata={"thread_id": "real-ca"},
         )
         assert second.model_extra["manyshores"]["cultures"][0]["id"] == "CAN"
         assert second.choices[0].message.content == second.model_extra["manyshores"]["answer"]

@@ -216,3 +216,11 @@ def test_bench_takes_the_url_serve_prints_and_names_a_wrong_one(tiny_base, tmp_p
     with pytest.raises(InvalidInputError, match="cannot reach a manyshores server") as err:
         health(nowhere)
     assert "\n" not in str(err.value)
+    for args, why in [
+        (["--url", nowhere, "--kill-after", "5"], "needs --replicas"),
+        (["--url", nowhere, "--replicas", "2"], "not both"),
+        ([], "give --url"),
+    ]:
+        result = CliRunner().invoke(app, ["bench", "serve", *args])
+        assert isinstance(result.exception, InvalidInputError), result.output
+        assert why in str(result.exception)

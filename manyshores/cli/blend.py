@@ -233,6 +233,7 @@ def _print_report(report, data, names, limit, task, k, settings, questions, repo
         "task": task,
         "k": k,
         "base_model": settings.base_model,
+        "chat_model": settings.chat_model,
         "questions": len(questions),
     }
     text = json.dumps(report, indent=2, ensure_ascii=False)

@@ -18,8 +18,9 @@ weights learnt on BLEnD multiple choice (`manyshores eval blend-mc --fit`):
 - `letters`: how much more the option's letters look like this culture's answers than like the
   average culture's (`answer_table.AnswerTable.letters_log_odds`).
 
-The index is read through its public searching methods and its per-culture questions; nothing
-here imports the index (it imports this module).
+The index is read through `match` and `answer_vectors`, its metric, its bank and its
+per-culture question vectors (`_culture`); nothing here imports the index (it imports this
+module, for `EvidenceIndex.score_options`).
 """
 
 from __future__ import annotations

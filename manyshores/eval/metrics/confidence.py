@@ -78,6 +78,11 @@ def reliability(
     return out
 
 
+WORDINGS = ("answer", "related", "generated", "none")
+"""How a reply states its lead (`state.CultureState.wording`); `generated`: a chat model wrote it
+from the evidence."""
+
+
 def wording_report(judged: Iterable[Judged]) -> dict[str, Any]:
     """Per language: how many replies of each wording, the share of `answer` and of `related`
     leads that are right, calibration (ECE and the diagram's bins) over the replies that lead
@@ -87,12 +92,19 @@ def wording_report(judged: Iterable[Judged]) -> dict[str, Any]:
         by_lang[j.language].append(j)
     report: dict[str, Any] = {}
     for lang, rows in sorted(by_lang.items()):
-        led = [j for j in rows if j.wording in ("answer", "related") and j.confidence is not None]
+        led = [
+            j
+            for j in rows
+            if j.wording in ("answer", "related", "generated") and j.confidence is not None
+        ]
+        # `generated` is counted where a chat model wrote replies (runs without one keep the
+        # three wordings of the evidence template).
+        shown = [w for w in WORDINGS if w != "generated" or any(j.wording == w for j in rows)]
         entry: dict[str, Any] = {
             "replies": len(rows),
-            "worded": {w: sum(j.wording == w for j in rows) for w in ("answer", "related", "none")},
+            "worded": {w: sum(j.wording == w for j in rows) for w in shown},
         }
-        for w in ("answer", "related"):
+        for w in [w for w in shown if w != "none"]:
             mine = [j for j in rows if j.wording == w]
             entry[f"{w}_right"] = (
                 round(float(np.mean([j.right for j in mine])), 4) if mine else None

@@ -4,7 +4,9 @@ Each question goes, as a user message in a new thread with no culture given, thr
 default graph exactly as `manyshores ask` answers it, once in English and once in the
 culture's own language. A line per question and language:
 `{"system": "graph", "culture", "id", "language": "en"|"local", "answer", "short", "answers",
-"wording", "confidence", "sources", "seconds"}`. The report scores the lead answer (`short`) and any of the reply's
+"wording", "confidence", "sources", "seconds", "cultures", "text_runtime"}`; with
+`MANYSHORES_CHAT_MODEL` set the graph runs with that chat model (grounded replies are worded
+`generated`). The report scores the lead answer (`short`) and any of the reply's
 answers (at most three) the BLEnD way, and checks every reply: loops, the question's
 language, broken characters, sentence ends. A question with no form in a language, or one that
 cannot be asked (blank, binary), is skipped and counted, never a reason to stop the run.
@@ -103,6 +105,8 @@ def run_graph(
                 "sources": len(result.get("sources") or []),
                 "seconds": round(time.perf_counter() - start, 3),
                 "cultures": [c["id"] for c in result.get("cultures", [])[:3]],
+                # What wrote the reply's text, if a model did (`chat_model:…` when configured).
+                "text_runtime": result.get("text_runtime"),
             }
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()

@@ -160,6 +160,7 @@ def calibrate_chat(
         [{"chat_weight": w} for w in WEIGHT_GRID],
         lambda s: with_weight(s["chat_weight"]),
         memory_alone,
+        folds=min(5, len({r.qid for r in rows})),  # no empty held-out fold on a small subset
         repeats=repeats,
         seed=seed,
     )
