@@ -110,6 +110,8 @@ def test_the_lead_is_checked_against_the_evidence_candidates():
     assert second.short == "flowers" and second.confidence is None  # not the evidence's lead
     free = lead_of("Rice cakes, always. Nothing else.", "fact", [lead_c, other])
     assert (free.short, free.confidence, free.candidate) == ("Rice cakes", None, None)
+    copula = lead_of("The answer to this question is: karantika (2).", "fact", [lead_c])
+    assert copula.short == "karantika"  # what follows "is", without the copied count
     toast = lead_of("To the couple! Long life.", "write", [lead_c, other])
     assert toast.short == "" and toast.confidence is None
 

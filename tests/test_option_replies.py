@@ -104,3 +104,6 @@ def test_a_surveys_scale_is_told_from_things_people_name() -> None:
     assert survey_scale_share(["civil servant", "medicine", "office work"]) == 0
     assert survey_scale_share(["tapas", "Yes"]) == 0.5
     assert survey_scale_share([]) == 0
+    # Numbers are a scale only as one, in order: "6, 8, 2, 3" are hours or ages.
+    assert survey_scale_share([str(i) for i in range(1, 11)]) == 1
+    assert survey_scale_share(["6", "8", "2", "3"]) == 0

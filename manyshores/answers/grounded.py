@@ -417,6 +417,20 @@ def lead_of(text: str, request: str, candidates: Sequence[GroundCandidate]) -> L
         return Lead(chosen.text, answers, chosen.confidence, chosen)
     if request != "fact" or not first:
         return Lead("", list(dict.fromkeys(also))[:3], None, None)
-    words = re.split(r"[,;:—–]|\s-\s", first, maxsplit=1)[0].split()[:SHORT_WORDS]
-    short = " ".join(words).strip().rstrip("".join(SENTENCE_END))
+    short = short_answer(first)
     return Lead(short, list(dict.fromkeys([short, *also]))[:3], None, None)
+
+
+_COPULA = re.compile(r"\s(?:is|are|was|were)\s*:?\s+", re.I)
+
+
+def short_answer(sentence: str) -> str:
+    """The few words a fact reply's first sentence answers with: what follows its verb "is"
+    ("The usual gift is money." → "money"; "The answer is: money" → "money"), else its first
+    clause; at most `SHORT_WORDS` words, without counts copied from the evidence."""
+    text = _COUNT.sub("", sentence).strip()
+    found = list(_COPULA.finditer(text))
+    if found and found[-1].end() < len(text):
+        text = text[found[-1].end() :]
+    words = re.split(r"[,;:—–]|\s-\s", text, maxsplit=1)[0].split()[:SHORT_WORDS]
+    return " ".join(words).strip().rstrip("".join(SENTENCE_END) + " ")

@@ -52,11 +52,16 @@ def _survey_wordings() -> frozenset[str]:
 
 def survey_scale_share(options: Sequence[str]) -> float:
     """Share of `options` that are a World Values Survey question's answer wording ("Very
-    important", "Agree strongly", "1" … "10"): a survey's scale, not things people name."""
+    important", "Agree strongly"): a survey's scale, not things people name. Numbers are a
+    scale only as one, in order ("1", "2", … "10"); "6, 8, 2, 3" are hours or ages."""
     if not options:
         return 0.0
+    keys = [normalize_answer(o) for o in options]
+    if all(k.isdigit() for k in keys):
+        start = int(keys[0])
+        return float(start in (0, 1) and keys == [str(start + i) for i in range(len(keys))])
     known = _survey_wordings()
-    return sum(normalize_answer(o) in known for o in options) / len(options)
+    return sum(k in known for k in keys if not k.isdigit()) / len(keys)
 
 
 def _quoted(text: str) -> str:

@@ -145,7 +145,9 @@ def route(
             return _decision("grounded", choices, why)
         if has_evidence:
             return _decision("evidence", [], "people's answers to the question: cited, no model")
-        if request != "fact" and not writes_requests:
+        # With no culture in play the base model's text is a general answer, labelled as such
+        # (as for any question); for a culture, its weak free text would pass as the culture's.
+        if request != "fact" and not writes_requests and culture_in_play(posterior):
             why = f"a {request} request the base model cannot do well: none is generated"
             return _decision("general", [], why)
         if "*" not in general_languages and language not in general_languages:

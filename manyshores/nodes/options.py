@@ -77,15 +77,13 @@ SURVEY_OPTIONS = 0.5
 important", "Agree", "1" … "10") stays a survey question whatever people said."""
 
 
-def everyday(options: list[str], found: Any) -> bool:
-    """Survey memory's gate let the question through, but it is an everyday one: its options are
-    no survey's scale, and people of the culture named some of them to questions like it. (The
-    gate compares a question with the survey's, options included: "What job do parents hope
+def everyday(found: Any) -> bool:
+    """Survey memory's gate let the question through, but it is an everyday one: people of the
+    culture named some of its options to questions like it (and they are no survey's scale).
+    The gate compares a question with the survey's, options included: "What job do parents hope
     their children will have? Options: civil servant, …" came out close to "Do you agree that
-    when a mother works for pay, the children suffer?", whose shares mean nothing for jobs.)"""
-    if survey_scale_share(options) >= SURVEY_OPTIONS:
-        return False
-    return bool(found().informative and found().people_said)
+    when a mother works for pay, the children suffer?", whose shares mean nothing for jobs."""
+    return bool(found.informative and found.people_said)
 
 
 def _combined(evidence: list[float], experts: list[float]) -> list[float]:
@@ -134,20 +132,23 @@ def answer_options(state: CultureState, components: Components, lang: str) -> di
             )
         return scored[0]
 
-    if probs and from_survey_memory(answers) and not everyday(options, evidence):
+    scale = survey_scale_share(options) >= SURVEY_OPTIONS
+    if probs and from_survey_memory(answers) and (scale or not everyday(evidence())):
         # The shares a survey measured (a chat model that joined moves `option_probs` and
         # `choice`, by its calibrated weight, not the percentages people gave).
         own = [a for a in answers if not a["expert_id"].startswith(CHAT_PREFIX)]
         reply = survey_reply(name, options, _mixed(own) or probs, lang, basis="similar")
         return {**kept, **_reply_fields(reply), "notes": notes}
-    found = evidence()
-    if not found.informative:
+    # A survey's scale is not something people name: their everyday answers say nothing of it.
+    found = None if scale else evidence()
+    if found is None or not found.informative:
         reply = (
             estimate_reply(name, options, probs, lang)
             if probs
             else no_evidence_reply(name, None, lang)
         )
-        return {**kept, **_reply_fields(reply), "notes": [*notes, *found.notes]}
+        why = found.notes if found is not None else ["a survey's scale: no everyday evidence"]
+        return {**kept, **_reply_fields(reply), "notes": [*notes, *why]}
     final = _combined(found.probs, probs)
     chat_calibration = getattr(components.get_experts(), "chat_calibration", None)
     if chat_calibration is not None:
