@@ -201,7 +201,8 @@ class Settings(BaseSettings):
 
     chat_model_timeout_s: float = 30.0
     """Longest silence of the chat model within one answer; past it (or on any failure) the
-    answer continues on the base model and the trace says so."""
+    answer continues on the base model (a grounded reply: with its evidence part, an option
+    expert: left out) and the trace says so."""
 
     chat_model_samples: int = Field(default=5, ge=1, le=50)
     """Answers sampled per option question from a chat model whose server returns no

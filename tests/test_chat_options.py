@@ -285,3 +285,19 @@ def test_an_unreachable_chat_model_fails_within_its_timeout():
     with pytest.raises(TextRuntimeError, match="failed recently"):
         scorer.score(_messages(), OPTIONS)  # left alone for a while: not asked again
     assert time.monotonic() - start < 3.0
+
+
+def test_the_everyday_weight_is_the_exponent_that_answers_most_tuning_items():
+    from manyshores.eval.runners.blend_mc import fit_chat_weight
+
+    # The evidence leans wrong on the second item; the chat model, sure of the right one, fixes
+    # it from exponent 0.25 on; from 0.5 on it overrules the evidence on the first item too.
+    rows = [
+        {"wording": "related", "answer": 0, "probs": [0.6, 0.4], "chat": [0.2, 0.8]},
+        {"wording": "related", "answer": 1, "probs": [0.55, 0.45], "chat": [0.1, 0.9]},
+        {"wording": "related", "answer": 0, "probs": [0.9, 0.1], "chat": []},  # no chat answer
+        {"wording": "none", "answer": 0, "probs": [], "chat": [0.9, 0.1]},  # no evidence
+    ]
+    weight, accuracy = fit_chat_weight(rows)
+    assert accuracy == {"0.0": 0.5, "0.25": 1.0, "0.5": 0.5, "1.0": 0.5, "2.0": 0.5}
+    assert weight == 0.25

@@ -59,6 +59,8 @@ def test_full_turn_runs_every_node(assistant):
         "notes",
         "timings_ms",
         "text_runtime",
+        "wording",
+        "confidence",
     }
     # Whichever runtime generated text says so; none when no text was generated.
     generated = [a.get("runtime") for a in result.values["expert_answers"] if a.get("runtime")]

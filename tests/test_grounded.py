@@ -56,7 +56,7 @@ def test_the_gate_keeps_listed_citations_and_takes_out_the_rest():
     text = gate.feed(REPLY) + gate.finish()
     assert text == (
         "Congratulatory money is the usual gift [1]. Bring it in an envelope [2].\n"
-        "Cheers to the couple! [3]"
+        "Cheers to the couple [3]!"  # a citation after the full stop moves before it
     )
     assert gate.cited == [1, 2, 3] and gate.dropped == [9]  # [12] was in the unfinished tail
 
@@ -78,7 +78,7 @@ def test_a_citation_after_the_full_stop_waits_for_its_sentence():
     gate = CitationGate({1, 2})
     assert gate.feed("Money is given.") == ""
     assert gate.feed(" [") == ""  # a citation of the sentence may be arriving
-    assert gate.feed("2] Then") == "Money is given. [2]"
+    assert gate.feed("2] Then") == "Money is given [2]."
     assert gate.finish() == ""  # "Then" is an unfinished sentence
 
 
@@ -90,6 +90,22 @@ def test_the_prompt_copied_back_is_not_released():
         "in South Korea? — congratulatory money (5);\nMoney in an envelope is usual [1]."
     )
     assert gate.feed(copied) + gate.finish() == "Money in an envelope is usual [1]."
+
+
+@pytest.mark.parametrize(
+    "copied",
+    [
+        "[6] China, people's answers (how many.",  # a numbered source line, cut short
+        "— soccer (3); running (2); volleyball (1)",  # a row's answers with their counts
+        "The answer to this question is: [1]",  # a lead-in and a citation, nothing said
+        "At what age do children start preschool in Azerbaijan?",  # the question said back
+    ],
+)
+def test_what_a_small_model_copies_from_its_prompt_is_not_released(copied):
+    gate = CitationGate({1, 6}, ["At what age do children start preschool in Azerbaijan?"])
+    assert gate.feed(f"{copied}\nPreschool starts at three [1].") + gate.finish() == (
+        "Preschool starts at three [1]."
+    )
 
 
 def test_a_looping_reply_stops_at_the_repeat():

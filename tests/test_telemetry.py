@@ -106,7 +106,11 @@ def test_a_closed_collector_port_never_fails_a_turn(assistant, export_to, monkey
     start = time.perf_counter()
     result = assistant.invoke(question, "otel-down")
     down_s = time.perf_counter() - start
-    assert result.values["short"] in ("bowing", "shaking hands")
+    # No culture named: the reply says the answer depends on the culture; the turn completes.
+    assert result.values["answer"] and result.values["task"]["options"] == [
+        "bowing",
+        "shaking hands",
+    ]
     assert telemetry.exporter() is not None  # export was on for that turn
     # The export runs in the background: the turn never waits for the collector, and a flush
     # gives up after the exporter's timeout (retries included).

@@ -55,6 +55,9 @@ COPY_SHARE = 0.9
 COPY_MIN_WORDS = 6
 """…when it has at least this many words (a short answer may well be a source's words)."""
 
+_LEAD_IN_ONLY = re.compile(r"(?is)\W*(?:the\s+)?answer\b.{0,200}?\b(?:is|are)\s*:?\W*")
+"""A sentence that only says "The answer (to the question …) is:" with nothing after it."""
+_TRAILING_CITES = re.compile(r"([.!?…])((?:\s*\[\d+\])+)\s*$")
 _COUNT = re.compile(r"\(\d+\)")
 """How many people gave an answer, as a source's row writes it."""
 _MARKER = re.compile(r"\[(\d{1,3}(?:[ \t]*[,;–-][ \t]*\d{1,3})*)\]")
@@ -187,7 +190,8 @@ class CitationGate:
     numbers: Collection[int]
     """The numbers the model may cite."""
     copied: Sequence[str] = ()
-    """The sources' texts the model was shown: a sentence that copies one is not released."""
+    """The texts the model was shown (its sources, the question): a sentence that copies one is
+    not released."""
     text: str = ""
     """Everything released so far."""
     cited: list[int] = field(default_factory=list)
@@ -273,8 +277,11 @@ class CitationGate:
         clean = _PROTECTED.sub(lambda m: f"[{ord(m.group(1)) - 0xE100}]", clean)
         clean = re.sub(r"[ \t]+(?=[.,;:!?])", "", " ".join(clean.split(" "))).strip()
         clean = re.sub(r"[ \t]{2,}", " ", clean)
-        if not re.search(r"\w", _MARKER.sub("", clean)):
-            return ""  # only markers or markup: nothing to read
+        bare = _MARKER.sub("", clean)
+        if not re.search(r"\w", bare) or _LEAD_IN_ONLY.fullmatch(bare):
+            return ""  # only markers, markup or "The answer is:": nothing to read
+        # Citations after the full stop go before it, as an evidence reply writes them.
+        clean = _TRAILING_CITES.sub(lambda m: f" {m.group(2).strip()}{m.group(1)}", clean)
         for n in kept:
             if n not in self.cited:
                 self.cited.append(n)
@@ -289,6 +296,8 @@ class CitationGate:
         low = sentence.lower()
         if any(phrase in low for phrase in PROMPT_PHRASES):
             return True
+        if _MARKER.match(sentence.lstrip()) or len(_COUNT.findall(sentence)) >= 2:
+            return True  # a numbered source line, or its answers with their counts, copied
         if _COUNT.search(sentence):  # "— congratulatory money (5);": a source's row, copied
             piece = " ".join(_MARKER.sub(" ", low).split()).strip(" ;,.")
             if any(piece in " ".join(text.lower().split()) for text in self.copied):

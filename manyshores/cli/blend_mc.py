@@ -38,6 +38,12 @@ def eval_blend_mc(
         "(never the held-out part) and print them with their tuning accuracy.",
     ),
     progress: bool = typer.Option(True, help="Show progress bars."),
+    fit_chat: bool = typer.Option(
+        False,
+        "--fit-chat",
+        help="With --part tuning and MANYSHORES_CHAT_MODEL: choose the chat model's everyday "
+        "weight (its exponent beside the evidence) on the tuning items and store it.",
+    ),
 ) -> None:
     """Build everyday multiple choice from the evaluation half of the BLEnD ids (a culture's
     most common answer against three other cultures' most common answers to the same question),
@@ -51,6 +57,8 @@ def eval_blend_mc(
         return
     if out is None:
         raise InvalidInputError("--out is required (predictions JSONL)")
+    if fit_chat and (part != "tuning" or not get_settings().chat_model):
+        raise InvalidInputError("--fit-chat needs --part tuning and MANYSHORES_CHAT_MODEL")
     if part not in PARTS:
         raise InvalidInputError(f"--part must be one of {', '.join(PARTS)}, not {part!r}")
     import tempfile
@@ -78,6 +86,8 @@ def eval_blend_mc(
     exclude = {q.id for qs in bank.questions.values() for q in qs if is_eval_id(q.id)}
     with tempfile.TemporaryDirectory(prefix="manyshores-eval-") as home:
         components = evaluation_components(get_settings(), exclude, Path(home))
+        if fit_chat:
+            _evidence_alone(components)
         assistant = CultureAssistant(components)
 
         def answer(text: str) -> dict:
@@ -88,7 +98,39 @@ def eval_blend_mc(
         rows = run_mc(items, answer, out, progress=progress)
     report = score_mc(rows)
     report["settings"] = {"data": str(data), "part": part, "limit": limit, "items": len(items)}
+    if fit_chat:
+        report["chat_everyday_weight"] = _store_chat_weight(rows)
     _emit(report, report_path)
+
+
+def _evidence_alone(components) -> None:
+    """The run's chat model counts for nothing beside the evidence (its rows' `probs` are the
+    evidence's own), so the weight is fitted on the evidence and the model side by side."""
+    from dataclasses import replace
+
+    from manyshores.components.expert_backend import CommitteeBackend
+
+    backend = components.get_experts()
+    assert isinstance(backend, CommitteeBackend)
+    backend.use_chat_calibration(replace(backend.chat_calibration(), everyday_weight=0.0))
+
+
+def _store_chat_weight(rows: list) -> dict:
+    from manyshores.eval.datasets.blend_mc import TUNING_FOLD
+    from manyshores.eval.runners.blend_mc import fit_chat_weight
+    from manyshores.survey.chat_calibration import read_chat_calibration, save_chat_calibration
+
+    settings = get_settings()
+    assert settings.chat_model
+    weight, accuracy = fit_chat_weight([r for r in rows if r["fold"] == TUNING_FOLD])
+    stored = read_chat_calibration(settings.user_experts_dir, settings.chat_model)
+    found = stored.with_measure(
+        "everyday",
+        everyday_weight=weight,
+        measured={"method": "BLEnD multiple choice, tuning part", "accuracy": accuracy},
+    )
+    path = save_chat_calibration(settings.user_experts_dir, found)
+    return {"weight": weight, "accuracy": accuracy, "stored": str(path)}
 
 
 def _emit(report: dict, path: Path | None) -> None:

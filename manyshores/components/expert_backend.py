@@ -441,6 +441,11 @@ class CommitteeBackend:
         """The configured chat model's option probabilities (`runtime.chat_options`)."""
         return self._part("options")  # type: ignore[no-any-return]
 
+    def use_chat_calibration(self, calibration: ChatCalibration) -> None:
+        """Decide with `calibration` in place of the stored one (a fitting run)."""
+        with self._lock:
+            self._parts["chat_calibration"] = calibration
+
     def chat_calibration(self) -> ChatCalibration:
         """What the configured chat model's option probabilities weigh (weights 0 when it was
         never measured: `survey.chat_calibration`)."""

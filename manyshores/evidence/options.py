@@ -65,6 +65,11 @@ WHOSE_FLOOR = 1e-3
 """`whose` enters as log(share + floor): an option nobody here says is unlikely, not impossible."""
 SAME_ANSWER = 0.5
 """Word overlap (Jaccard of normalised tokens) above which a contained option is the answer."""
+MIN_SIMILARITY = 0.3
+"""Below this similarity of the culture's closest question (English) the options are not
+scored. Lower than the evidence reply's own floor: the options are weighed against every
+culture's answers, not only the closest questions' (tuning part of `eval blend-mc`: items
+between 0.3 and that floor 0.50 right, below 0.3 0.29, chance 0.25)."""
 
 
 @dataclass(frozen=True)
@@ -264,7 +269,7 @@ def score_options(
     x, rows, s_own, lang = found
     best = float(np.max(s_own[np.isfinite(s_own)], initial=0.0))
     p = index.model.params
-    threshold = p.min_similarity_local if lang != "en" else p.min_similarity
+    threshold = p.min_similarity_local if lang != "en" else MIN_SIMILARITY
     if best < threshold:
         out = _uniform(options, f"closest question similarity {best:.3f} < {threshold:.3f}")
         out.similarity = best

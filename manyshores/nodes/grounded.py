@@ -28,12 +28,18 @@ from manyshores.components import Components
 from manyshores.state import CultureState, EvidenceRecord, ExpertAnswer, Source
 
 
-def gate_for(sources: list[Source], refs: list[str]) -> CitationGate:
-    """The citation gate of a persona given the sources `refs`: their numbers may be cited,
-    their texts must not be copied back."""
+def gate_for(sources: list[Source], refs: list[str], question: str) -> CitationGate:
+    """The citation gate of a persona given the sources `refs`: their numbers may be cited;
+    their texts and the question must not be copied back."""
     position = {s["ref"]: i for i, s in enumerate(sources, start=1)}
     numbers = sorted({position[r] for r in refs if r in position})
-    return CitationGate(numbers, [str(sources[n - 1]["snippet"]) for n in numbers])
+    shown = [str(sources[n - 1]["snippet"]) for n in numbers]
+    return CitationGate(numbers, [*shown, question])
+
+
+def asked(state: Any) -> str:
+    """The question the personas were asked (as the expert node sends it)."""
+    return str(state.get("query") or state.get("text") or "")
 
 
 class GroundedStream:
@@ -42,14 +48,14 @@ class GroundedStream:
     def __init__(self, state: Any, culture: str) -> None:
         sources = state.get("sources", [])
         found = grounding(state.get("evidence", []), sources, [culture] if culture else [])
-        self.gate = gate_for(sources, list(found.numbers.values()))
+        self.gate = gate_for(sources, list(found.numbers.values()), asked(state))
 
     def feed(self, piece: str) -> str:
         return self.gate.feed(piece)
 
 
-def _gated(answer: ExpertAnswer, sources: list[Source]) -> CitationGate:
-    gate = gate_for(sources, list(answer.get("sources", [])))
+def _gated(answer: ExpertAnswer, sources: list[Source], question: str) -> CitationGate:
+    gate = gate_for(sources, list(answer.get("sources", [])), question)
     gate.feed(answer["text"])
     gate.finish()
     return gate
@@ -68,7 +74,7 @@ def grounded_update(
     sources = state.get("sources", [])
     task = state["task"]
     request = task.get("request", "fact")
-    gates = [_gated(a, sources) for a in answers]
+    gates = [_gated(a, sources, asked(state)) for a in answers]
     shown: list[tuple[ExpertAnswer, CitationGate]] = []
     for a, g in zip(answers, gates, strict=True):
         if g.text:

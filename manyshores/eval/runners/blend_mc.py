@@ -65,6 +65,8 @@ def run_mc(
                 "short": values.get("short", ""),
                 "probs": [round(float(p), 6) for p in values.get("option_probs") or []],
                 "experts": expert_mixture(values.get("expert_answers") or []),
+                # A configured chat model's option probabilities alone (`chat:<culture>`).
+                "chat": expert_mixture(a for a in values.get("expert_answers") or [] if is_chat(a)),
                 "wording": values.get("wording", ""),
                 "confidence": values.get("confidence"),
                 "cultures": [c["id"] for c in values.get("posterior", {}).get("cultures", [])[:3]],
@@ -93,6 +95,27 @@ def expert_mixture(answers: Iterable[dict[str, Any]]) -> list[float]:
         )
         total += w
     return [round(m / total, 6) for m in mixed] if total > 0 else []
+
+
+def is_chat(answer: dict[str, Any]) -> bool:
+    """An answer of a chat model's option experts (`experts.routing.CHAT_PREFIX`)."""
+    return str(answer.get("expert_id", "")).startswith("chat:")
+
+
+def fit_chat_weight(rows: Sequence[dict[str, Any]]) -> tuple[float, dict[str, float]]:
+    """The exponent of the chat model's distribution in the product with the evidence's option
+    scores that answers the most rows right (the smaller on ties), over rows the evidence
+    scored and the chat model answered; and each exponent's accuracy. The rows must come from a
+    run whose everyday weight was 0 (`probs` = the evidence's alone)."""
+    used = [r for r in rows if r.get("wording") == "related" and r.get("probs") and r.get("chat")]
+    if not used:
+        return 0.0, {}
+    accuracy = {
+        e: sum(_argmax(_product(r["probs"], r["chat"], e)) == r["answer"] for r in used) / len(used)
+        for e in EXPERT_EXPONENTS
+    }
+    best = max(EXPERT_EXPONENTS, key=lambda e: (accuracy[e], -e))
+    return best, {str(e): round(a, 4) for e, a in accuracy.items()}
 
 
 def picked(row: dict[str, Any]) -> int | None:
@@ -162,6 +185,7 @@ def score_part(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "evidence_times_experts": {
             str(e): _accuracy(h)["accuracy"] for e, h in combined.items() if h
         },
+        "evidence_times_chat": fit_chat_weight(rows)[1],
         "from_evidence_share": round(evidence / n, 4),
         "percent_share": round(percent / n, 4),
         "parsed_share": round(parsed / n, 4),
