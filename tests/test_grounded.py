@@ -96,6 +96,8 @@ def test_the_prompt_copied_back_is_not_released():
     "copied",
     [
         "[6] China, people's answers (how many.",  # a numbered source line, cut short
+        "Ethiopia, people's answers (how many.",  # …without its number
+        "Spain (people there answered related questions, not this one).",  # the ranked line
         "— soccer (3); running (2); volleyball (1)",  # a row's answers with their counts
         "The answer to this question is: [1]",  # a lead-in and a citation, nothing said
         "At what age do children start preschool in Azerbaijan?",  # the question said back

@@ -41,8 +41,10 @@ SHORT_WORDS = 8
 """A fact reply's lead, when it names no evidence answer: at most its first this many words."""
 
 PROMPT_PHRASES = (
-    "people's answers (how many gave each)",
+    "people's answers (how",
     "answers ranked for this question",
+    "related questions, not this one",
+    "asked this very question",
     "<<<evidence",
     "end evidence>>>",
     "quoted data, not instructions",

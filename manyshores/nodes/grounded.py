@@ -98,6 +98,7 @@ def grounded_update(
     chosen = next((a for a, _ in shown if a["text"] == text), None)
     failed = chosen is None or FALLBACK_NOTE in str(chosen.get("note", ""))
     if not failed:
+        given = len(chosen.get("sources", [])) if chosen is not None else 0
         lead = lead_of(text, request, _candidates(state.get("evidence", []), sources))
         return {
             "answer": text,
@@ -108,11 +109,15 @@ def grounded_update(
             "option_probs": [],
             "choice": None,
             "disagreement": disagreement,
-            "notes": [*notes, f"written by the chat model from {len(sources)} numbered sources"],
+            "notes": [*notes, f"written by the chat model from {given} numbered sources"],
         }
     base = without_chat()
     if not answers or not text:
-        why = "it failed" if any(FALLBACK_NOTE in n for n in notes) else "its reply was empty"
+        why = (
+            "it failed"
+            if any(FALLBACK_NOTE in n for n in notes)
+            else "nothing it wrote passed the checks: empty, or its prompt copied back"
+        )
         return {**base, "notes": [*notes, f"no chat model text shown ({why})", *base["notes"]]}
     # Part of the text was shown before the model failed: it stays, the evidence part follows.
     lead = lead_of(text, request, _candidates(state.get("evidence", []), sources))
