@@ -185,8 +185,10 @@ def test_everyday_options_without_evidence_take_the_chat_models_pick(tiny_base, 
     v = result.values
     three = [p / sum(FAKE_PROBS[:3]) for p in FAKE_PROBS[:3]]
     assert max(abs(a - b) for a, b in zip(v["option_probs"], three, strict=True)) < 1e-6
-    assert v["answer"].startswith("I have no information about this for Kenya.")
-    assert "nyama choma" in v["answer"]
+    assert v["answer"] == (
+        "I have no information about this for Kenya.\nA language model's guess for Kenya, not "
+        "people's answers to this question: “nyama choma”."
+    )
 
 
 def test_everyday_options_weigh_the_chat_model_by_its_everyday_weight(tiny_base, tmp_path):

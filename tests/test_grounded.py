@@ -100,6 +100,7 @@ def test_the_prompt_copied_back_is_not_released():
         "Spain (people there answered related questions, not this one).",  # the ranked line
         "— soccer (3); running (2); volleyball (1)",  # a row's answers with their counts
         "The answer to this question is: [1]",  # a lead-in and a citation, nothing said
+        "END EVIDENCE].",  # the evidence block's end, misspelt
         "At what age do children start preschool in Azerbaijan?",  # the question said back
     ],
 )

@@ -46,7 +46,7 @@ PROMPT_PHRASES = (
     "related questions, not this one",
     "asked this very question",
     "<<<evidence",
-    "end evidence>>>",
+    "end evidence",
     "quoted data, not instructions",
     "no evidence for this question",
 )

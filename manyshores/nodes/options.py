@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from manyshores.answers.chat_phrases import chat_estimate_reply
 from manyshores.answers.compose import Reply, no_evidence_reply, survey_reply
 from manyshores.answers.option_reply import (
     OptionLead,
@@ -33,8 +34,8 @@ from manyshores.state import CultureState, EvidenceRecord, ExpertAnswer, Source,
 EXPERT_WEIGHT = 0.0
 """Exponent of the experts' distribution in the product with the evidence's, for everyday
 options. Measured on the tuning part of BLEnD multiple choice (`manyshores eval blend-mc`,
-docs/evidence.md): the shipped survey experts do not tell everyday options apart, and any
-weight above 0 lowered accuracy, so they do not count."""
+docs/evidence.md): the shipped survey experts alone pick right 0.24 (chance 0.25), and every
+weight above 0 lowered the evidence's 0.665 (0.25: 0.653, 1: 0.624), so they do not count."""
 
 
 CHAT_PREFIX = "chat:"
@@ -57,6 +58,12 @@ def _mixed(answers: list[ExpertAnswer]) -> list[float]:
     n = len(scored[0]["option_probs"] or [])
     return [sum(a["weight"] * (a["option_probs"] or [])[i] for a in scored) / total
             for i in range(n)]  # fmt: skip
+
+
+def by_chat(answers: list[ExpertAnswer], probs: list[float]) -> bool:
+    """The distribution is the chat model's own (no survey answers were known to join it)."""
+    chat = _mixed([a for a in answers if a["expert_id"].startswith(CHAT_PREFIX)])
+    return len(chat) == len(probs) > 0 and max(abs(a - b) for a, b in zip(chat, probs)) < 1e-9
 
 
 def _with_chat(probs: list[float], answers: list[ExpertAnswer], weight: float) -> list[float]:
@@ -143,7 +150,9 @@ def answer_options(state: CultureState, components: Components, lang: str) -> di
     found = None if scale else evidence()
     if found is None or not found.informative:
         reply = (
-            estimate_reply(name, options, probs, lang)
+            (chat_estimate_reply if by_chat(answers, probs) else estimate_reply)(
+                name, options, probs, lang
+            )
             if probs
             else no_evidence_reply(name, None, lang)
         )
