@@ -234,6 +234,14 @@ class FakeEvidence:
         )  # fmt: skip
         return Evidence(candidates, sources, bool(found), 0.9 if found else 0.0, language or "en")
 
+    def score_options(self, question, culture, options, *, language=None, exclude_ids=()):  # noqa: ANN001
+        """No everyday evidence near any option question: uniform and uninformative, so the
+        experts decide (what the real scorer returns for a culture with nothing close)."""
+        from manyshores.evidence.options import OptionEvidence
+
+        n = len(options)
+        return OptionEvidence([1.0 / n] * n, [None] * n, False)
+
 
 @dataclass
 class FakeProfileStore:

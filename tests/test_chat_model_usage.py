@@ -204,7 +204,7 @@ def test_bad_parameters_are_refused_clearly(components, model):
 
 def test_stop_sequences_cut_the_reply(model):
     answer = model.invoke(survey_question(), culture="KEN").text
-    assert answer.startswith("In Kenya")
+    assert "Kenya" in answer
     cut = model.invoke(survey_question(), culture="KEN", stop=[answer[1:3]]).text
     assert cut == answer[:1]
     assert cut_at_stop("tea, then coffee", ["coffee", ", "]) == "tea"

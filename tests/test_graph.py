@@ -209,7 +209,9 @@ def test_survey_memory_joins_only_for_survey_like_questions(assistant):
     assert {a["expert_id"] for a in answers} == {"survey-memory"}
     assert survey.option_probs[0] == max(survey.option_probs)
     assert survey.values["short"] == "Very important"
-    assert survey.answer.startswith("In Kenya, the most common answer is: “Very important”")
+    assert survey.answer.startswith(
+        "Among people in Kenya asked similar World Values Survey questions: “Very important”"
+    )
     other = assistant.invoke(
         "I'm from Kenya. Which drink is most common at breakfast? Options: Tea, Coffee, Juice",
         thread_id="sm2",

@@ -35,7 +35,8 @@ def test_an_open_question_with_evidence_is_answered_from_it(tmp_path: Path) -> N
     assert result.cultures[0]["id"] == "KEN"
     assert (
         result.answer
-        == "In Kenya, the most common answer is: uji [1]. Other common answers: chai [1]."
+        == "I have no answers to exactly this for Kenya. Asked “a question”, people there most "
+        "often said uji [1]. Other answers to related questions: chai [1]."
     )
     assert result.values["short"] == "uji" and result.values["answers"] == ["uji", "chai"]
     retriever = assistant.components.retriever
@@ -74,10 +75,12 @@ def test_options_come_back_as_the_backend_decided(tmp_path: Path) -> None:
     )
     assert result.values["task"]["options"] == ["Very", "Rather", "Not"]
     assert result.option_probs == [0.2, 0.7, 0.1]
-    assert result.values["short"] == "Rather" and result.values["choice"] == 1
-    assert (
-        result.answer
-        == "In Kenya, the most common answer is: “Rather” (70%); “Very” (20%); “Not” (10%)."
+    # Not a survey question and no people's answers near it: the experts' pick is worded as a
+    # guess, with no percentages (no survey measured them).
+    assert result.values["short"] == "" and result.values["choice"] == 1
+    assert result.answer == (
+        "I have no information about this for Kenya.\nA guess of models trained on survey "
+        "answers from Kenya, not people's answers to this question: “Rather”."
     )
 
 

@@ -3,9 +3,10 @@
 `MANYSHORES_CHAT_MODEL=provider:model` (LangChain's `init_chat_model`: `openai:gpt-4o-mini`,
 `anthropic:...`, `ollama:...`, or `openai:<name>` of an OpenAI-compatible server such as vLLM,
 Ollama or llama-server with `MANYSHORES_CHAT_MODEL_BASE_URL`) makes `ChatModelText` the plain
-generation runtime: persona experts and the general (no-evidence) answer are written by that
-model. Soft prompts, LoRA experts and option scoring need the base model's weights, so they stay
-on the in-process or vLLM engine.
+generation runtime: grounded replies (`components.chat_experts`), persona experts and the
+general answer are written by that model, and `invoke` serves whole answers such as option
+probabilities (`runtime.chat_options`). Soft prompts and LoRA experts need the base model's
+weights, so they stay on the in-process or vLLM engine.
 
 `build_chat_model` is the one place a chat model is made from a spec (the synthesis teacher uses
 it too), with errors that say what to install or set. At call time the model is read on a
