@@ -257,8 +257,17 @@ def _print_trace(steps: list[Any]) -> None:
             ("experts", experts or "-"),
             ("answer", shorten(summary.answer, width) or "-"),
             *(
-                [("lead", f"{summary.wording}" + (f", confidence {summary.confidence:.2f}"
-                                                   if summary.confidence is not None else ""))]
+                [
+                    (
+                        "lead",
+                        f"{summary.wording}"
+                        + (
+                            f", confidence {summary.confidence:.2f}"
+                            if summary.confidence is not None
+                            else ""
+                        ),
+                    )
+                ]
                 if summary.wording
                 else []
             ),  # fmt: skip
