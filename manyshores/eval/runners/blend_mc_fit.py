@@ -44,31 +44,35 @@ def fitting_sets(full: AnswerBank) -> list[tuple[str, set[str], list[McItem]]]:
     return sets
 
 
+Row = tuple[McItem, np.ndarray, float]
+"""An item, its options' features (options × `FEATURES`) and its culture's closest question's
+similarity."""
+
+
 def feature_groups(
     full: AnswerBank, progress: Callable[[str], None] | None = None
-) -> dict[str, list[tuple[McItem, np.ndarray]]]:
-    """Per fitting set, each item with its options' features (options × `FEATURES`)."""
-    out: dict[str, list[tuple[McItem, np.ndarray]]] = {}
+) -> dict[str, list[Row]]:
+    """Per fitting set, each item with its options' features and closest similarity."""
+    out: dict[str, list[Row]] = {}
     for name, bank_ids, items in fitting_sets(full):
         index = EvidenceIndex.for_bank(full.restricted(bank_ids))
         rows = []
         for it in items:
             found = option_features(index, it.question, it.culture, list(it.options))
             if found is not None:
-                rows.append((it, found[0]))
+                sims = found[2][np.isfinite(found[2])]
+                rows.append((it, found[0], float(sims.max(initial=0.0))))
         out[name] = rows
         if progress is not None:
             progress(f"{name}: {len(rows)} items")
     return out
 
 
-def accuracy(
-    rows: Sequence[tuple[McItem, np.ndarray]], weights: Sequence[float] | np.ndarray
-) -> dict[str, Any]:
+def accuracy(rows: Sequence[Row], weights: Sequence[float] | np.ndarray) -> dict[str, Any]:
     """Share of items whose highest-scored option is the right one, overall and per culture."""
     w = np.asarray(weights, dtype=np.float64)
     per: dict[str, list[int]] = defaultdict(list)
-    for it, x in rows:
+    for it, x, _ in rows:
         z = x @ w
         per[it.culture].append(int(int(np.argmax(z)) == it.answer))
     acc = {c: round(sum(v) / len(v), 4) for c, v in sorted(per.items())}
@@ -85,24 +89,37 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return np.asarray(e / e.sum())
 
 
-def confidences(
-    rows: Sequence[tuple[McItem, np.ndarray]], weights: np.ndarray
-) -> list[tuple[float, int]]:
+def confidences(rows: Sequence[Row], weights: np.ndarray) -> list[tuple[float, int]]:
     """(probability of the highest-scored option, 1 when it is right) per item."""
     out = []
-    for it, x in rows:
+    for it, x, _ in rows:
         p = _softmax(x @ weights)
         out.append((float(p.max()), int(int(np.argmax(p)) == it.answer)))
     return out
 
 
-def fit_scale(rows: Sequence[tuple[McItem, np.ndarray]], weights: np.ndarray) -> float:
+def fit_scale(rows: Sequence[Row], weights: np.ndarray) -> float:
     """The factor on the weights that maximises the right options' likelihood over `rows`."""
 
     def loss(scale: float) -> float:
-        return -sum(float(np.log(_softmax(scale * (x @ weights))[it.answer])) for it, x in rows)
+        return -sum(float(np.log(_softmax(scale * (x @ weights))[it.answer])) for it, x, _ in rows)
 
     return min((round(0.5 + 0.05 * i, 2) for i in range(51)), key=loss)
+
+
+SIMILARITY_BINS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 1.01)
+"""Bins of the closest question's similarity in `by_similarity`."""
+
+
+def by_similarity(rows: Sequence[Row], weights: Sequence[float]) -> dict[str, Any]:
+    """Items and the lead's accuracy per bin of the culture's closest question's similarity."""
+    out: dict[str, Any] = {}
+    for lo, hi in zip(SIMILARITY_BINS, SIMILARITY_BINS[1:], strict=False):
+        part = [r for r in rows if lo <= r[2] < hi]
+        if part:
+            out[f"{lo:.2f}-{hi:.2f}"] = {"items": len(part), **accuracy(part, weights)}
+            out[f"{lo:.2f}-{hi:.2f}"].pop("per_culture")
+    return out
 
 
 def fit_option_weights(
@@ -113,9 +130,9 @@ def fit_option_weights(
     training = [r for name, rows in groups.items() if name != "tuning" for r in rows]
     tuning = groups["tuning"]
 
-    def fit(rows: Sequence[tuple[McItem, np.ndarray]]) -> np.ndarray:
+    def fit(rows: Sequence[Row]) -> np.ndarray:
         return fit_weights(
-            [(x, np.arange(len(x)) == it.answer) for it, x in rows], l2=0.001, iterations=600
+            [(x, np.arange(len(x)) == it.answer) for it, x, _ in rows], l2=0.001, iterations=600
         )
 
     on_training = fit(training)
@@ -129,6 +146,8 @@ def fit_option_weights(
             "tuning_ece": expected_calibration_error(
                 confidences(tuning, SCALE * np.asarray(WEIGHTS))
             ),
+            # Where to stop scoring: how often the lead is right by the closest similarity.
+            "tuning_by_similarity": by_similarity(tuning, WEIGHTS),
         },
         "fitted_on_training_half": {
             "weights": [round(float(v), 4) for v in on_training],
