@@ -115,3 +115,29 @@ def test_scoring_helpers() -> None:
     assert mixed == [0.75, 0.25] and expert_mixture([{"option_probs": None}]) == []
     assert expected_calibration_error([(0.9, 1), (0.9, 1)]) == 0.1
     assert expected_calibration_error([]) is None
+
+
+def test_fit_helpers_score_and_calibrate_synthetic_items() -> None:
+    import numpy as np
+
+    from manyshores.eval.datasets.blend_mc import McItem
+    from manyshores.eval.runners.blend_mc_fit import accuracy, by_similarity, fit_scale
+
+    def item(answer: int) -> McItem:
+        return McItem("AAA", f"q{answer}", "Q?", ("a", "b"), answer, 0)
+
+    # One feature that points at the right option 3 times out of 4.
+    rows = [
+        (item(0), np.array([[1.0], [0.0]]), 0.7),
+        (item(0), np.array([[1.0], [0.0]]), 0.7),
+        (item(1), np.array([[0.0], [1.0]]), 0.2),
+        (item(1), np.array([[1.0], [0.0]]), 0.2),
+    ]
+    assert accuracy(rows, [1.0])["accuracy"] == 0.75
+    bins = by_similarity(rows, [1.0])
+    assert bins["0.00-0.30"] == {"items": 2, "accuracy": 0.5, "min_culture": 0.5}
+    assert bins["0.60-1.01"]["accuracy"] == 1.0
+    # Right 3 of 4 at one margin: the likelihood's best scale makes the lead about 0.75 sure.
+    scale = fit_scale(rows, np.array([1.0]))
+    lead = 1 / (1 + np.exp(-scale))
+    assert abs(lead - 0.75) < 0.03
