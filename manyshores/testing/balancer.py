@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from manyshores.testing.postgres import free_port
+from manyshores.testing.processes import end_process
 
 BACKEND = "replicas"
 
@@ -218,13 +219,7 @@ class HAProxyBalancer:
     def stop(self) -> None:
         if self._proc is None:
             return
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=10)
+        end_process(self._proc)
         self._proc = None
 
     def __enter__(self) -> HAProxyBalancer:

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from manyshores.testing.processes import end_process
+
 
 class ChromaServerUnavailable(RuntimeError):
     """The `chroma run` server could not be started."""
@@ -110,13 +112,7 @@ class ChromaServer:
         """Terminate the server (kill it if it does not stop within 10 s)."""
         if self._proc is None:
             return
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=10)
+        end_process(self._proc)
         self._proc = None
 
     def __enter__(self) -> ChromaServer:
