@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from manyshores.answers.phrases import in_language
+
 
 @dataclass(frozen=True)
 class EvidencePhrases:
@@ -234,4 +236,4 @@ EVIDENCE_PHRASES: dict[str, EvidencePhrases] = {
 
 def evidence_phrases_for(lang: str | None) -> EvidencePhrases:
     """The language's evidence sentences, English when there is no table for it."""
-    return EVIDENCE_PHRASES.get((lang or "en").split("-")[0].lower(), EVIDENCE_PHRASES["en"])
+    return in_language(EVIDENCE_PHRASES, lang)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from manyshores.answers.phrases import in_language
+
 
 @dataclass(frozen=True)
 class OptionPhrases:
@@ -238,4 +240,4 @@ OPTION_PHRASES: dict[str, OptionPhrases] = {
 
 def option_phrases_for(lang: str | None) -> OptionPhrases:
     """The language's option sentences, English when there is no table for it."""
-    return OPTION_PHRASES.get((lang or "en").split("-")[0].lower(), OPTION_PHRASES["en"])
+    return in_language(OPTION_PHRASES, lang)

@@ -7,7 +7,11 @@ table here gets English.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,12 @@ PHRASES: dict[str, Phrases] = {
 }
 
 
+def in_language(table: Mapping[str, T], lang: str | None) -> T:
+    """`table`'s entry for `lang`'s base language (`pt-BR`: `pt`), English when it has none:
+    the one lookup of every per-language table of sentences."""
+    return table.get((lang or "en").split("-")[0].lower(), table["en"])
+
+
 def phrases_for(lang: str | None) -> Phrases:
     """The language's sentences, English when there is no table for it."""
-    return PHRASES.get((lang or "en").split("-")[0].lower(), PHRASES["en"])
+    return in_language(PHRASES, lang)
