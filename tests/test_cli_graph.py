@@ -147,3 +147,33 @@ def test_turn_time_names_the_first_words_only_when_streamed():
     start = time.perf_counter() - 2.0
     assert re.fullmatch(r"2\.\ds", turn_time(start, None))
     assert re.fullmatch(r"2\.\ds \(first words 0\.5s\)", turn_time(start, start + 0.5))
+
+
+@pytest.mark.slow
+def test_ask_with_a_chat_model_returns_its_text_citing_the_evidence(tmp_path):
+    # An OpenAI-compatible server at the protocol boundary, writing what a capable model would:
+    # the default model cannot write such text (docs/engine.md), so this is what the CLI shows.
+    from manyshores.testing.vllm_server import FakeVllmServer
+
+    toast = (
+        "Congratulatory money is the usual gift [1]. Give it in an envelope [7]. "
+        "To the couple: a long and happy life together!"
+    )
+    with FakeVllmServer(text=toast) as server:
+        env = {
+            "MANYSHORES_CHECKPOINT_DB": str(tmp_path / "cp.sqlite"),
+            "MANYSHORES_CHAT_MODEL": "openai:served-model",
+            "MANYSHORES_CHAT_MODEL_BASE_URL": f"{server.url}/v1",
+            "TAVILY_API_KEY": "",
+        }
+        proc = _cli(["ask", "Write a short toast for a wedding in South Korea", "--json"], env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    assert (
+        data["wording"] == "generated" and data["text_runtime"] == "chat_model:openai:served-model"
+    )
+    assert data["answer"].startswith("Congratulatory money is the usual gift [1].")
+    assert "[7]" not in data["answer"] and "happy life together!" in data["answer"]
+    assert len(data["sources"]) < 7  # [7] was not listed: taken out, and the notes say so
+    assert "congratulatory money" in data["sources"][0]["snippet"]  # [1] is what it was shown
+    assert data["cultures"][0]["id"] == "KOR"

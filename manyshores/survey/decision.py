@@ -297,6 +297,8 @@ def memory_lookup(
         found = [(a, s) for a, s in found if a is not None and a.neighbours]
         if not found:
             continue
+        # The floor reads the ranking score, same-scale bonus included: the floor was set on
+        # it ("How important is family in your life?" scores 0.59 plain, 0.79 with the bonus).
         best = max(best, *(a.neighbours[0][1] for a, _ in found if a is not None))
         dists.append(mixture([a.probs for a, _ in found if a], [s for _, s in found]))
         weights.append(weight)
