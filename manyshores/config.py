@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     """Time budget of one turn: generation stops with what it has when it is spent (the trace
     says so). 0 turns the budget off."""
 
+    always_run_option_experts: bool = False
+    """Run the culture experts on every option question, also an everyday one that people's
+    answers score and where the experts' weight is 0 (`eval blend-mc` sets it: it measures them
+    beside the evidence)."""
+
     max_message_chars: int = 16_000
     """Longer user messages are truncated (kept head and tail) and the trace says so."""
 

@@ -171,6 +171,7 @@ class FakeExpertBackend:
         sources: list[Source],
         conversation: list[dict[str, str]],
         on_token: Callable[[str], None] | None = None,
+        models_needed: Callable[[], bool] | None = None,
     ) -> list[ExpertAnswer]:
         self.batches.append([c["id"] for c in choices])
         if self.on_answer is not None:

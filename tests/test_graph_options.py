@@ -36,6 +36,9 @@ def test_everyday_options_are_weighed_against_what_people_said(assistant):
     assert sorted(c["text"] for c in record["candidates"]) == sorted(v["task"]["options"])
     assert record["candidates"][0]["text"] == "21:00" and record["candidates"][0]["used"]
     assert abs(sum(v["option_probs"]) - 1.0) < 1e-6
+    # The experts' weight beside the evidence is 0: their models were not run for nothing.
+    assert "culture experts not run: people's answers score these everyday options" in v["notes"]
+    assert not v.get("expert_answers") and v["experts"]
 
 
 def test_everyday_options_in_the_askers_language(assistant):
@@ -79,6 +82,8 @@ def test_no_evidence_for_the_culture_says_so_without_shares(assistant):
     v = r.values
     assert r.cultures[0]["id"] == "KEN"
     assert v["answer"].startswith("I have no information about this for Kenya.")
+    # No evidence to score the options by: the experts' models ran (their pick is the guess).
+    assert [a["expert_id"] for a in v["expert_answers"]] == ["persona:KEN"]
     assert v["short"] == "" and not PERCENT.search(v["answer"])
 
 

@@ -85,7 +85,9 @@ def eval_blend_mc(
     bank = AnswerBank.from_dir(data)
     exclude = {q.id for qs in bank.questions.values() for q in qs if is_eval_id(q.id)}
     with tempfile.TemporaryDirectory(prefix="manyshores-eval-") as home:
-        components = evaluation_components(get_settings(), exclude, Path(home))
+        # The experts run on every item, so the report measures them beside the evidence.
+        settings = get_settings().model_copy(update={"always_run_option_experts": True})
+        components = evaluation_components(settings, exclude, Path(home))
         if fit_chat:
             _evidence_alone(components)
         assistant = CultureAssistant(components)

@@ -207,6 +207,7 @@ class CommitteeBackend:
         on_token: Callable[[str], None] | None = None,
         evidence: list[EvidenceRecord] | None = None,
         language: str | None = None,
+        models_needed: Callable[[], bool] | None = None,
     ) -> list[ExpertAnswer]:
         chats = [c for c in choices if c["kind"] == "chat"]
         if task["options"] and chats:
@@ -239,6 +240,8 @@ class CommitteeBackend:
                 found = self._memory_answers(choices, task, known, time.perf_counter() - start)
                 if found:
                     return found
+            if models_needed is not None and not models_needed():
+                return []
             context = format_context_block(sources) or None
             answers: list[ExpertAnswer] = self._part("committee").score_options(
                 task["question"], task["options"], context, choices

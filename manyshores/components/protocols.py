@@ -93,12 +93,14 @@ class ExpertBackend(Protocol):
         on_token: Callable[[str], None] | None = None,
         evidence: list[EvidenceRecord] | None = None,
         language: str | None = None,
+        models_needed: Callable[[], bool] | None = None,
     ) -> list[ExpertAnswer]:
         """Answers of a batch of experts that run together (see `nodes.route.expert_batches`).
 
         `on_token` receives a single generating expert's text as it is produced; `evidence`,
         the turn's ranked human answers, and `language`, the reply's, are given to a `grounded`
-        batch (only it reads them)."""
+        batch (only it reads them). `models_needed`, asked before an option question's experts
+        run their models (after survey memory had its say): False leaves them out."""
         ...
 
     def aggregate(

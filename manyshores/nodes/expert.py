@@ -10,6 +10,7 @@ from manyshores.budget import DEADLINE_KEY, budget_scope
 from manyshores.components import Components
 from manyshores.nodes.general_answer import ReplyStream
 from manyshores.nodes.grounded import GroundedStream
+from manyshores.nodes.options import experts_not_needed
 
 
 def make_expert(components: Components) -> Any:
@@ -36,6 +37,17 @@ def make_expert(components: Components) -> Any:
         question = payload.get("query") or payload["text"]
         if not payload["task"]["options"] and batch[0]["id"] == "base":
             question = components.get_detector().without_places(question)
+        # An everyday option question that people's answers score: the experts' models would
+        # change nothing (their weight there is 0), so they are asked only if memory is silent
+        # and the evidence is not.
+        skipped: list[str] = []
+
+        def models_needed() -> bool:
+            why = experts_not_needed(payload, components)
+            if why:
+                skipped.append(why)
+            return not why
+
         settings = components.settings
         deadline = (get_config().get("configurable") or {}).get(DEADLINE_KEY)
         with budget_scope(deadline, settings.turn_timeout_s) as budget:
@@ -50,11 +62,13 @@ def make_expert(components: Components) -> Any:
                 **(
                     {"evidence": payload.get("evidence", []), "language": payload.get("language")}
                     if grounded
+                    else {"models_needed": models_needed}
+                    if payload["task"]["options"]
                     else {}
                 ),
             )
         # An engine that failed says so once per turn, whatever number of experts it affected.
-        notes = list(dict.fromkeys(a["note"] for a in answers if a.get("note")))
+        notes = [*skipped, *dict.fromkeys(a["note"] for a in answers if a.get("note"))]
         if budget is not None and budget.cut:
             notes.append(
                 f"the turn's time budget ({budget.seconds:g} s) ran out: the answer is cut short"

@@ -103,6 +103,35 @@ def _combined(evidence: list[float], experts: list[float]) -> list[float]:
     return [v / sum(exp) for v in exp]
 
 
+def asked_question(state: Any) -> str:
+    """The option question as aggregate and the expert node score it."""
+    return state["task"]["question"].strip() or state.get("query") or state["text"]
+
+
+def experts_not_needed(state: Any, components: Components) -> str | None:
+    """Why the culture experts of an option question need not run, or None when they may count.
+
+    On an everyday question (no survey scale) whose options people's answers inform, the reply
+    is the evidence's scores times the experts' distribution to the power `EXPERT_WEIGHT`, which
+    is 0: they would change nothing and cost a second or more a turn. Scored here as aggregate
+    scores it (the same question, culture and language), so the reply is the same either way."""
+    options = state["task"]["options"]
+    posterior = state["posterior"]
+    if EXPERT_WEIGHT > 0 or components.settings.always_run_option_experts:
+        return None
+    if not options or not culture_in_play(posterior):
+        return None
+    if survey_scale_share(options) >= SURVEY_OPTIONS:
+        return None
+    culture = posterior["cultures"][0]["id"]
+    found = components.get_evidence().score_options(
+        asked_question(state), culture, options, language=state.get("language") or "en"
+    )
+    if not found.informative:
+        return None
+    return "culture experts not run: people's answers score these everyday options"
+
+
 def _reply_fields(reply: Reply) -> dict[str, Any]:
     return {"answer": reply.text, "short": reply.short, "answers": reply.answers}
 
@@ -128,7 +157,7 @@ def answer_options(state: CultureState, components: Components, lang: str) -> di
         return {**kept, **_reply_fields(culture_needed_reply(lang)), "notes": [*notes, note]}
     culture = posterior["cultures"][0]["id"]
     name = topic_label(culture, posterior, lang)
-    question = task["question"].strip() or state.get("query") or state["text"]
+    question = asked_question(state)
     scored: list[Any] = []
 
     def evidence() -> Any:
