@@ -19,7 +19,7 @@ from manyshores.eval.metrics.confidence import (
 from manyshores.evidence.bank import AnswerBank, BankQuestion
 from manyshores.evidence.candidates import Gathered
 from manyshores.evidence.index import EvidenceIndex
-from manyshores.evidence.lead import decide, own_answers
+from manyshores.evidence.lead import LIKELY_SAME, decide, own_answers
 from manyshores.evidence.match import ContrastLexicon, clashes, content_words, lost_contrasts
 from manyshores.evidence.wording import PACKAGE_WORDING, Calibration, WordingModel
 from manyshores.graph.trace import TraceStep, summarize_turns
@@ -85,6 +85,24 @@ def test_bank_questions_asked_in_other_words_lead_with_their_own_top_answer(inde
     assert len(local) == 39 and np.mean(local) >= 0.15, {
         t: why for t, (ok, why) in results.items() if not ok
     }
+    # Worded `related` or not, the reworded question's own top answer leads.
+    led = [why.split(": ", 1)[1] for _, why in results.values()]
+    own = [
+        is_correct(lead, _own_top(rows[(c["culture"], c["id"])]))
+        for lead, c in zip(led, cases, strict=True)
+    ]
+    english_own = [ok for ok, c in zip(own, cases, strict=True) if c["language"] == "en"]
+    local_own = [ok for ok, c in zip(own, cases, strict=True) if c["language"] != "en"]
+    assert np.mean(english_own) >= 0.9 and np.mean(local_own) >= 0.7, (english_own, local_own)
+
+
+def test_a_probable_match_leads_with_its_own_answer_worded_as_related(index):
+    # People answered "What seasoning is indispensable in cooking in US?" salt (4), pepper (2);
+    # the match rule is not sure enough to call this rewording the same question.
+    ev = index.rank("Which seasoning can no American kitchen do without?", "USA")
+    assert ev.wording == "related" and ev.matched.endswith("New-ch-08")
+    assert ev.candidates[0].english == "salt"
+    assert ev.candidates[0].question.startswith("What seasoning is indispensable")
 
 
 def test_the_same_question_wins_over_a_neighbours_more_common_answer(index):
@@ -206,6 +224,11 @@ def test_own_answers_lead_unless_the_ranker_is_much_surer():
     lead = decide(cands, probs, np.asarray([0.4, 0.2, 0.3]), model, "en", match=0.01)
     assert lead.order == [0, 2, 1] and lead.wording == "related" and not lead.matched
     assert 0 <= lead.confidence <= 1
+    # Probably the same question, below the rule's threshold: its own answers lead, worded as
+    # the related question they answer.
+    assert model.rules["en"].threshold > LIKELY_SAME
+    lead = decide(cands, probs, np.asarray([0.4, 0.2, 0.3]), model, "en", match=LIKELY_SAME)
+    assert lead.order == [2, 1, 0] and lead.wording == "related" and not lead.matched
 
 
 # --------------------------------------------------------------------------- measuring
