@@ -229,19 +229,11 @@ class ChatModelText:
             except BaseException as exc:  # handed to the reading thread
                 events.put(("error", exc))
 
-        # The provider's own timeout ends a thread left waiting here; it holds no lock.
-        context = contextvars.copy_context()  # LangChain callbacks read context variables
-        worker = threading.Thread(
-            target=context.run, args=(pump,), daemon=True, name="manyshores-chat-model"
-        )
-        worker.start()
+        _on_worker(pump)
         try:
             while True:
-                wait = self.timeout_s
-                if budget is not None:
-                    wait = min(wait, max(0.0, budget.deadline - time.monotonic()))
                 try:
-                    kind, item = events.get(timeout=wait)
+                    kind, item = events.get(timeout=self._wait(budget))
                 except queue.Empty:
                     if budget is not None and budget.spent():
                         return  # the turn's time is spent: the answer ends here (noted)
@@ -253,6 +245,13 @@ class ChatModelText:
                 yield item
         finally:
             stop.set()
+
+    def _wait(self, budget: Any) -> float:
+        """How long to wait for the model's next word: the timeout, or what is left of the
+        turn's time budget when that is less."""
+        if budget is None:
+            return self.timeout_s
+        return min(self.timeout_s, max(0.0, budget.deadline - time.monotonic()))
 
     @property
     def provider(self) -> str:
@@ -295,16 +294,9 @@ class ChatModelText:
             except BaseException as exc:  # handed to the calling thread
                 events.put(("error", exc))
 
-        context = contextvars.copy_context()
-        worker = threading.Thread(
-            target=context.run, args=(call,), daemon=True, name="manyshores-chat-model"
-        )
-        worker.start()
-        wait = self.timeout_s
-        if budget is not None:
-            wait = min(wait, max(0.0, budget.deadline - time.monotonic()))
+        _on_worker(call)
         try:
-            kind, item = events.get(timeout=wait)
+            kind, item = events.get(timeout=self._wait(budget))
         except queue.Empty:
             if budget is not None and budget.spent():
                 raise TextRuntimeError(
@@ -326,6 +318,15 @@ class ChatModelText:
             return int(self._usage.tokens)
         chars = sum(len(m["content"]) for m in messages)
         return math.ceil(chars / 4) + 4 * len(messages)
+
+
+def _on_worker(work: Callable[[], None]) -> None:
+    """Run `work` on a daemon thread in a copy of this context (LangChain callbacks read context
+    variables). The provider's own timeout ends a thread left waiting; it holds no lock."""
+    context = contextvars.copy_context()
+    threading.Thread(
+        target=context.run, args=(work,), daemon=True, name="manyshores-chat-model"
+    ).start()
 
 
 def budget_cut() -> bool:
