@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from manyshores.errors import ExpertStoreError
+from manyshores.survey.decision import read_json_object
 
 CHAT_MODELS_DIR = "chat-models"
 """Under the user's expert store: one calibration file per chat model spec."""
@@ -75,13 +76,7 @@ def read_chat_calibration(root: Path, spec: str) -> ChatCalibration:
     path = calibration_path(root, spec)
     if not path.is_file():
         return ChatCalibration(spec)
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ExpertStoreError(f"unreadable chat calibration {path}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ExpertStoreError(f"chat calibration {path} is not a JSON object")
-    return ChatCalibration.from_dict(raw)
+    return ChatCalibration.from_dict(read_json_object(path, "chat calibration"))
 
 
 def save_chat_calibration(root: Path, calibration: ChatCalibration) -> Path:

@@ -99,18 +99,24 @@ class Calibration:
         return path
 
 
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object stored at `path`; `ExpertStoreError` naming `what` when it cannot be
+    read or is not an object."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ExpertStoreError(f"unreadable {what} {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ExpertStoreError(f"{what} {path} is not a JSON object")
+    return raw
+
+
 def read_calibration(root: Path) -> Calibration | None:
     """The calibration stored in a store directory, or None when there is none."""
     path = root / CALIBRATION_FILE
     if not path.is_file():
         return None
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ExpertStoreError(f"unreadable calibration {path}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ExpertStoreError(f"calibration {path} is not a JSON object")
-    return Calibration.from_dict(raw)
+    return Calibration.from_dict(read_json_object(path, "calibration"))
 
 
 def experts_stamp(manifests: Iterable[Path]) -> str:
