@@ -15,10 +15,10 @@ from manyshores.detection import CultureDetector
 from manyshores.detection.mentions import MentionIndex
 from manyshores.detection.own import own_culture, speaker_word
 from manyshores.detection.prebuilt import shared_index
+from manyshores.eval.datasets.detect_cases import BLEND_CULTURES
 from manyshores.state import CulturePosterior
 
-BLEND = ["DZA", "IN-AS", "AZE", "CHN", "ETH", "GRC", "IDN", "IRN", "MEX", "PRK", "NGA", "KOR",
-         "ESP", "GBR", "USA", "ID-JB"]  # fmt: skip
+BLEND = list(BLEND_CULTURES)
 
 
 @pytest.fixture(scope="module")

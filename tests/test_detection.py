@@ -13,9 +13,9 @@ from manyshores.detection.mentions import MentionIndex
 from manyshores.detection.prebuilt import shared_index
 from manyshores.detection.scripts import dominant_script
 from manyshores.errors import InvalidInputError
+from manyshores.eval.datasets.detect_cases import BLEND_CULTURES
 
-BLEND = ["DZA", "IN-AS", "AZE", "CHN", "ETH", "GRC", "IDN", "IRN", "MEX", "PRK", "NGA", "KOR",
-         "ESP", "GBR", "USA", "ID-JB"]  # fmt: skip
+BLEND = list(BLEND_CULTURES)
 
 
 @pytest.fixture(scope="module")
