@@ -86,3 +86,18 @@ def test_options_do_not_grow_the_index(package_index) -> None:
     known = len(package_index._answers)
     package_index.score_options("What do people eat?", "ESP", ["zzq-made-up dish", "tapas"])
     assert len(package_index._answers) == known
+
+
+def test_a_turns_second_scoring_of_the_same_options_is_not_recomputed(package_index) -> None:
+    from manyshores.evidence.index import KEPT_OPTION_SCORES
+
+    asked = ("What goes with beer in Spain?", "ESP", ["tapas", "kimchi", "sushi"])
+    first = package_index.score_options(*asked, language="en")
+    assert package_index.score_options(*asked, language="en") is first
+    # Another language or other options are scored anew.
+    assert package_index.score_options(*asked, language="es") is not first
+    assert package_index.score_options(*asked[:2], ["tapas", "kimchi"], language="en") is not first
+    for i in range(KEPT_OPTION_SCORES):  # only the latest few are kept
+        package_index.score_options(f"What do people eat at {i}?", "ESP", ["tapas", "rice"])
+    again = package_index.score_options(*asked, language="en")
+    assert again is not first and again.probs == first.probs

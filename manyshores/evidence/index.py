@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from manyshores.config import Settings
     from manyshores.evidence.options import OptionEvidence
 
+KEPT_OPTION_SCORES = 8
+"""Option questions whose scores `EvidenceIndex.score_options` keeps (the latest)."""
 PSEUDO_TOP = 3
 """Best character matches whose English vectors stand in for a local-language question."""
 PSEUDO_TEMPERATURE = 0.05
@@ -92,6 +94,7 @@ class EvidenceIndex:
         self._maps: dict[tuple[str, frozenset[str]], tuple[np.ndarray, np.ndarray]] = {}
         self._grams: dict[str, np.ndarray] = {}
         self._translation: tuple[TranslationMap, MultilingualVectors] | None = None
+        self._option_scores: dict[tuple[Any, ...], OptionEvidence] = {}
         self._lock = threading.Lock()
         self._translation_lock = threading.Lock()
 
@@ -490,9 +493,20 @@ class EvidenceIndex:
         exclude_ids: Collection[str] = (),
     ) -> OptionEvidence:
         """Each option of an everyday question weighed against what `culture`'s people answered
-        to similar questions (`manyshores.evidence.options`)."""
+        to similar questions (`manyshores.evidence.options`). The latest few are kept: a turn
+        asks twice (the expert step, whether the experts need to run; aggregate, the reply), and
+        the caller reads the result without changing it."""
         from manyshores.evidence.options import score_options
 
-        return score_options(
-            self, question, culture, options, language=language, exclude_ids=exclude_ids
-        )
+        key = (question, culture, tuple(options), language, frozenset(exclude_ids))
+        with self._lock:
+            found = self._option_scores.get(key)
+        if found is None:
+            found = score_options(
+                self, question, culture, options, language=language, exclude_ids=exclude_ids
+            )
+            with self._lock:
+                self._option_scores[key] = found
+                while len(self._option_scores) > KEPT_OPTION_SCORES:
+                    self._option_scores.pop(next(iter(self._option_scores)))
+        return found
